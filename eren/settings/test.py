@@ -1,0 +1,15 @@
+"""Test settings: only speed knobs and isolation on top of base."""
+
+import os
+
+os.environ.setdefault("DJANGO_ENV", "test")
+
+from .base import *  # noqa: F403
+from .base import CACHES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False
+# A test run never shares keys with `make run` on the same Redis.
+CACHES["default"]["KEY_PREFIX"] = "eren-test"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,49 @@
+from django.conf import settings
+from django.db import models
+
+
+class ScoreEntry(models.Model):
+    """One line of the E-score ledger, the only truth of a student's score.
+
+    Unique per (user, event, reason), so an award is never counted twice however often the
+    task that grants it runs.
+    """
+
+    class Reason(models.TextChoices):
+        ATTENDED = "attended", "Attended an event"
+        ATTENDED_REVERSED = "attended_reversed", "Check-in undone"
+        NEW_CATEGORY = "new_category", "First event in a new category"
+        NEW_CATEGORY_REVERSED = "new_category_reversed", "Check-in undone (category bonus)"
+        ORGANIZED = "organized", "Organized an event that took place"
+        ADJUSTMENT = "adjustment", "Adjustment by staff"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="score_entries"
+    )
+    event = models.ForeignKey(
+        "events.EventPost",
+        # The ledger keeps its references: events are cancelled, not deleted.
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="score_entries",
+    )
+    points = models.IntegerField()
+    reason = models.CharField(max_length=30, choices=Reason)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "score entries"
+        indexes = [models.Index(fields=["user", "created_at"], name="score_user_created_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event", "reason"],
+                name="score_once_per_user_event_reason",
+            ),
+            models.CheckConstraint(condition=~models.Q(points=0), name="score_points_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.points:+d} ({self.get_reason_display()})"

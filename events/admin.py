@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from .models import EventCategory, EventPost, EventRegistration
+
+
+@admin.register(EventCategory)
+class EventCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class EventRegistrationInline(admin.TabularInline):
+    model = EventRegistration
+    extra = 0
+    fields = ["user", "status", "registered_at", "cancelled_at", "checked_in_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # Seats are taken through events.services so the counters and waitlist stay right.
+        return False
+
+
+@admin.register(EventPost)
+class EventPostAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "category",
+        "starts_at",
+        "location_name",
+        "status",
+        "capacity",
+        "seats_taken",
+        "waitlist_count",
+        "organizer",
+    ]
+    list_filter = ["status", "category", "geocode_status", ("starts_at", admin.DateFieldListFilter)]
+    search_fields = ["title", "location_name", "organizer__email", "organizer__display_name"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["category", "organizer"]
+    autocomplete_fields = ["organizer", "category"]
+    readonly_fields = ["seats_taken", "waitlist_count", "created_at", "updated_at"]
+    inlines = [EventRegistrationInline]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "category", "organizer", "status"]}),
+        ("When", {"fields": ["starts_at", "ends_at"]}),
+        (
+            "Where",
+            {"fields": ["location_name", "address", "latitude", "longitude", "geocode_status"]},
+        ),
+        ("Seats", {"fields": ["capacity", "seats_taken", "waitlist_count"]}),
+        ("Cancellation", {"fields": ["cancellation_reason"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+
+@admin.register(EventRegistration)
+class EventRegistrationAdmin(admin.ModelAdmin):
+    list_display = ["event", "user", "status", "registered_at", "checked_in_at"]
+    list_filter = ["status", ("registered_at", admin.DateFieldListFilter)]
+    search_fields = ["event__title", "user__email", "user__display_name"]
+    list_select_related = ["event", "user"]
+    raw_id_fields = ["event", "user"]
+    readonly_fields = ["status", "registered_at", "cancelled_at", "created_at", "updated_at"]

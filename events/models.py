@@ -1,0 +1,192 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+SEARCH_CONFIG = "english"
+
+
+class EventCategory(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "event categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventPostQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=EventPost.Status.PUBLISHED)
+
+    def upcoming(self, *, now=None):
+        """Published events that have not ended yet, soonest first."""
+        now = now or timezone.now()
+        return self.published().filter(ends_at__gt=now).order_by("starts_at", "pk")
+
+
+class EventPost(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class GeocodeStatus(models.TextChoices):
+        PENDING = "pending", "Waiting for geocoding"
+        FOUND = "found", "Found"
+        NOT_FOUND = "not_found", "Location not found"
+        MANUAL = "manual", "Placed by hand"
+
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_events"
+    )
+    category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    location_name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    geocode_status = models.CharField(
+        max_length=10, choices=GeocodeStatus, default=GeocodeStatus.PENDING
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leave blank for unlimited."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    cancellation_reason = models.TextField(blank=True)
+    # Counters kept by events.services in the same transaction as the registration rows,
+    # so list pages show seats left without counting rows.
+    seats_taken = models.PositiveIntegerField(default=0, editable=False)
+    waitlist_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Computed by PostgreSQL from the row itself, so it can never be stale.
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector("title", weight="A", config=SEARCH_CONFIG)
+            + SearchVector("location_name", weight="B", config=SEARCH_CONFIG)
+            + SearchVector("description", weight="C", config=SEARCH_CONFIG)
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = EventPostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="event_search_vector_gin"),
+            # Upcoming published events by start time: the home page and search default.
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(status="published"),
+                name="event_published_starts_idx",
+            ),
+            models.Index(
+                fields=["category", "starts_at"],
+                condition=Q(status="published"),
+                name="event_published_cat_starts_idx",
+            ),
+            models.Index(fields=["organizer", "starts_at"], name="event_organizer_starts_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="event_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                name="event_capacity_at_least_one",
+            ),
+            # The last line of defence against overselling.
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity")),
+                name="event_seats_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="event_latitude_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="event_longitude_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="event_coordinates_both_or_neither",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
+                name="event_cancellation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:detail", kwargs={"pk": self.pk})
+
+    @property
+    def seats_left(self) -> int | None:
+        """Seats still free, or None when the event has no capacity limit."""
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.seats_taken >= self.capacity
+
+
+class EventRegistration(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="registrations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registrations"
+    )
+    status = models.CharField(max_length=10, choices=Status)
+    # When the student last (re-)registered: the waitlist is first come, first served.
+    registered_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["registered_at", "pk"]
+        indexes = [
+            # The waitlist in order, and counts per status for one event.
+            models.Index(fields=["event", "status", "registered_at"], name="reg_event_status_idx"),
+            models.Index(fields=["user", "status"], name="reg_user_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="registration_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(status="cancelled", cancelled_at__isnull=False)
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
+                name="registration_cancelled_at_iff_cancelled",
+            ),
+            models.CheckConstraint(
+                condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
+                name="registration_checkin_only_confirmed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.event} ({self.status})"

@@ -1,0 +1,88 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserManager(DjangoUserManager):
+    """E-mail is the login: there is no username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    class LeaderboardVisibility(models.TextChoices):
+        PUBLIC = "public", "Show my name"
+        PSEUDONYM = "pseudonym", "Show a pseudonym"
+        HIDDEN = "hidden", "Hide me"
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField("e-mail address", unique=True)
+    display_name = models.CharField(max_length=80, blank=True)
+    is_organizer = models.BooleanField(
+        default=False, help_text="May create events and check attendees in."
+    )
+    leaderboard_visibility = models.CharField(
+        max_length=10,
+        choices=LeaderboardVisibility,
+        default=LeaderboardVisibility.PUBLIC,
+    )
+    pseudonym = models.CharField(max_length=40, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            # The unique index on email is case-sensitive; addresses are not.
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(leaderboard_visibility="pseudonym") | ~models.Q(pseudonym=""),
+                name="user_pseudonym_required_when_chosen",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.display_name or self.email.split("@")[0]
+
+    def get_short_name(self) -> str:
+        return self.get_full_name()
+
+    @property
+    def leaderboard_name(self) -> str | None:
+        """The name shown on the leaderboard, or None when the student chose to hide."""
+        if self.leaderboard_visibility == self.LeaderboardVisibility.HIDDEN:
+            return None
+        if self.leaderboard_visibility == self.LeaderboardVisibility.PSEUDONYM:
+            return self.pseudonym
+        return self.get_full_name()
