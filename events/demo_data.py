@@ -5,10 +5,12 @@ same seed always yields the same event, whatever is already stored.
 """
 
 import random
+import string
 from dataclasses import dataclass, field
 
 WASHU_ADDRESS = "1 Brookings Dr, St. Louis, MO 63130"
 SOUTH_40_ADDRESS = "6515 Wydown Blvd, St. Louis, MO 63105"
+MAX_TEMPLATE_WEIGHT = 40
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,12 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Dr. Leila Haddad",
                 "Prof. Thomas Whitfield",
                 "Dr. Yuki Tanaka",
+                "Prof. Grace Obuya",
+                "Dr. Rafael Ortega",
+                "Prof. Sarah Feldman",
+                "Dr. Kwame Asante",
+                "Prof. Ingrid Holm",
+                "Dr. Nadia Karimi",
             ),
             "topic": (
                 "the ethics of artificial intelligence",
@@ -193,6 +201,12 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "housing policy in American cities",
                 "free speech on campus",
                 "the science of sleep",
+                "water rights in the American West",
+                "the Ferguson uprising ten years on",
+                "quantum computing for everyone",
+                "the Black Death and modern pandemics",
+                "urban forests and heat",
+                "the politics of food",
                 "global public health after COVID-19",
             ),
             "department": (
@@ -206,6 +220,12 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Physics",
                 "Sociology",
                 "Environmental Studies",
+                "Anthropology",
+                "Mathematics",
+                "Chemistry",
+                "Earth, Environmental & Planetary Sciences",
+                "Linguistics",
+                "Classics",
             ),
             "book": (
                 "The Gateway City",
@@ -214,6 +234,9 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "The Quiet Majority",
                 "A Short History of Forest Park",
                 "Minds and Machines",
+                "Rivers and Railroads",
+                "After the Flood",
+                "The Long Game",
             ),
         },
     ),
@@ -253,7 +276,8 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
             EventTemplate(
                 "Workshop: {craft} for Beginners",
-                "Learn the basics of {craft} with students from the Sam Fox School.",
+                "Learn the basics of {craft} with students from the Sam Fox School. Materials "
+                "are provided; wear clothes you don't mind getting messy.",
             ),
             EventTemplate(
                 "Figure Drawing Night",
@@ -262,9 +286,8 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
         ),
         details=(
-            "Materials are provided; wear clothes you don't mind getting messy.",
-            "The museum's galleries stay open late for attendees.",
-            "A short artist Q&A follows.",
+            "Doors open fifteen minutes before the start.",
+            "A short Q&A with the artists follows.",
             "Seating is general admission.",
         ),
         slots={
@@ -275,6 +298,10 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Paper Architecture",
                 "St. Louis Photographers Now",
                 "Textiles of the Andes",
+                "Women of the Bauhaus",
+                "Drawing the City",
+                "Ceramics Now",
+                "Contemporary Prints from Mexico City",
             ),
             "play": (
                 "A Midsummer Night's Dream",
@@ -282,6 +309,11 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "The Importance of Being Earnest",
                 "Twelfth Night",
                 "An Evening of New Student One-Acts",
+                "Hamlet",
+                "Into the Woods",
+                "Fences",
+                "The Crucible",
+                "Antigone",
             ),
             "dance_group": (
                 "WashU Dance Collective",
@@ -297,6 +329,10 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "bookbinding",
                 "letterpress",
                 "linocut",
+                "embroidery",
+                "film photography",
+                "zine making",
+                "calligraphy",
             ),
         },
         durations_minutes=(60, 90, 120),
@@ -310,21 +346,24 @@ CATEGORIES: tuple[CategoryContent, ...] = (
         templates=(
             EventTemplate(
                 "{indoor_sport}: WashU Bears vs. {rival}",
-                "The Bears host {rival} in {indoor_sport_lower} at the Field House.",
+                "The Bears host {rival} in {indoor_sport_lower} at the Field House. Wear red and "
+                "green: the first 200 students get a free Bears T-shirt.",
                 venues=("field-house",),
                 durations_minutes=(120,),
                 unlimited_capacity=True,
             ),
             EventTemplate(
                 "{outdoor_sport}: WashU Bears vs. {rival}",
-                "The Bears take on {rival} in {outdoor_sport_lower} on Francis Field.",
+                "The Bears take on {rival} in {outdoor_sport_lower} on Francis Field, a game that "
+                "counts toward the University Athletic Association standings.",
                 venues=("francis-field",),
                 durations_minutes=(120, 150),
                 unlimited_capacity=True,
             ),
             EventTemplate(
                 "Intramural {intramural} Tournament",
-                "Grab a team — or join one there — for a {intramural_lower} tournament.",
+                "Grab a team — or join one there — for a {intramural_lower} tournament. All skill "
+                "levels welcome.",
                 venues=("sumers", "field-house"),
                 start_hours=(18, 19, 20),
             ),
@@ -340,10 +379,9 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
         ),
         details=(
-            "Wear red and green; the first 200 students get a free Bears T-shirt.",
             "Admission is free for students with a WashU ID.",
-            "The game counts toward the University Athletic Association standings.",
-            "All skill levels welcome.",
+            "Fans and first-timers alike are welcome.",
+            "Follow WashU Athletics on social media for live updates and schedule changes.",
         ),
         slots={
             "rival": (
@@ -356,6 +394,10 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Brandeis",
                 "Illinois Wesleyan",
                 "Wheaton",
+                "Chicago State",
+                "Webster",
+                "Fontbonne",
+                "Millikin",
             ),
             "indoor_sport": (
                 "Men's Basketball",
@@ -365,7 +407,17 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
             "outdoor_sport": ("Women's Soccer", "Men's Soccer", "Football", "Field Hockey"),
             "intramural": ("Dodgeball", "Three-on-Three Basketball", "Pickleball", "Volleyball"),
-            "club_sport": ("Ultimate Frisbee", "Rugby", "Climbing", "Fencing", "Table Tennis"),
+            "club_sport": (
+                "Ultimate Frisbee",
+                "Rugby",
+                "Climbing",
+                "Fencing",
+                "Table Tennis",
+                "Water Polo",
+                "Cycling",
+                "Badminton",
+                "Lacrosse",
+            ),
         },
         durations_minutes=(90, 120),
         start_hours=(12, 14, 16, 18, 19),
@@ -429,6 +481,14 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "BJC HealthCare",
                 "Enterprise Mobility",
                 "Bain & Company",
+                "Accenture",
+                "Deloitte",
+                "Washington University School of Medicine",
+                "Nestlé Purina",
+                "Anheuser-Busch InBev",
+                "Bayer",
+                "Peace Corps",
+                "Teach For America",
             ),
             "career_skill": (
                 "Acing the Behavioral Interview",
@@ -436,6 +496,10 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Negotiating Your First Offer",
                 "Case Interview Practice",
                 "Networking for Introverts",
+                "Finding Research Positions",
+                "Applying to Graduate School",
+                "Writing a Cover Letter",
+                "Landing a Summer Internship",
             ),
         },
     ),
@@ -448,8 +512,8 @@ CATEGORIES: tuple[CategoryContent, ...] = (
         templates=(
             EventTemplate(
                 "Volunteer Day with {partner}",
-                "Spend the afternoon volunteering with {partner}; transportation from campus "
-                "is provided.",
+                "Spend the afternoon volunteering with {partner}. Vans leave from the "
+                "Mallinckrodt bus stop fifteen minutes before the start; wear closed-toe shoes.",
                 durations_minutes=(180, 240),
                 start_hours=(9, 10, 13),
             ),
@@ -470,10 +534,9 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
         ),
         details=(
-            "Wear closed-toe shoes and bring a water bottle.",
             "Service hours count toward the Gephardt Civic Scholars program.",
-            "Vans leave from the Mallinckrodt bus stop fifteen minutes before the start.",
-            "No prior experience needed; a short training starts the day.",
+            "No prior experience needed.",
+            "Sign up with friends and you will be placed on the same team.",
         ),
         slots={
             "partner": (
@@ -484,6 +547,11 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "St. Louis Public Schools",
                 "Gateway Greening",
                 "the Great Rivers Greenway",
+                "Operation Food Search",
+                "the Magic House",
+                "Tower Grove Park",
+                "St. Louis Crisis Nursery",
+                "Urban Harvest STL",
             ),
             "drive": ("Winter Coat", "Canned Food", "Book", "Hygiene Kit"),
             "civic_topic": (
@@ -491,6 +559,9 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Talking to Your Representatives",
                 "Local Government 101",
                 "Nonprofit Board Service",
+                "Running for Student Office",
+                "Understanding the Ballot",
+                "Organizing a Campaign",
             ),
         },
     ),
@@ -542,10 +613,59 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             "All students are welcome, whatever their background.",
         ),
         slots={
-            "festival": ("Diwali", "Lunar New Year", "Día de los Muertos", "Kwanzaa", "Chuseok"),
-            "culture": ("Korean", "Filipino", "Caribbean", "Vietnamese", "Nigerian", "Mexican"),
-            "language": ("Spanish", "Mandarin", "Hindi", "Korean", "French", "Arabic"),
-            "dish": ("dumplings", "arepas", "jollof rice", "bibimbap", "samosas", "pho"),
+            "festival": (
+                "Diwali",
+                "Lunar New Year",
+                "Día de los Muertos",
+                "Kwanzaa",
+                "Chuseok",
+                "Holi",
+                "Eid al-Fitr",
+                "Hanukkah",
+                "Mid-Autumn Festival",
+                "Nowruz",
+            ),
+            "culture": (
+                "Korean",
+                "Filipino",
+                "Caribbean",
+                "Vietnamese",
+                "Nigerian",
+                "Mexican",
+                "Ethiopian",
+                "Brazilian",
+                "Japanese",
+                "Pakistani",
+                "Ghanaian",
+                "Puerto Rican",
+                "Taiwanese",
+            ),
+            "language": (
+                "Spanish",
+                "Mandarin",
+                "Hindi",
+                "Korean",
+                "French",
+                "Arabic",
+                "Japanese",
+                "Portuguese",
+                "German",
+                "Swahili",
+                "Italian",
+            ),
+            "dish": (
+                "dumplings",
+                "arepas",
+                "jollof rice",
+                "bibimbap",
+                "samosas",
+                "pho",
+                "empanadas",
+                "kimchi",
+                "injera",
+                "mochi",
+                "tamales",
+            ),
         },
     ),
     CategoryContent(
@@ -565,7 +685,8 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
             EventTemplate(
                 "Philanthropy {philanthropy_event} for {charity}",
-                "Chapters compete in a {philanthropy_event_lower} to raise money for {charity}.",
+                "Chapters compete in a {philanthropy_event_lower} to raise money for {charity}; "
+                "every dollar goes to the charity.",
                 venues=("mudd-field", "bowles-plaza", "sumers"),
             ),
             EventTemplate(
@@ -581,7 +702,7 @@ CATEGORIES: tuple[CategoryContent, ...] = (
         ),
         details=(
             "Unaffiliated students are welcome.",
-            "All money raised goes directly to the charity.",
+            "Members of every chapter will be there to answer questions.",
             "Chapters earn Greek Week points for attendance.",
         ),
         slots={
@@ -591,8 +712,20 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "St. Jude Children's Research Hospital",
                 "the Ronald McDonald House",
                 "Girls on the Run St. Louis",
+                "the Alzheimer's Association",
+                "Big Brothers Big Sisters",
+                "the American Cancer Society",
+                "CASA of St. Louis",
             ),
-            "greek_week": ("Trivia Night", "Lip Sync Battle", "Field Day", "Chapter Olympics"),
+            "greek_week": (
+                "Trivia Night",
+                "Lip Sync Battle",
+                "Field Day",
+                "Chapter Olympics",
+                "Banner Contest",
+                "Blood Drive",
+                "Talent Show",
+            ),
         },
     ),
     CategoryContent(
@@ -648,8 +781,31 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             "There will be a raffle for WashU swag.",
         ),
         slots={
-            "game": ("Board Game", "Mario Kart", "Bingo", "Poker", "Jackbox", "Puzzle"),
-            "trivia_theme": ("Pop Culture", "St. Louis", "2000s Music", "Movies", "General"),
+            "game": (
+                "Board Game",
+                "Mario Kart",
+                "Bingo",
+                "Poker",
+                "Jackbox",
+                "Puzzle",
+                "Euchre",
+                "Chess",
+                "Smash Bros.",
+                "Settlers of Catan",
+            ),
+            "trivia_theme": (
+                "Pop Culture",
+                "St. Louis",
+                "2000s Music",
+                "Movies",
+                "General",
+                "Harry Potter",
+                "Sports",
+                "Geography",
+                "Broadway",
+                "WashU History",
+                "Science",
+            ),
             "semester_word_title": ("Fall", "Pre-Finals", "Thanksgiving", "Winter", "Midterm"),
         },
     ),
@@ -701,13 +857,29 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Zumba",
                 "Pilates Core",
                 "Learn to Lift",
+                "Cardio Kickboxing",
+                "Restorative Yoga",
+                "Barre",
+                "Boxing Basics",
+                "Power Yoga",
             ),
-            "mindfulness": ("Managing Exam Stress", "Breathing for Focus", "Sleep Better"),
+            "mindfulness": (
+                "Managing Exam Stress",
+                "Breathing for Focus",
+                "Sleep Better",
+                "Gratitude Practice",
+                "Body Scan Meditation",
+                "Mindful Walking",
+            ),
             "wellness_topic": (
                 "Eating Well on a Dining Plan",
                 "Building Healthy Sleep Habits",
                 "Supporting a Friend in Crisis",
                 "Balancing Work and Rest",
+                "Recognizing Burnout",
+                "Healthy Relationships",
+                "Managing Money in College",
+                "Alcohol and Decision-Making",
             ),
         },
     ),
@@ -748,21 +920,47 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
         ),
         details=(
-            "Laptops with a recent Python install are recommended.",
+            "Bring a laptop if you have one; loaners are available.",
             "No prior experience required.",
             "Slides and code will be shared on GitHub afterwards.",
             "Mentors from ACM will be on hand to help you get unstuck.",
         ),
         slots={
-            "technology": ("Python", "React", "Rust", "Arduino", "Machine Learning", "Git"),
+            "technology": (
+                "Python",
+                "React",
+                "Rust",
+                "Arduino",
+                "Machine Learning",
+                "Git",
+                "Docker",
+                "SQL",
+                "TypeScript",
+                "Figma",
+                "Raspberry Pi",
+                "Unity",
+                "Swift",
+            ),
             "tech_topic": (
                 "Building Reliable Distributed Systems",
                 "Large Language Models in Production",
                 "Designing Accessible Interfaces",
                 "Security Lessons from Real Breaches",
+                "Robotics in Medicine",
+                "Open Source Careers",
+                "Engineering for Climate Resilience",
+                "How Search Engines Rank",
             ),
             "employer": ("Boeing", "World Wide Technology", "Mastercard", "Square", "Google"),
-            "robot": ("Autonomous Rover", "Robot Arm", "Drone Swarm", "Sumo Bot"),
+            "robot": (
+                "Autonomous Rover",
+                "Robot Arm",
+                "Drone Swarm",
+                "Sumo Bot",
+                "Line-Following Robot",
+                "Underwater ROV",
+                "Mars Rover Prototype",
+            ),
             "interview_topic": ("Dynamic Programming", "Graph", "System Design", "Array"),
         },
     ),
@@ -817,8 +1015,27 @@ CATEGORIES: tuple[CategoryContent, ...] = (
         slots={
             "ensemble": ("WashU Symphony Orchestra", "Wind Ensemble", "Jazz Band", "Choir"),
             "a_cappella": ("The Amateurs", "The Greenleafs", "Mosaic Whispers", "The Pikers"),
-            "instrument": ("Piano", "Violin", "Cello", "Voice", "Guitar"),
-            "band": ("The Loop Lines", "Forest Park Fire", "Skinker Sound", "Delmar Daydream"),
+            "instrument": (
+                "Piano",
+                "Violin",
+                "Cello",
+                "Voice",
+                "Guitar",
+                "Flute",
+                "Trumpet",
+                "Saxophone",
+                "Percussion",
+            ),
+            "band": (
+                "The Loop Lines",
+                "Forest Park Fire",
+                "Skinker Sound",
+                "Delmar Daydream",
+                "The Clayton Stops",
+                "Big Bend Radio",
+                "Lindell Lights",
+                "Tivoli Static",
+            ),
             "semester_word_title": ("Fall", "Winter", "Holiday", "Late-Autumn"),
         },
     ),
@@ -862,10 +1079,35 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "Moonlight",
                 "Paris, Texas",
                 "Rear Window",
+                "Do the Right Thing",
+                "Amélie",
+                "The Grand Budapest Hotel",
+                "Get Out",
+                "Roma",
+                "Lady Bird",
+                "In the Mood for Love",
+                "Everything Everywhere All at Once",
                 "Parasite",
             ),
-            "filmmaker": ("Jordan Ellis", "Maya Castillo", "Aaron Whitlock", "Noor Siddiqui"),
-            "media_skill": ("Video Editing in Premiere", "Podcast Production", "Photojournalism"),
+            "filmmaker": (
+                "Jordan Ellis",
+                "Maya Castillo",
+                "Aaron Whitlock",
+                "Noor Siddiqui",
+                "Lucas Ferreira",
+                "Hana Kobayashi",
+                "Tomás Rivera",
+            ),
+            "media_skill": (
+                "Video Editing in Premiere",
+                "Podcast Production",
+                "Photojournalism",
+                "Screenwriting Basics",
+                "Shooting on a Smartphone",
+                "Sound Design",
+                "Color Grading",
+                "Documentary Interviewing",
+            ),
         },
     ),
     CategoryContent(
@@ -906,14 +1148,31 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             "All are welcome regardless of faith or belief.",
         ),
         slots={
-            "faith_topic": ("Gratitude", "Doubt and Belief", "Service", "Rest and Sabbath"),
+            "faith_topic": (
+                "Gratitude",
+                "Doubt and Belief",
+                "Service",
+                "Rest and Sabbath",
+                "Forgiveness",
+                "Faith and Science",
+                "Hope",
+                "Justice",
+                "Community",
+            ),
             "faith_meal": (
                 "Shabbat Dinner at Hillel",
                 "Interfaith Thanksgiving Meal",
                 "Muslim Students Association Community Dinner",
                 "Sunday Night Supper",
             ),
-            "service_trip": ("Alternative Winter Break", "New Orleans Rebuild", "Appalachia"),
+            "service_trip": (
+                "Alternative Winter Break",
+                "New Orleans Rebuild",
+                "Appalachia",
+                "Puerto Rico Recovery",
+                "Border Ministries in El Paso",
+                "Detroit Urban Farming",
+            ),
         },
         durations_minutes=(60, 90),
     ),
@@ -954,9 +1213,27 @@ class EventText:
     unlimited_capacity: bool
 
 
+def _title_variety(*, template: EventTemplate, slots: dict[str, tuple[str, ...]]) -> int:
+    """How many different titles the template can produce."""
+    variety = 1
+    for _, slot, _, _ in string.Formatter().parse(template.title):
+        if slot:
+            base = slot.removesuffix("_lower").removesuffix("_capitalized")
+            variety *= len(slots[base])
+    return variety
+
+
 def event_text_generate(*, category: CategoryContent, rng: random.Random) -> EventText:
-    template = rng.choice(category.templates)
-    picks = _Picks(rng=rng, slots={**COMMON_SLOTS, **category.slots})
+    slots = {**COMMON_SLOTS, **category.slots}
+    # Templates with more possible titles are drawn more often, so the handful of fixed titles
+    # ("Jazz at Holmes") recur like a weekly series instead of filling every day; the cap keeps
+    # one big template from crowding out the rest.
+    weights = [
+        min(_title_variety(template=template, slots=slots), MAX_TEMPLATE_WEIGHT)
+        for template in category.templates
+    ]
+    template = rng.choices(category.templates, weights=weights)[0]
+    picks = _Picks(rng=rng, slots=slots)
     details = rng.sample(category.details, k=min(len(category.details), rng.choice((1, 2))))
     sentences = [template.opening, *details, rng.choice(CLOSINGS)]
     venue_key = rng.choice(template.venues or category.venues)

@@ -392,13 +392,13 @@ def _registrations_plan(
         return []
     rng = random.Random(f"seed-demo-registrations-{plan.index}")  # noqa: S311 - demo data
     if event.capacity is None:
-        demand = int(rng.lognormvariate(2.2, 0.7))
+        demand = int(rng.lognormvariate(1.9, 0.7))
     elif plan.waitlist_demand:
         demand = event.capacity + plan.waitlist_demand
     else:
-        demand = round(event.capacity * rng.betavariate(1.1, 7))
+        demand = round(event.capacity * rng.betavariate(1, 12))
     user_ids = rng.sample(student_ids, k=min(demand, len(student_ids)))
-    if rng.random() < 0.03:
+    if rng.random() < 0.006:
         user_ids.append(demo_student_id)
 
     # Registration opens three weeks ahead and closes at the start, and nobody registered
