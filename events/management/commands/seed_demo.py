@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -76,6 +77,7 @@ class EventPlan:
 @dataclass
 class SeedCounts:
     categories: int = 0
+    demo_accounts: int = 0
     organizers: int = 0
     students: int = 0
     events: int = 0
@@ -96,14 +98,14 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Run even with DJANGO_ENV=production."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if settings.DJANGO_ENV == "production" and not options["force"]:
             raise CommandError(
                 "Refusing to create demo data with DJANGO_ENV=production: it would add "
                 "thousands of fake events and students. Pass --force if you really mean it."
             )
-        event_count: int = options["events"]  # type: ignore[assignment]
-        student_count: int = options["students"]  # type: ignore[assignment]
+        event_count: int = options["events"]
+        student_count: int = options["students"]
         if event_count < 0 or student_count < 0:
             raise CommandError("--events and --students cannot be negative.")
         started = time.monotonic()
@@ -113,8 +115,9 @@ class Command(BaseCommand):
         if counts.anything_created:
             self.stdout.write(
                 f"Created {counts.events} events, {counts.students} students, "
-                f"{counts.registrations} registrations, {counts.organizers} organizers and "
-                f"{counts.categories} categories in {elapsed:.1f} s."
+                f"{counts.registrations} registrations, {counts.organizers} organizers, "
+                f"{counts.demo_accounts} demo accounts and {counts.categories} categories "
+                f"in {elapsed:.1f} s."
             )
         else:
             self.stdout.write("Demo data already complete: nothing to do.")
@@ -123,9 +126,9 @@ class Command(BaseCommand):
 def demo_seed(*, event_count: int, student_count: int) -> SeedCounts:
     counts = SeedCounts()
     counts.categories = _categories_create_missing()
-    counts.organizers = _demo_accounts_create_missing()
+    counts.demo_accounts = _demo_accounts_create_missing()
     anchor = User.objects.get(email=DEMO_ORGANIZER_EMAIL).date_joined
-    counts.organizers += _organizers_create_missing()
+    counts.organizers = _organizers_create_missing()
     counts.students = _students_create_missing(count=student_count)
     counts.events, counts.registrations = _events_create_missing(
         count=event_count, student_count=student_count, anchor=anchor
@@ -240,9 +243,9 @@ def _student_pool(*, student_count: int) -> list[int]:
     """Ids of the students who register, in generation order, then the demo student."""
     identities = demo_data.student_identities_generate(count=student_count, seed=STUDENT_NAMES_SEED)
     ids_by_email = dict(
-        User.objects.filter(email__in=[identity.email for identity in identities]).values_list(
-            "email", "id"
-        )
+        User.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=[identity.email for identity in identities])
+        .values_list("email_lower", "id")
     )
     return [ids_by_email[identity.email] for identity in identities]
 
