@@ -2,12 +2,13 @@ import datetime as dt
 import io
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from events import demo_data
+from events import demo_data, services
 from events.models import EventCategory, EventPost, EventRegistration
 from users.models import User
 
@@ -154,3 +155,37 @@ def test_rerun_on_a_later_day_creates_nothing(monkeypatch):
 
     assert table_snapshot() == before
     assert "nothing to do" in output
+
+
+def test_cancelling_a_seat_on_a_seeded_full_event_promotes_the_first_waitlisted():
+    seed(events=200, students=60)
+    event = (
+        EventPost.objects.filter(
+            status="published", waitlist_count__gt=0, starts_at__gt=timezone.now()
+        )
+        .order_by("pk")
+        .first()
+    )
+    assert event is not None, "the seed should include an upcoming full event with a waitlist"
+    assert event.seats_taken == event.capacity
+    leaving = event.registrations.filter(status="confirmed").first()
+    first_waiting = (
+        event.registrations.filter(status="waitlisted").order_by("registered_at").first()
+    )
+
+    services.registration_cancel(event_id=event.pk, user=leaving.user)
+
+    first_waiting.refresh_from_db()
+    event.refresh_from_db()
+    assert first_waiting.status == "confirmed"
+    assert event.seats_taken == event.capacity
+    assert event.waitlist_count == event.registrations.filter(status="waitlisted").count()
+
+
+def test_demo_accounts_have_a_verified_address_so_they_can_sign_in():
+    seed(events=5, students=5)
+
+    verified = set(
+        EmailAddress.objects.filter(verified=True, primary=True).values_list("email", flat=True)
+    )
+    assert verified == {"student@wustl.edu", "organizer@wustl.edu", "admin@wustl.edu"}
