@@ -601,7 +601,7 @@ CATEGORIES: tuple[CategoryContent, ...] = (
                 "A screening of a short film followed by a conversation on {culture} identity.",
             ),
             EventTemplate(
-                "Cooking Class: {dish}",
+                "Cooking Class: {dish_capitalized}",
                 "Learn to cook {dish} with student chefs; you eat what you make.",
                 venues=("bears-den",),
             ),
@@ -685,7 +685,7 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
             EventTemplate(
                 "Philanthropy {philanthropy_event} for {charity}",
-                "Chapters compete in a {philanthropy_event_lower} to raise money for {charity}; "
+                "Chapters compete in a {philanthropy_event} to raise money for {charity}; "
                 "every dollar goes to the charity.",
                 venues=("mudd-field", "bowles-plaza", "sumers"),
             ),
@@ -742,13 +742,13 @@ CATEGORIES: tuple[CategoryContent, ...] = (
         templates=(
             EventTemplate(
                 "{game} Night",
-                "Unwind with {game_lower} games and friends; {food} provided.",
+                "Take a break and unwind with friends at {game} Night. {food} provided.",
                 start_hours=(19, 20, 21),
             ),
             EventTemplate(
                 "Trivia Night: {trivia_theme}",
-                "Teams of up to six face off over {trivia_theme_lower} trivia. Prizes for the "
-                "top three teams.",
+                'Teams of up to six face off in a trivia night themed "{trivia_theme}". Prizes '
+                "for the top three teams.",
                 start_hours=(19, 20),
             ),
             EventTemplate(
@@ -911,7 +911,7 @@ CATEGORIES: tuple[CategoryContent, ...] = (
             ),
             EventTemplate(
                 "{robot} Demo Day",
-                "WashU Robotics shows off the {robot_lower} it has built this semester.",
+                "WashU Robotics shows off the {robot} it has built this semester.",
                 venues=("jubel", "whitaker"),
             ),
             EventTemplate(
