@@ -293,9 +293,10 @@ def test_registration_is_refused_for_events_not_open(make_event, error, code, ht
     assert (event.seats_taken, event.waitlist_count) == (0, 0)
 
 
-def test_registration_for_a_nonexistent_event_is_not_found():
+@pytest.mark.parametrize("event_id", [2**62, 2**70, 0, -1])
+def test_registration_for_a_nonexistent_event_is_not_found(event_id):
     with pytest.raises(services.EventNotFound) as excinfo:
-        services.registration_create(event_id=2**62, user=UserFactory())
+        services.registration_create(event_id=event_id, user=UserFactory())
 
     assert excinfo.value.code == "not_found"
 
