@@ -16,12 +16,11 @@ import pytest
 from django.core import mail
 from django.db import connection, transaction
 
-from eren.celery import app as celery_app
 from events import selectors, services
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]
 
 Status = EventRegistration.Status
 
@@ -30,16 +29,6 @@ STUDENTS = 30
 # How long a racer holds the event after reading it, to widen the window in which an
 # unguarded reader sees seats that another racer is about to take.
 READ_TO_WRITE_DELAY = 0.03
-
-
-@pytest.fixture(autouse=True)
-def celery_eager():
-    """Run `.delay()` in-process (see tests/events/test_registration.py)."""
-    conf = celery_app.conf
-    previous = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = previous
 
 
 def race(calls: list[Callable[[], object]]) -> list[object]:
