@@ -160,6 +160,27 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
     return registration
 
 
+def registration_forget(*, event_id: int, user: User) -> None:
+    """Delete the user's registration whatever the event's state (the account is closing).
+
+    The counters follow the rows; a seat freed before the event starts goes to the waitlist.
+    """
+    with _event_locked(event_id=event_id) as event:
+        registration = (
+            EventRegistration.objects.select_for_update().filter(event=event, user=user).first()
+        )
+        if registration is None:
+            return
+        if registration.status == EventRegistration.Status.CONFIRMED:
+            _counters_add(event=event, seats=-1)
+        elif registration.status == EventRegistration.Status.WAITLISTED:
+            _counters_add(event=event, waitlist=-1)
+        registration.delete()
+        if event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now():
+            for seated in _waitlist_fill(event=event):
+                _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+
+
 def _lock_event(*, event_id: int) -> EventPost:
     """Lock and return the event row; every change to its seats goes through here."""
     return EventPost.objects.select_for_update(of=("self",)).only(*_RULE_FIELDS).get(pk=event_id)
