@@ -1,4 +1,4 @@
-"""The authorization matrix: every role × every organizer action, on the pages and the API.
+"""The authorization matrix: every role against every organizer action, on the pages and the API.
 
 Each case also checks the effect, so "allowed" means the thing happened and a refusal means
 nothing changed. Drafts of others answer 404 (their existence is private); published events
@@ -258,9 +258,7 @@ def test_staff_can_unpublish_any_event_and_organizers_cannot(client, world):
 
 def test_staff_cancellation_shows_who_cancelled_and_why(client, world):
     client.force_login(world.users["staff"])
-    client.post(
-        reverse("events:event-cancel", args=[world.event.pk]), {"reason": "Venue unsafe."}
-    )
+    client.post(reverse("events:event-cancel", args=[world.event.pk]), {"reason": "Venue unsafe."})
     client.force_login(world.owner)
     page = client.get(reverse("events:manage", args=[world.event.pk])).content.decode()
     assert "Cancelled by staff" in page
