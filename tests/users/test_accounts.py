@@ -300,3 +300,28 @@ def test_a_former_organizer_is_anonymised_and_their_past_events_kept(client):
     assert not organizer.has_usable_password()
     assert not EmailAddress.objects.filter(user=organizer).exists()
     assert EventPost.objects.get(pk=event.pk).organizer_id == organizer.pk
+
+
+@pytest.mark.parametrize(
+    ("name", "logged_in"),
+    [
+        ("account_login", False),
+        ("account_signup", False),
+        ("account_reset_password", False),
+        ("account_email_verification_sent", False),
+        ("account_email", True),
+        ("account_change_password", True),
+        ("account_logout", True),
+        ("users:account", True),
+        ("users:verify-email", True),
+        ("users:delete", True),
+    ],
+)
+def test_account_pages_use_the_site_layout(client, name, logged_in):
+    if logged_in:
+        client.force_login(UserFactory())
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'class="site-header"' in page
+    assert page.count("<html") == 1
