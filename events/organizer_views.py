@@ -195,7 +195,7 @@ def roster_export(request: HttpRequest, pk: int) -> HttpResponse:
 def message_registrants(request: HttpRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.MESSAGE)
     form = OrganizerMessageForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:
             message = services.organizer_message_send(
@@ -205,7 +205,7 @@ def message_registrants(request: HttpRequest, pk: int) -> HttpResponse:
             _add_service_errors(form, error)
         except services.MessageRateLimited as error:
             form.add_error(None, error.message)
-            status = 429
+            status, retry_after = 429, error.retry_after
         else:
             messages.success(
                 request, f"Your message is on its way to {message.recipient_count} students."
@@ -214,8 +214,8 @@ def message_registrants(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request, "events/organize/message.html", {"form": form, "event": event}, status=status
     )
-    if status == 429:
-        response["Retry-After"] = "3600"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

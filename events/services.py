@@ -502,8 +502,8 @@ def check_in_window(*, event: EventPost) -> tuple[datetime, datetime]:
 def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
     """Mark the student as attending. Checking in twice is harmless (`changed` is False).
 
-    Only the event's organizer and staff, only for confirmed registrations of a published
-    event, only from CHECK_IN_OPENS_BEFORE the start to CHECK_IN_CLOSES_AFTER the end.
+    Only the event's organizer and staff, only for confirmed registrations of an event that
+    is not cancelled, only from CHECK_IN_OPENS_BEFORE the start to CHECK_IN_CLOSES_AFTER the end.
     """
     registration = _registration_lock_for_check_in(registration_id=registration_id, by=by)
     event = registration.event

@@ -185,7 +185,6 @@ ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 # Changing the address keeps the old one until the new one is confirmed.
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "E-Ren: "
 # Sign-up is open to these e-mail domains only (exact match, case-insensitive).
 SIGNUP_EMAIL_DOMAINS = [

@@ -304,6 +304,7 @@ def test_message_goes_to_each_confirmed_student_and_is_rate_limited(
     response = client.post(url, {"subject": "One more", "body": "Room 102."})
     assert response.status_code == 429
     assert "3 times an hour" in response.content.decode()
+    assert 3500 < int(response["Retry-After"]) <= 3601
     assert OrganizerMessage.objects.count() == 3
     # Confirmed students only (two seats), one e-mail each, three messages.
     assert sorted(m.to[0] for m in mail.outbox) == sorted([s.email for s in students[:2]] * 3)
