@@ -1,6 +1,7 @@
 import datetime as dt
 from collections import Counter
 
+import kombu.exceptions
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eren.celery import app as celery_app
-from events import selectors, services
+from events import selectors, services, tasks
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
 
@@ -442,6 +443,16 @@ def test_waitlist_and_promotion_emails(django_capture_on_commit_callbacks, setti
     assert len(mail.outbox) == 3
 
 
+def test_email_subject_survives_a_title_with_line_breaks(django_capture_on_commit_callbacks):
+    event = EventPostFactory(title="Open mic\r\nBcc: everyone@wustl.edu")
+
+    register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    [message] = mail.outbox
+    assert message.subject == "You're registered: Open mic Bcc: everyone@wustl.edu"
+    assert message.bcc == []
+
+
 def test_emails_are_queued_only_after_commit(django_capture_on_commit_callbacks):
     event = EventPostFactory(capacity=1)
 
@@ -472,6 +483,23 @@ def test_rolled_back_registration_sends_nothing(django_capture_on_commit_callbac
     assert callbacks == []
     assert mail.outbox == []
     assert not EventRegistration.objects.exists()
+
+
+def test_registration_stands_when_the_broker_is_down(
+    django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(tasks.registration_email_send, "delay", broker_down)
+    event = EventPostFactory(capacity=1)
+
+    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    assert registration.status == Status.CONFIRMED
+    assert "enqueue_registration_email" in caplog.text
+    assert "Error 111" in caplog.text
+    assert_counters_exact(event)
 
 
 def test_email_whose_news_is_stale_is_not_sent(django_capture_on_commit_callbacks):
