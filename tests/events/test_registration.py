@@ -554,3 +554,22 @@ def test_own_registration_lookup(django_capture_on_commit_callbacks):
     registration = register(event, student, django_capture_on_commit_callbacks)
 
     assert selectors.registration_get_for_user(event_id=event.pk, user=student) == registration
+
+
+def test_the_lock_is_held_for_a_fixed_handful_of_queries(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Every query runs while the event is locked, so their number bounds the queue time."""
+    event = EventPostFactory(capacity=1)
+    holder, waiting = UserFactory.create_batch(2)
+    register(event, holder, django_capture_on_commit_callbacks)
+    register(event, waiting, django_capture_on_commit_callbacks)
+    newcomer = UserFactory()
+
+    # savepoint, lock timeout, lock event, own registration, insert, counters, release
+    with django_assert_num_queries(7):
+        services.registration_create(event_id=event.pk, user=newcomer)
+    # savepoint, lock timeout, lock event, lock own registration, cancel, counters,
+    # read the queue head, promote, counters, release
+    with django_assert_num_queries(10):
+        services.registration_cancel(event_id=event.pk, user=holder)
