@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell sha1sum $(LOCK) | cut -c1-12)
 
-.PHONY: run test lint migrations-check pytest venv lock clean
+.PHONY: run test lint migrations-check pytest venv lock clean browser
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: $(STAMP) lint migrations-check pytest
+test: $(STAMP) browser lint migrations-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,6 +23,13 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 venv: $(STAMP)
+
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM_PATH ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM_PATH) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Install Chromium (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; fi; }
 
 # The lock file is the single source of versions for make run, make test and the image.
 $(STAMP): $(LOCK)

@@ -1,4 +1,4 @@
-"""WashU content for `manage.py seed_demo`: buildings, categories, organizers, names, event text.
+"""WashU content for `manage.py seed_demo`: categories, organizers, names, event text.
 
 Pure data and pure functions of a `random.Random`; nothing here touches the database, so the
 same seed always yields the same event, whatever is already stored.
@@ -8,62 +8,9 @@ import random
 import string
 from dataclasses import dataclass, field
 
-WASHU_ADDRESS = "1 Brookings Dr, St. Louis, MO 63130"
-SOUTH_40_ADDRESS = "6515 Wydown Blvd, St. Louis, MO 63105"
+from .places import CAMPUS_PLACES, Place
+
 MAX_TEMPLATE_WEIGHT = 40
-
-
-@dataclass(frozen=True)
-class Building:
-    key: str
-    name: str
-    latitude: float
-    longitude: float
-    address: str = WASHU_ADDRESS
-
-
-# Coordinates are approximate (read off a campus map, good to roughly 50-100 m): enough for the
-# demo's "near a place" search, not for navigation.
-BUILDINGS: dict[str, Building] = {
-    building.key: building
-    for building in [
-        Building("brookings", "Brookings Hall", 38.6479, -90.3049),
-        Building("graham-chapel", "Graham Chapel", 38.6485, -90.3082),
-        Building("olin-library", "Olin Library", 38.6482, -90.3077),
-        Building("duc-tisch", "Danforth University Center, Tisch Commons", 38.6473, -90.3105),
-        Building("duc-goldberg", "Danforth University Center, Goldberg Lounge", 38.6474, -90.3103),
-        Building("edison", "Mallinckrodt Center, Edison Theatre", 38.6470, -90.3094),
-        Building("mallinckrodt", "Mallinckrodt Center, Multipurpose Room", 38.6471, -90.3091),
-        Building("simon", "Simon Hall", 38.6497, -90.3113),
-        Building("knight-bauer", "Knight & Bauer Halls", 38.6500, -90.3120),
-        Building("seigle", "Seigle Hall", 38.6490, -90.3131),
-        Building("eads", "Eads Hall", 38.6488, -90.3062),
-        Building("louderman", "Louderman Hall", 38.6497, -90.3066),
-        Building("wilson", "Wilson Hall", 38.6486, -90.3057),
-        Building("busch", "Busch Hall", 38.6482, -90.3063),
-        Building("rudolph", "Rudolph Hall", 38.6492, -90.3027),
-        Building("january", "January Hall", 38.6476, -90.3068),
-        Building("mckelvey", "McKelvey Hall", 38.6493, -90.3035),
-        Building("jubel", "Jubel Hall", 38.6496, -90.3031),
-        Building("whitaker", "Whitaker Hall", 38.6489, -90.3029),
-        Building("lopata", "Lopata Hall", 38.6495, -90.3042),
-        Building("urbauer", "Urbauer Hall", 38.6491, -90.3044),
-        Building("anheuser-busch", "Anheuser-Busch Hall", 38.6486, -90.3124),
-        Building("hillman", "Hillman Hall", 38.6480, -90.3136),
-        Building("kemper", "Mildred Lane Kemper Art Museum", 38.6470, -90.3024),
-        Building("steinberg", "Steinberg Hall Auditorium", 38.6468, -90.3031),
-        Building("sumers", "Sumers Recreation Center", 38.6468, -90.3138),
-        Building("field-house", "Athletic Complex, Field House", 38.6470, -90.3130),
-        Building("francis-field", "Francis Field", 38.6462, -90.3127),
-        Building("holmes", "Holmes Lounge, Ridgley Hall", 38.6480, -90.3066),
-        Building("bears-den", "Bear's Den, South 40", 38.6453, -90.3120, SOUTH_40_ADDRESS),
-        Building("south-40-swamp", "The Swamp, South 40", 38.6455, -90.3110, SOUTH_40_ADDRESS),
-        Building("mudd-field", "Mudd Field", 38.6478, -90.3081),
-        Building("bowles-plaza", "Bowles Plaza", 38.6476, -90.3099),
-        Building("tietjens", "Tietjens Hall", 38.6467, -90.3112),
-        Building("umrath", "Umrath Lounge", 38.6476, -90.3093),
-    ]
-}
 
 
 @dataclass(frozen=True)
@@ -1207,7 +1154,7 @@ class _Picks(dict[str, str]):
 class EventText:
     title: str
     description: str
-    venue: Building
+    venue: Place
     duration_minutes: int
     start_hour: int
     unlimited_capacity: bool
@@ -1240,7 +1187,7 @@ def event_text_generate(*, category: CategoryContent, rng: random.Random) -> Eve
     return EventText(
         title=template.title.format_map(picks),
         description=" ".join(sentence.format_map(picks) for sentence in sentences),
-        venue=BUILDINGS[venue_key],
+        venue=CAMPUS_PLACES[venue_key],
         duration_minutes=rng.choice(template.durations_minutes or category.durations_minutes),
         start_hour=rng.choice(template.start_hours or category.start_hours),
         unlimited_capacity=template.unlimited_capacity,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -35,16 +35,17 @@ from django.db.models import (
     Field,
     FloatField,
     Func,
+    Q,
     QuerySet,
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import SEARCH_CONFIG, EventCategory, EventPost
+from .places import CAMPUS_PLACES, place_find
 
 CAMPUS_TIME_ZONE = ZoneInfo("America/Chicago")
 
@@ -77,34 +78,6 @@ _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COORDINATES_PATTERN = re.compile(r"^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$")
 _PREFIX_WORD = re.compile(r"[^\W_]+")
 _QUERY_WORD = re.compile(r"(?<![\w-])(-?)([^\W\d_]{3,40})\b")
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str
-    latitude: float
-    longitude: float
-
-
-# Approximate coordinates of places students search "near". Kept as one dict so it can move
-# to events.geocoding (or a table) without touching the search code.
-CAMPUS_PLACES: dict[str, Place] = {
-    "brookings-hall": Place("Brookings Hall", 38.64795, -90.30500),
-    "danforth-university-center": Place("Danforth University Center", 38.64635, -90.30990),
-    "olin-library": Place("Olin Library", 38.64850, -90.30780),
-    "simon-hall": Place("Simon Hall", 38.64940, -90.31150),
-    "sumers-recreation-center": Place("Sumers Recreation Center", 38.64560, -90.31420),
-    "graham-chapel": Place("Graham Chapel", 38.64830, -90.30650),
-    "mallinckrodt-center": Place("Mallinckrodt Center", 38.64700, -90.30850),
-    "knight-hall": Place("Knight Hall", 38.64960, -90.31260),
-    "mckelvey-hall": Place("McKelvey Hall", 38.64880, -90.30270),
-    "brown-hall": Place("Brown Hall", 38.64930, -90.30960),
-    "kemper-art-museum": Place("Mildred Lane Kemper Art Museum", 38.64730, -90.30170),
-    "francis-field": Place("Francis Olympic Field", 38.64800, -90.31360),
-    "the-village": Place("The Village", 38.65080, -90.31440),
-    "south-40": Place("South 40", 38.64330, -90.31420),
-    "medical-campus": Place("Medical Campus", 38.63600, -90.26300),
-}
 
 
 class SearchParamsError(Exception):
@@ -256,13 +229,6 @@ def _parse_flag(text: str, errors: list[str]) -> bool:
     return False
 
 
-def _place_by_slug_or_name(text: str) -> Place | None:
-    key = text.strip().lower()
-    if key in CAMPUS_PLACES:
-        return CAMPUS_PLACES[key]
-    return next((place for place in CAMPUS_PLACES.values() if place.name.lower() == key), None)
-
-
 def _parse_coordinates(
     latitude_text: str, longitude_text: str, errors: dict[str, list[str]], field_name: str
 ) -> tuple[float, float] | None:
@@ -315,7 +281,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     if near_text and (latitude_text or longitude_text):
         errors["near"] = ["Give either a place or lat and lng, not both."]
     elif near_text:
-        place = _place_by_slug_or_name(near_text)
+        place = place_find(near_text)
         coordinates_match = _COORDINATES_PATTERN.match(near_text)
         if place is not None:
             near, near_label = (place.latitude, place.longitude), place.name
@@ -388,14 +354,14 @@ def parse_page_number(value: str | None) -> int:
 # SQL building blocks
 
 
-class _EarthField(Field):
+class _CubeField(Field):
     def db_type(self, connection) -> str:
-        return "earth"
+        return "cube"
 
 
 def _geo_point(latitude, longitude) -> Func:
-    # event_geo_point (migration 0003) is the indexed, search_path-proof ll_to_earth.
-    return Func(latitude, longitude, function="event_geo_point", output_field=_EarthField())
+    # event_geo_point (migration 0003): ll_to_earth's point, indexed and inlinable.
+    return Func(latitude, longitude, function="event_geo_point", output_field=_CubeField())
 
 
 def _event_point() -> Func:
@@ -404,6 +370,17 @@ def _event_point() -> Func:
 
 def _place_point(near: tuple[float, float]) -> Func:
     return _geo_point(Value(near[0]), Value(near[1]))
+
+
+def _chord_m(great_circle_m: float) -> Func:
+    """The straight-line distance through the earth for a distance along its surface."""
+    return Func(Value(great_circle_m), function="gc_to_sec", output_field=FloatField())
+
+
+def _straight_distance_m(near: tuple[float, float]) -> Func:
+    return Func(
+        _event_point(), _place_point(near), function="cube_distance", output_field=FloatField()
+    )
 
 
 class _Operator(Func):
@@ -416,10 +393,22 @@ class _Operator(Func):
         super().__init__(left, right, output_field=output_field)
 
 
-def _parsed_tsquery(normalized: str) -> Cast:
-    # Already normalized by websearch_to_tsquery; a cast keeps the lexemes as they are
-    # (to_tsquery would stem them a second time).
-    return Cast(Value(normalized), output_field=SearchQueryField())
+def _web_query(q: str) -> SearchQuery:
+    # websearch_to_tsquery never raises, whatever the input (lone quotes, `-`, `or or`).
+    return SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def _matches(q: str) -> Q:
+    """Events matching `q`; every event when `q` has no searchable words ("the", `"`, `-`).
+
+    The tsquery is a constant, so the planner folds the numnode test away and the GIN
+    index serves the match.
+    """
+    query = _web_query(q)
+    is_empty = _Operator(
+        Func(query, function="numnode"), "=", Value(0), output_field=BooleanField()
+    )
+    return Q(is_empty) | Q(_Operator(F("search_vector"), "@@", query, output_field=BooleanField()))
 
 
 def _earliest_running_start(floor: dt.datetime) -> RawSQL:
@@ -441,21 +430,8 @@ def _central_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=CAMPUS_TIME_ZONE)
 
 
-def normalize_query(q: str) -> str:
-    """websearch_to_tsquery's text form of `q`, '' when q has no searchable words.
-
-    websearch_to_tsquery never raises, whatever the input (lone quotes, `-`, `or or`).
-    """
-    if not q.strip():
-        return ""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)::text", (SEARCH_CONFIG, q))
-        (normalized,) = cursor.fetchone()
-    return normalized
-
-
 def _filtered_events(
-    params: SearchParams, *, tsquery: str, now: dt.datetime, with_categories: bool = True
+    params: SearchParams, *, now: dt.datetime, with_categories: bool = True, for_knn: bool = False
 ) -> QuerySet[EventPost]:
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
@@ -474,30 +450,27 @@ def _filtered_events(
     if with_categories and params.categories:
         events = events.filter(category__slug__in=params.categories)
 
-    if tsquery:
-        events = events.filter(
-            _Operator(
-                F("search_vector"), "@@", _parsed_tsquery(tsquery), output_field=BooleanField()
-            )
-        )
+    if params.q:
+        events = events.filter(_matches(params.q))
 
     if params.near is not None:
         events = events.filter(latitude__isnull=False)
         if params.radius_km is not None:
-            radius_m = params.radius_km * 1000
-            box = Func(_place_point(params.near), Value(radius_m), function="earth_box")
-            events = (
-                events.filter(_Operator(_event_point(), "<@", box, output_field=BooleanField()))
-                .alias(distance_m=_distance_m(params.near))
-                .filter(distance_m__lte=radius_m)
+            chord_m = _chord_m(params.radius_km * 1000)
+            if for_knn:
+                # Bounds the nearest-first index walk; elsewhere the box would tempt the
+                # planner (cube selectivity is a fixed guess) onto an index that, on a
+                # campus, matches nearly every event.
+                box = Func(_place_point(params.near), chord_m, Value(3), function="cube_enlarge")
+                events = events.filter(
+                    _Operator(_event_point(), "<@", box, output_field=BooleanField())
+                )
+            events = events.filter(
+                _Operator(
+                    _straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField()
+                )
             )
     return events
-
-
-def _distance_m(near: tuple[float, float]) -> Func:
-    return Func(
-        _event_point(), _place_point(near), function="earth_distance", output_field=FloatField()
-    )
 
 
 def _candidate_order(params: SearchParams) -> list[str]:
@@ -517,52 +490,28 @@ def event_search(
 ) -> SearchResults:
     """One page of published events matching `params`, with total, facets and did-you-mean.
 
-    A fixed number of queries: at most one each for the query text, the page, the total,
-    the facets and the spelling suggestion.
+    One SQL statement whatever the page size, plus one for the spelling suggestion when
+    nothing matches. Matches are read once into a capped candidate set (the soonest
+    CANDIDATE_LIMIT + 1); the total, the facets and, for relevance and start order, the page
+    come from it. The distance order walks the GiST index nearest first instead.
     """
     now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     page = min(max(page, 1), math.ceil(CANDIDATE_LIMIT / page_size))
     offset = (page - 1) * page_size
+    statement = _SearchStatement(params, now=now, limit=page_size, offset=offset)
 
-    tsquery = normalize_query(params.q)
-    events = _filtered_events(params, tsquery=tsquery, now=now)
-    sort = params.sort
-    if sort == "distance" and params.near is None:
-        sort = "start"
-    if sort == "relevance" and not tsquery:
-        sort = "start"
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
+        rows = cursor.fetchall()
+    total_rows, facet_rows_json = rows[0][0], rows[0][1] or []
+    facets = [Facet(slug, name, count) for slug, name, count in facet_rows_json]
+    facet_rows = sum(facet.count for facet in facets)
+    page_events = [statement.event_from_row(row) for row in rows if row[_EVENT_ID] is not None]
 
-    if sort == "relevance":
-        candidate_ids = events.order_by(*_candidate_order(params)).values("pk")[:CANDIDATE_LIMIT]
-        page_events = EventPost.objects.filter(pk__in=candidate_ids)
-        ordering = ["-rank", "starts_at", "pk"]
-    elif sort == "distance":
-        page_events = events
-        ordering = [
-            _Operator(_event_point(), "<->", _place_point(params.near), output_field=FloatField()),
-            "starts_at",
-            "pk",
-        ]
-    else:
-        page_events = events
-        ordering = ["starts_at", "pk"]
-
-    page_events = _annotate_for_display(page_events.select_related("category"), params, tsquery)
-    page_list = list(page_events.order_by(*ordering)[offset : offset + page_size])
-
-    facets, facet_rows = _facets(params, tsquery=tsquery, now=now)
-    if params.categories:
-        total_rows = events.order_by()[: CANDIDATE_LIMIT + 1].count()
-    else:
-        total_rows = facet_rows
-
-    did_you_mean = None
-    if total_rows == 0 and tsquery:
-        did_you_mean = spelling_suggestion(params.q)
-
+    did_you_mean = spelling_suggestion(params.q) if total_rows == 0 and params.q else None
     return SearchResults(
-        events=page_list,
+        events=page_events,
         total=min(total_rows, CANDIDATE_LIMIT),
         total_is_capped=total_rows > CANDIDATE_LIMIT,
         facets=facets,
@@ -574,68 +523,175 @@ def event_search(
     )
 
 
-def _annotate_for_display(
-    events: QuerySet[EventPost], params: SearchParams, tsquery: str
-) -> QuerySet[EventPost]:
-    if params.near is not None:
-        events = events.annotate(distance_km=_distance_m(params.near) / Value(1000.0))
-    if not tsquery:
-        return events
-    query = _parsed_tsquery(tsquery)
-    return events.annotate(
-        rank=SearchRank(F("search_vector"), query, weights=RANK_WEIGHTS, cover_density=True),
-        headline_title=SearchHeadline(
-            _without_markers("title"),
-            query,
-            config=SEARCH_CONFIG,
-            start_sel=HIGHLIGHT_START,
-            stop_sel=HIGHLIGHT_STOP,
-            highlight_all=True,
-        ),
-        headline_description=SearchHeadline(
-            _without_markers("description"),
-            query,
-            config=SEARCH_CONFIG,
-            start_sel=HIGHLIGHT_START,
-            stop_sel=HIGHLIGHT_STOP,
-            max_words=30,
-            min_words=12,
-            max_fragments=2,
-            fragment_delimiter=" … ",
-        ),
-    )
+def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    sql, sql_params = queryset.query.sql_with_params()
+    return sql, tuple(sql_params)
 
 
-def _without_markers(field_name: str) -> Replace:
-    return Replace(F(field_name), Value(_MARKER_CHARACTER), Value(""))
+def _headline_options(**options: str) -> str:
+    return ", ".join(f'{name}="{value}"' for name, value in options.items())
 
 
-def _facets(params: SearchParams, *, tsquery: str, now: dt.datetime) -> tuple[list[Facet], int]:
-    """Counts per category for the query without its own category filter.
+_TITLE_HEADLINE_OPTIONS = _headline_options(
+    StartSel=HIGHLIGHT_START, StopSel=HIGHLIGHT_STOP, HighlightAll="true"
+)
+_DESCRIPTION_HEADLINE_OPTIONS = _headline_options(
+    StartSel=HIGHLIGHT_START,
+    StopSel=HIGHLIGHT_STOP,
+    MaxWords="30",
+    MinWords="12",
+    MaxFragments="2",
+    FragmentDelimiter=" … ",
+)
+_EVENT_FIELDS = [f for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
+_CATEGORY_FIELDS = list(EventCategory._meta.concrete_fields)
+# Positions in a result row: total, facets, rank, distance_km, two headlines, then the columns.
+_EVENT_ID = 6
+_CATEGORY_START = _EVENT_ID + len(_EVENT_FIELDS)
 
-    Counts come from the first CANDIDATE_LIMIT + 1 matches, so they are exact below the cap
-    and lower bounds above it. Selected categories are listed even when they count zero.
-    Returns the facets and the number of matches read.
+
+class _SearchStatement:
+    """The single statement behind event_search; user input only ever travels as parameters.
+
+    The SQL text is assembled from constants and from SQL Django compiled for the filters,
+    which carries its own placeholders; `params` lists every value in textual order.
     """
-    matches = _filtered_events(params, tsquery=tsquery, now=now, with_categories=False)
-    subquery, subquery_params = (
-        matches.order_by(*_candidate_order(params))
-        .values("category_id")[: CANDIDATE_LIMIT + 1]
-        .query.sql_with_params()
-    )
-    # The subquery is SQL compiled by Django with its own placeholders; no input is formatted in.
-    sql = f"""
-        SELECT category.slug, category.name, count(match.category_id)
-        FROM events_eventcategory AS category
-        LEFT JOIN ({subquery}) AS match ON match.category_id = category.id
-        GROUP BY category.id
-        HAVING count(match.category_id) > 0 OR category.slug = ANY(%s)
-        ORDER BY count(match.category_id) DESC, category.name
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*subquery_params, list(params.categories)))
-        facets = [Facet(slug, name, count) for slug, name, count in cursor.fetchall()]
-    return facets, sum(facet.count for facet in facets)
+
+    def __init__(self, params: SearchParams, *, now: dt.datetime, limit: int, offset: int):
+        self.search = params
+        sort = params.sort
+        if sort == "distance" and params.near is None:
+            sort = "start"
+        if sort == "relevance" and not params.q:
+            sort = "start"
+        sql_params: list = []
+        descending = " DESC" if params.include_past else ""
+
+        matched_columns = ["id", "category_id", "starts_at"]
+        if sort == "relevance":
+            matched_columns.append("search_vector")
+        matched_sql, matched_params = _compiled(
+            _filtered_events(params, now=now)
+            .order_by(*_candidate_order(params))
+            .values(*matched_columns)[: CANDIDATE_LIMIT + 1]
+        )
+        ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
+        sql_params += matched_params
+
+        facet_source = "matched"
+        if params.categories:
+            facet_sql, facet_params = _compiled(
+                _filtered_events(params, now=now, with_categories=False)
+                .order_by(*_candidate_order(params))
+                .values("category_id")[: CANDIDATE_LIMIT + 1]
+            )
+            ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
+            sql_params += facet_params
+            facet_source = "facet_source"
+
+        if sort == "relevance":
+            ctes.append(
+                "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608
+                " websearch_to_tsquery(%s::regconfig, %s)) AS sort_key"
+                # matched holds one extra row, only to tell whether the cap was reached.
+                f" FROM (SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"
+                " LIMIT %s) AS candidate"
+                " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+            )
+            sql_params += [RANK_WEIGHTS, SEARCH_CONFIG, params.q, CANDIDATE_LIMIT, limit, offset]
+            order = "page.sort_key DESC, event.starts_at, event.id"
+        elif sort == "distance" and params.near is not None:
+            nearest_first = _Operator(
+                _event_point(), "<->", _place_point(params.near), output_field=FloatField()
+            )
+            nearest_sql, nearest_params = _compiled(
+                _filtered_events(params, now=now, for_knn=True)
+                .annotate(sort_key=nearest_first)
+                .order_by("sort_key", "starts_at", "pk")
+                .values("id", "sort_key")[offset : offset + limit]
+            )
+            ctes.append(f"page AS ({nearest_sql})")
+            sql_params += nearest_params
+            order = "page.sort_key, event.starts_at, event.id"
+        else:
+            ctes.append(
+                "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608
+                f" ORDER BY starts_at{descending}, id{descending} LIMIT %s OFFSET %s)"
+            )
+            sql_params += [limit, offset]
+            order = f"event.starts_at{descending}, event.id{descending}"
+
+        # Display columns in row order: rank, distance_km, headline_title, headline_description.
+        display: list[tuple[str, list]] = [("NULL::real", []), ("NULL::float8", [])]
+        display += [("NULL::text", []), ("NULL::text", [])]
+        query_sql = "websearch_to_tsquery(%s::regconfig, %s)"
+        query_params = [SEARCH_CONFIG, params.q]
+        if params.q:
+            display[0] = (
+                f"ts_rank(%s::real[], event.search_vector, {query_sql})",
+                [RANK_WEIGHTS, *query_params],
+            )
+            for position, column, options in (
+                (2, "title", _TITLE_HEADLINE_OPTIONS),
+                (3, "description", _DESCRIPTION_HEADLINE_OPTIONS),
+            ):
+                # Marker characters typed into the text are dropped, so every marker is ours.
+                display[position] = (
+                    f"ts_headline(%s::regconfig, replace(event.{column}, %s, ''), {query_sql}, %s)",
+                    [SEARCH_CONFIG, _MARKER_CHARACTER, *query_params, options],
+                )
+        if params.near is not None:
+            display[1] = (
+                "sec_to_gc(cube_distance(event_geo_point(event.latitude, event.longitude),"
+                " event_geo_point(%s, %s))) / 1000.0",
+                list(params.near),
+            )
+        display_sql = ", ".join(sql for sql, _ in display)
+        for _, values in display:
+            sql_params += values
+
+        event_columns = ", ".join(f'event."{f.column}"' for f in _EVENT_FIELDS)
+        category_columns = ", ".join(f'category."{f.column}"' for f in _CATEGORY_FIELDS)
+        sql_params.append(list(params.categories))
+        # Only constants and Django-compiled SQL are formatted in; values are parameters.
+        self.sql = f"""
+            WITH {", ".join(ctes)}
+            SELECT summary.total, summary.facets, {display_sql}, {event_columns}, {category_columns}
+            FROM (
+                SELECT
+                    (SELECT count(*) FROM matched) AS total,
+                    (SELECT json_agg(
+                        json_build_array(category.slug, category.name, coalesce(counted.n, 0))
+                        ORDER BY counted.n DESC NULLS LAST, category.name)
+                     FROM events_eventcategory AS category
+                     LEFT JOIN (SELECT category_id, count(*) AS n FROM {facet_source}
+                                GROUP BY category_id) AS counted
+                            ON counted.category_id = category.id
+                     WHERE counted.n IS NOT NULL OR category.slug = ANY(%s)) AS facets
+            ) AS summary
+            LEFT JOIN (
+                page
+                JOIN events_eventpost AS event ON event.id = page.id
+                JOIN events_eventcategory AS category ON category.id = event.category_id
+            ) ON true
+            ORDER BY {order}
+        """  # noqa: S608
+        self.params = tuple(sql_params)
+
+    def event_from_row(self, row: tuple) -> EventPost:
+        event = EventPost.from_db(
+            connection.alias, [f.attname for f in _EVENT_FIELDS], row[_EVENT_ID:_CATEGORY_START]
+        )
+        event.category = EventCategory.from_db(
+            connection.alias, [f.attname for f in _CATEGORY_FIELDS], row[_CATEGORY_START:]
+        )
+        if self.search.q:
+            event.rank = row[2]
+            event.headline_title = row[4]
+            event.headline_description = row[5]
+        if self.search.near is not None:
+            event.distance_km = row[3]
+        return event
 
 
 def spelling_suggestion(q: str) -> str | None:
@@ -655,7 +711,7 @@ def spelling_suggestion(q: str) -> str | None:
             FROM unnest(%s::text[]) AS typed(word)
             CROSS JOIN LATERAL (
                 SELECT candidate.word FROM events_search_word AS candidate
-                ORDER BY candidate.word <-> typed.word, candidate.event_count DESC
+                ORDER BY candidate.word <-> typed.word
                 LIMIT 1
             ) AS closest
             """,
@@ -755,7 +811,6 @@ __all__ = [
     "HIGHLIGHT_START",
     "HIGHLIGHT_STOP",
     "Facet",
-    "Place",
     "SearchParams",
     "SearchParamsError",
     "SearchResults",

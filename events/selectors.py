@@ -1,9 +1,13 @@
 """Reads: every query the event pages run lives here."""
 
+from datetime import datetime, timedelta
+
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from .models import EventPost, EventRegistration
+from .models import EventCategory, EventPost, EventRegistration
+from .places import CAMPUS_PLACES
 
 
 def event_list_upcoming() -> QuerySet[EventPost]:
@@ -80,3 +84,63 @@ def registration_list_for_user(*, user) -> QuerySet[EventRegistration]:
         )
         .order_by("event__starts_at", "event_id")
     )
+
+
+BROWSE_WINDOWS = ("today", "week", "weekend")
+
+
+def browse_window(*, when: str, now: datetime) -> tuple[datetime, datetime]:
+    """The [start, end) of a quick filter in Central time: today, this week, this weekend."""
+    local_now = timezone.localtime(now)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if when == "today":
+        return now, midnight + timedelta(days=1)
+    if when == "week":
+        # Through Sunday night: "this week" on a Sunday is just the rest of Sunday.
+        return now, midnight + timedelta(days=7 - local_now.weekday())
+    if when == "weekend":
+        # Friday 17:00 to Sunday night; during the weekend, what is left of it.
+        friday = midnight + timedelta(days=4 - local_now.weekday())
+        start = max(now, friday.replace(hour=17))
+        return start, friday + timedelta(days=3)
+    raise ValueError(f"Unknown window {when!r}")
+
+
+def event_list_browse(*, when: str | None = None, category_slug: str | None = None):
+    """Upcoming published events for the home page, optionally narrowed by a quick filter."""
+    now = timezone.now()
+    events = EventPost.objects.upcoming(now=now).select_related("category")
+    if when:
+        window_start, window_end = browse_window(when=when, now=now)
+        # Overlapping the window: an event that is on now counts as today.
+        events = events.filter(starts_at__lt=window_end, ends_at__gt=window_start)
+    if category_slug:
+        events = events.filter(category__slug=category_slug)
+    return events
+
+
+def category_list_with_upcoming_counts() -> QuerySet[EventCategory]:
+    upcoming = Q(events__status=EventPost.Status.PUBLISHED, events__ends_at__gt=timezone.now())
+    return EventCategory.objects.annotate(upcoming_count=Count("events", filter=upcoming)).order_by(
+        "name"
+    )
+
+
+def calendar_feed_events(*, user) -> QuerySet[EventPost]:
+    """The student's confirmed and waitlisted events, from a month ago on, for the feed."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        EventPost.objects.filter(
+            registrations__user=user,
+            registrations__status__in=["confirmed", "waitlisted"],
+            ends_at__gt=since,
+        )
+        .exclude(status=EventPost.Status.DRAFT)
+        .select_related("category")
+        .order_by("starts_at")
+    )
+
+
+def place_choices() -> list[tuple[str, str]]:
+    """Campus places a search can be "near", as (slug, name) for a select box."""
+    return sorted(((key, place.name) for key, place in CAMPUS_PLACES.items()), key=lambda c: c[1])
