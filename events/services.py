@@ -146,8 +146,9 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
         )
         now = timezone.now()
         if registration is None:
+            # By id: the locked event is a partial instance, not for callers to render.
             registration = EventRegistration.objects.create(
-                event=event, user=user, status=status, registered_at=now
+                event_id=event.pk, user=user, status=status, registered_at=now
             )
         else:
             registration.status = status
@@ -176,6 +177,8 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
     Allowed until the event starts. Cancelling an already cancelled registration returns it
     unchanged (a double submit is harmless); a checked-in registration cannot be cancelled.
     """
+    if not user.is_authenticated:
+        raise NotRegistered()
     with _event_locked(event_id=event_id) as event:
         _check_open(event=event)
         registration = (

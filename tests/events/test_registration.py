@@ -352,6 +352,23 @@ def test_cancelling_without_a_registration_is_an_error():
     assert (excinfo.value.code, excinfo.value.http_status) == ("not_registered", 404)
 
 
+def test_cancelling_while_logged_out_is_an_error_not_a_crash():
+    event = EventPostFactory()
+
+    with pytest.raises(services.NotRegistered):
+        services.registration_cancel(event_id=event.pk, user=AnonymousUser())
+
+
+def test_registration_event_loads_in_full(django_capture_on_commit_callbacks):
+    event = EventPostFactory(description="Bring a friend.")
+
+    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    assert registration.event.get_deferred_fields() == set()
+    assert registration.event.description == "Bring a friend."
+    assert registration.event.seats_taken == 1
+
+
 def test_cancelling_twice_is_harmless(django_capture_on_commit_callbacks):
     event = EventPostFactory(capacity=1)
     student, waiting = UserFactory.create_batch(2)
