@@ -3,12 +3,14 @@
 import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from events.models import EventRegistration
 from tests.factories import EventCategoryFactory, EventPostFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Eager Celery: the e-mails the journey triggers go to the locmem outbox, not a broker.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]
 
 
 def test_student_finds_registers_for_and_cancels_an_event(live_server, page):
@@ -63,3 +65,4 @@ def test_student_finds_registers_for_and_cancels_an_event(live_server, page):
     expect(page.get_by_text("Nothing yet.")).to_be_visible()
     page.snap("cancelled")
     assert EventRegistration.objects.get(event=concert, user=student).status == "cancelled"
+    assert [message.to for message in mail.outbox] == [["bear@wustl.edu"]]

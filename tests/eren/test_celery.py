@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def worker_queue():
+def worker_queue(tmp_path):
     """A real Celery worker process on a queue of its own, so no other worker steals the task."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "eren.settings.test"}
     worker = subprocess.Popen(
         [
@@ -34,23 +35,29 @@ def worker_queue():
             "--without-mingle",
             "--without-gossip",
             "--loglevel",
-            "warning",
+            "info",
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
-        yield queue
+        yield queue, log
     finally:
         worker.terminate()
         worker.wait(timeout=20)
 
 
 def test_task_makes_a_round_trip_through_redis_to_a_worker_process(worker_queue):
-    result = ping.apply_async(queue=worker_queue)
-    assert result.get(timeout=30) == "pong"
+    queue, log = worker_queue
+    result = ping.apply_async(queue=queue)
+    # Generous: a worker's cold start on a loaded 2-core CI machine can take many seconds.
+    try:
+        answer = result.get(timeout=120)
+    except Exception as error:
+        pytest.fail(f"No answer from the worker ({error!r}). Its log:\n{log.read_text()}")
+    assert answer == "pong"
     assert result.successful()
 
 

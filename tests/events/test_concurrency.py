@@ -13,16 +13,14 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from celery import _state as celery_state
 from django.core import mail
 from django.db import connection, transaction
 
-from eren.celery import app as celery_app
 from events import selectors, services
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]
 
 Status = EventRegistration.Status
 
@@ -31,23 +29,6 @@ STUDENTS = 30
 # How long a racer holds the event after reading it, to widen the window in which an
 # unguarded reader sees seats that another racer is about to take.
 READ_TO_WRITE_DELAY = 0.03
-
-
-@pytest.fixture(autouse=True)
-def celery_eager():
-    """Run `.delay()` in-process (see tests/events/test_registration.py).
-
-    `Task.apply` raises celery's process-global "joining would block" flag while a task runs
-    and puts back the value it found; eager tasks finishing in another order on several
-    threads can leave it raised, which breaks any later `AsyncResult.get()` in the process.
-    """
-    conf = celery_app.conf
-    previous = conf.task_always_eager, conf.task_eager_propagates
-    join_will_block = celery_state.task_join_will_block()
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = previous
-    celery_state._set_task_join_will_block(join_will_block)
 
 
 def race(calls: list[Callable[[], object]]) -> list[object]:

@@ -8,28 +8,13 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from eren.celery import app as celery_app
 from events import selectors, services, tasks
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 Status = EventRegistration.Status
-
-
-@pytest.fixture(autouse=True)
-def celery_eager():
-    """Run `.delay()` in-process, so on_commit callbacks send real mail to the locmem outbox.
-
-    Celery checks `task_always_eager` on every `apply_async`, so flipping it on the app for
-    one test (and back) is enough; no test can reach the real broker by accident.
-    """
-    conf = celery_app.conf
-    previous = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = previous
 
 
 def register(event, user, callbacks_runner):
