@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
@@ -104,8 +103,9 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
         )
         now = timezone.now()
         if registration is None:
+            # By id: the locked event is a partial instance, not for callers to render.
             registration = EventRegistration.objects.create(
-                event=event, user=user, status=status, registered_at=now
+                event_id=event.pk, user=user, status=status, registered_at=now
             )
         else:
             registration.status = status
@@ -134,6 +134,8 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
     Allowed until the event starts. Cancelling an already cancelled registration returns it
     unchanged (a double submit is harmless); a checked-in registration cannot be cancelled.
     """
+    if not user.is_authenticated:
+        raise NotRegistered()
     with _event_locked(event_id=event_id) as event:
         _check_open(event=event)
         registration = (
@@ -268,10 +270,14 @@ def _waitlist_fill(*, event: EventPost) -> list[EventRegistration]:
 
 def _email_on_commit(*, registration: EventRegistration, kind: RegistrationEmailKind) -> None:
     # robust: once the registration is committed, a broker outage must not turn the answer
-    # into an error; the failure is logged and the jobs issue's reconcile catches it up.
-    transaction.on_commit(
-        partial(tasks.registration_email_send.delay, registration.pk, kind.value), robust=True
-    )
+    # into an error. Django logs the failure (and Sentry reports it); the seat is kept.
+    # (A named function, not functools.partial: Django logs the failure by __qualname__.)
+    registration_id = registration.pk
+
+    def enqueue_registration_email() -> None:
+        tasks.registration_email_send.delay(registration_id, kind.value)
+
+    transaction.on_commit(enqueue_registration_email, robust=True)
 
 
 # --- Organizer tools ------------------------------------------------------------------------
@@ -473,9 +479,12 @@ def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
             ]
         )
         if was_published and (event.seats_taken or event.waitlist_count):
-            transaction.on_commit(
-                partial(tasks.event_cancelled_email_send.delay, event.pk), robust=True
-            )
+            event_id = event.pk
+
+            def enqueue_cancellation_emails() -> None:
+                tasks.event_cancelled_email_send.delay(event_id)
+
+            transaction.on_commit(enqueue_cancellation_emails, robust=True)
     return event
 
 
@@ -584,5 +593,10 @@ def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) 
             event=event, status=EventRegistration.Status.CONFIRMED
         ).count()
         message.save()
-        transaction.on_commit(partial(tasks.organizer_message_send.delay, message.pk), robust=True)
+        message_id = message.pk
+
+        def enqueue_organizer_message() -> None:
+            tasks.organizer_message_send.delay(message_id)
+
+        transaction.on_commit(enqueue_organizer_message, robust=True)
     return message
