@@ -101,8 +101,13 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
     form = EventForm(request.POST or None, instance=event)
     if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        for name in ("starts_at", "ends_at"):
+            # The form shows minutes; an unchanged time must not count as a change.
+            if changes[name] == getattr(event, name).replace(second=0, microsecond=0):
+                changes[name] = getattr(event, name)
         try:
-            services.event_update(event_id=event.pk, by=request.user, **form.cleaned_data)
+            services.event_update(event_id=event.pk, by=request.user, **changes)
         except services.EventInvalid as error:
             _add_service_errors(form, error)
         except services.EventStateConflict as error:

@@ -390,3 +390,25 @@ def test_api_lowering_capacity_below_confirmed_is_refused(client, organizer):
     )
     assert response.status_code == 422
     assert "2 students already hold a seat" in response.json()["error"]["fields"]["capacity"][0]
+
+
+def test_editing_a_started_event_keeps_its_start_time(client, organizer):
+    """The form shows minutes; saving other fields must not move (or refuse) the start."""
+    now = timezone.now()
+    event = EventPostFactory(
+        organizer=organizer,
+        starts_at=now - dt.timedelta(minutes=20, seconds=13),
+        ends_at=now + dt.timedelta(hours=1),
+    )
+    original = event.starts_at
+    data = form_data(
+        category=event.category.pk,
+        starts_at=local(event.starts_at),
+        ends_at=local(event.ends_at),
+        description="Now in room 101.",
+    )
+    response = client.post(reverse("events:edit", args=[event.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    event.refresh_from_db()
+    assert event.description == "Now in room 101."
+    assert event.starts_at == original
