@@ -533,6 +533,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
         raise CheckInClosed(f"Check-in closed six hours after the end: {_local(closes_at)}.")
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
+    # The E-score attendance award is queued here, with transaction.on_commit.
     return CheckInOutcome(registration=registration, changed=True)
 
 
@@ -544,6 +545,7 @@ def registration_check_in_undo(*, registration_id: int, by: User) -> CheckInOutc
         return CheckInOutcome(registration=registration, changed=False)
     registration.checked_in_at = None
     registration.save(update_fields=["checked_in_at", "updated_at"])
+    # The E-score reversal is queued here, with transaction.on_commit.
     return CheckInOutcome(registration=registration, changed=True)
 
 

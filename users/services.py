@@ -97,6 +97,8 @@ def user_delete(*, user: User) -> None:
         user = User.objects.select_for_update().get(pk=user.pk)
         EventRegistration.objects.filter(user=user).delete()
         user.score_entries.all().delete()
+        # The leaderboard is a cache of the ledger: escore drops the user from it on commit
+        # once its refresh service exists (the E-score issue wires it here).
         EmailAddress.objects.filter(user=user).delete()
         if not EventPost.objects.filter(organizer=user).exists():
             user.delete()
