@@ -23,4 +23,4 @@ def school_email_is_allowed(email: str) -> bool:
 
 def school_email_domains_display() -> str:
     """`@wustl.edu` or `@wustl.edu or @slu.edu`, for messages."""
-    return " or ".join(f"@{domain}" for domain in settings.SIGNUP_EMAIL_DOMAINS)
+    return " or ".join(f"@{domain.lower()}" for domain in settings.SIGNUP_EMAIL_DOMAINS)

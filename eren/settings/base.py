@@ -188,7 +188,9 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "E-Ren: "
 # Sign-up is open to these e-mail domains only (exact match, case-insensitive).
 SIGNUP_EMAIL_DOMAINS = [
-    domain.strip().lower() for domain in env.list("SIGNUP_EMAIL_DOMAINS", default=["wustl.edu"])
+    domain.strip().lower()
+    for domain in env.list("SIGNUP_EMAIL_DOMAINS", default=["wustl.edu"])
+    if domain.strip()
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
