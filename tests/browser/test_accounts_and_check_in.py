@@ -90,6 +90,9 @@ def test_sign_up_register_and_get_checked_in(live_server, page):
     expect(page.locator(".qr svg")).to_be_visible()
     page.snap("ticket")
     check_in_url = page.locator(".qr").get_attribute("data-url")
+    page.get_by_role("link", name="Account").click()
+    expect(page.get_by_text("confirmed", exact=True)).to_be_visible()
+    page.snap("account")
     log_out(page)
 
     # The organizer opens the QR link on their phone and checks the student in.
