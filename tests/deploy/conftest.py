@@ -1,0 +1,105 @@
+"""Shared helpers for validating the deployment bundle offline.
+
+No cluster, no Docker engine: manifests are rendered with `kubectl kustomize` and checked
+against schemas and the properties the architecture requires. A missing tool is a failure
+with the command that installs it, never a skip.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+K8S = DEPLOY / "k8s"
+SCHEMAS = DEPLOY / "schemas"
+TOOLS = REPO / ".tools"
+OVERLAYS = ("staging", "production")
+# EKS version of the cluster (deploy/eksctl/cluster.yaml); manifests are validated against it.
+KUBERNETES_VERSION = "1.34.0"
+INSTALL_HINT = "run `make deploy-tools` (see deploy/tools.mk)"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """These tests touch neither Django's cache nor Redis; replaces tests/conftest.py's."""
+    return
+
+
+def tool(name: str) -> str:
+    """Path of a validation tool: .tools/, then the virtualenv, then PATH; else fail."""
+    candidates = [
+        TOOLS / "bin" / name,
+        Path(sys.executable).parent / name,
+    ]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    pytest.fail(f"{name} is not installed: {INSTALL_HINT}")
+
+
+def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, **kwargs)
+
+
+def render(overlay: str) -> list[dict]:
+    result = run([tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)])
+    assert result.returncode == 0, f"kustomize failed for {overlay}:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+_rendered: dict[str, list[dict]] = {}
+
+
+@pytest.fixture(scope="session", params=OVERLAYS)
+def overlay(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def manifests(overlay) -> list[dict]:
+    if overlay not in _rendered:
+        _rendered[overlay] = render(overlay)
+    return _rendered[overlay]
+
+
+def of_kind(docs: list[dict], kind: str) -> list[dict]:
+    return [doc for doc in docs if doc.get("kind") == kind]
+
+
+def one(docs: list[dict], kind: str, name: str) -> dict:
+    found = [doc for doc in of_kind(docs, kind) if doc["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected exactly one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
+    """(kind/name, pod spec) of every workload, Rollout included."""
+    specs = []
+    for doc in docs:
+        kind = doc.get("kind")
+        name = f"{kind}/{doc.get('metadata', {}).get('name')}"
+        if kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "Rollout", "ReplicaSet"}:
+            specs.append((name, doc["spec"]["template"]["spec"]))
+        elif kind == "CronJob":
+            specs.append((name, doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+        elif kind == "Pod":
+            specs.append((name, doc["spec"]))
+    return specs
+
+
+def containers(spec: dict) -> list[dict]:
+    return [*spec.get("initContainers", []), *spec.get("containers", [])]
+
+
+def load_yaml(path: Path) -> dict:
+    with path.open() as handle:
+        return yaml.safe_load(handle)
