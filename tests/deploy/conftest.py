@@ -64,11 +64,15 @@ def overlay(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def manifests(overlay) -> list[dict]:
+def rendered(overlay: str) -> list[dict]:
     if overlay not in _rendered:
         _rendered[overlay] = render(overlay)
     return _rendered[overlay]
+
+
+@pytest.fixture(scope="session")
+def manifests(overlay) -> list[dict]:
+    return rendered(overlay)
 
 
 def of_kind(docs: list[dict], kind: str) -> list[dict]:
@@ -134,6 +138,14 @@ def groovy_lint_process() -> subprocess.Popen | None:
     return _groovy_lint["process"]
 
 
+def pytest_collection_modifyitems(items):
+    """Wait for the Jenkinsfile check last, so it overlaps with everything else."""
+    last = [item for item in items if item.name == "test_jenkinsfile_parses"]
+    for item in last:
+        items.remove(item)
+        items.append(item)
+
+
 def pytest_collection_finish(session):
-    if any(item.nodeid.endswith("test_jenkinsfile_parses") for item in session.items):
+    if any(item.name == "test_jenkinsfile_parses" for item in session.items):
         groovy_lint_process()
