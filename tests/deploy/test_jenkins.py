@@ -111,6 +111,11 @@ def test_jenkins_cluster_resources_are_valid():
     docs = list(yaml.safe_load_all((DEPLOY / "jenkins" / "cluster-resources.yaml").read_text()))
     for doc in docs:
         validate_core(doc)
+    namespaces = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Namespace"}
+    assert namespaces["ci-cd"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+        "baseline"
+    )
+    assert "namespace 'ci-build'" in JENKINSFILE.split("stage('Build and push image')")[1][:400]
     storage = next(d for d in docs if d["kind"] == "StorageClass")
     assert storage["parameters"]["type"] == "gp3"
     assert storage["reclaimPolicy"] == "Retain"

@@ -174,6 +174,10 @@ def test_external_secrets_read_only_this_environments_prefix(manifests, overlay)
         keys += [item["extract"]["key"] for item in external["spec"].get("dataFrom", [])]
         assert keys
         assert all(key.startswith(f"eren/{overlay}/") for key in keys), keys
+    # Only templated keys reach the pods' environment, not the raw RDS fields.
+    template = one(manifests, "ExternalSecret", "eren-app")["spec"]["target"]["template"]
+    assert template.get("mergePolicy", "Replace") == "Replace"
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= set(template["data"])
     store = one(manifests, "SecretStore", "aws-secrets-manager")
     auth = store["spec"]["provider"]["aws"]["auth"]
     assert auth == {"jwt": {"serviceAccountRef": {"name": "eren-external-secrets"}}}
