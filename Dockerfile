@@ -13,7 +13,6 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 COPY requirements/base.txt /tmp/requirements.txt
-# hadolint ignore=SC2086
 RUN /opt/venv/bin/pip install ${PIP_EXTRA_ARGS} --require-hashes --no-deps -r /tmp/requirements.txt
 
 FROM ${PYTHON_IMAGE} AS runtime
