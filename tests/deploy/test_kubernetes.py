@@ -392,3 +392,25 @@ def test_jenkins_may_only_patch_the_rollout_and_run_the_migration(manifests):
 def test_workloads_run_on_the_app_node_group(manifests):
     for name, spec in pod_specs(manifests):
         assert spec.get("nodeSelector") == {"workload": "app"}, name
+
+
+def test_database_connections_stay_under_the_critical_alert(manifests):
+    """(HPA max + 1 canary) x PgBouncer's cap + Celery + beat + a migration <= 20, the
+    warning level of the DB-connections alert (db.t3.micro allows about 30)."""
+    rollout = one(manifests, "Rollout", "eren-web")
+    ini = one(
+        manifests,
+        "ConfigMap",
+        spec_config_name(rollout["spec"]["template"]["spec"], "eren-pgbouncer"),
+    )
+    per_pod = int(next(line.split("=")[1] for line in ini["data"]["pgbouncer.ini"].splitlines()
+                       if line.startswith("max_db_connections")))  # fmt: skip
+    assert rollout["spec"]["strategy"]["canary"]["dynamicStableScale"] is True
+    web_pods = one(manifests, "HorizontalPodAutoscaler", "eren-web")["spec"]["maxReplicas"] + 1
+    worker = one(manifests, "Deployment", "eren-worker")
+    command = worker["spec"]["template"]["spec"]["containers"][0]["command"]
+    concurrency = int(command[command.index("--concurrency") + 1])
+    # During a worker rollout maxSurge adds one pod.
+    workers = worker["spec"]["replicas"] + worker["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    total = web_pods * per_pod + workers * concurrency + 1 + 1
+    assert total <= 20, f"up to {total} connections"
