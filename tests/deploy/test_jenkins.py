@@ -102,9 +102,15 @@ def test_controller_values_follow_the_architecture():
     assert {p.split(":")[0] for p in controller["installPlugins"]} >= {
         "kubernetes", "workflow-aggregator", "git", "configuration-as-code", "datadog",
     }  # fmt: skip
-    cloud = yaml.safe_load(controller["JCasC"]["configScripts"]["cloud"])
-    (kubernetes,) = cloud["jenkins"]["clouds"]
-    assert kubernetes["kubernetes"]["namespace"] == "ci-cd"
+    agent = VALUES["agent"]
+    assert agent["namespace"] == "ci-cd"
+    assert checks.image_problems(f"{agent['image']['repository']}:{agent['image']['tag']}") == []
+    for template in agent["podTemplates"].values():
+        (pod_template,) = yaml.safe_load(template)
+        assert "workload: jenkins" in pod_template["yaml"]
+    # JCasC snippets must be YAML (a broken one stops the controller from starting).
+    for script in controller["JCasC"]["configScripts"].values():
+        assert isinstance(yaml.safe_load(script), dict)
 
 
 def test_jenkins_cluster_resources_are_valid():
