@@ -58,8 +58,9 @@ def test_main_only_stages_are_guarded():
         assert "when { branch 'main' }" in body, stage
 
 
-@pytest.mark.parametrize("text", [JENKINSFILE, *(p.read_text() for p in AGENTS)])
-def test_no_docker_socket_kaniko_or_latest(text):
+@pytest.mark.parametrize("path", [REPO / "Jenkinsfile", *AGENTS], ids=lambda p: p.name)
+def test_no_docker_socket_kaniko_or_latest(path):
+    text = path.read_text()
     assert "docker.sock" not in text
     assert "kaniko" not in text.lower()
     assert not re.search(r":latest\b", text)
