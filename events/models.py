@@ -225,3 +225,95 @@ class OrganizerMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event}: {self.subject}"
+
+
+class EventChange(models.Model):
+    """An organizer's edit of an event's time or place, as registrants are told about it.
+
+    The before and after values are kept because the e-mail task may run after yet another
+    edit: each e-mail describes its own change, and the row's id makes it distinct.
+    """
+
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    starts_at_before = models.DateTimeField()
+    ends_at_before = models.DateTimeField()
+    location_name_before = models.CharField(max_length=200)
+    address_before = models.CharField(max_length=300, blank=True)
+    starts_at_after = models.DateTimeField()
+    ends_at_after = models.DateTimeField()
+    location_name_after = models.CharField(max_length=200)
+    address_after = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} changed at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def time_changed(self) -> bool:
+        return (self.starts_at_before, self.ends_at_before) != (
+            self.starts_at_after,
+            self.ends_at_after,
+        )
+
+    @property
+    def place_changed(self) -> bool:
+        return (self.location_name_before, self.address_before) != (
+            self.location_name_after,
+            self.address_after,
+        )
+
+
+class EmailDelivery(models.Model):
+    """One e-mail sent to one person: the idempotency record of every e-mail task.
+
+    `key` names what makes the message distinct (e.g. registration, kind and registration
+    time), so a task that runs again finds the row and sends nothing. The row is inserted in
+    the same transaction as the send and committed only after the mail server accepted the
+    message (see events.emails: at-least-once per e-mail).
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Registration confirmed"
+        WAITLISTED = "waitlisted", "Added to the waitlist"
+        PROMOTED = "promoted", "Promoted from the waitlist"
+        REMINDER = "reminder", "Reminder before the event"
+        EVENT_CHANGED = "event_changed", "Event changed"
+        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
+        ORGANIZER_MESSAGE = "organizer_message", "Organizer message"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_deliveries"
+    )
+    registration = models.ForeignKey(
+        EventRegistration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="email_deliveries",
+    )
+    # The address it went to; the account's address may change later.
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        verbose_name_plural = "e-mail deliveries"
+        indexes = [
+            # The reminder sweep's NOT EXISTS: this registration's recent e-mails of a kind.
+            models.Index(
+                fields=["registration", "kind", "sent_at"], name="emaildelivery_reg_kind_idx"
+            ),
+            # The daily clean-up deletes by age.
+            models.Index(fields=["sent_at"], name="emaildelivery_sent_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

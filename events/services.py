@@ -44,7 +44,7 @@ from .errors import (
     RegistrationError,  # noqa: F401 - re-exported for views and the API
     TicketInvalid,  # noqa: F401 - re-exported for views and the API
 )
-from .models import EventCategory, EventPost, EventRegistration, OrganizerMessage
+from .models import EventCategory, EventChange, EventPost, EventRegistration, OrganizerMessage
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +302,8 @@ EVENT_EDITABLE_FIELDS = (
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
+# Changing these e-mails everyone registered (an EventChange row, then events.emails).
+_TIME_AND_PLACE_FIELDS = ("starts_at", "ends_at", "location_name", "address")
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,7 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
         if event.status == EventPost.Status.CANCELLED:
             raise EventStateConflict("A cancelled event can no longer be edited.")
         changed = [name for name, value in changes.items() if getattr(event, name) != value]
+        before = {name: getattr(event, name) for name in _TIME_AND_PLACE_FIELDS}
         for name in changed:
             setattr(event, name, changes[name])
         _event_validate(event=event)
@@ -415,7 +418,32 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
         if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
             for seated in _waitlist_fill(event=event):
                 _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+        if any(before[name] != getattr(event, name) for name in _TIME_AND_PLACE_FIELDS):
+            _event_change_record(event=event, by=by, before=before)
     return event
+
+
+def _event_change_record(*, event: EventPost, by: User, before: dict) -> None:
+    """Record a time or place change and e-mail it, after commit, to everyone registered.
+
+    Only for a published event with someone registered: a draft has nobody to tell.
+    """
+    if event.status != EventPost.Status.PUBLISHED or not (
+        event.seats_taken or event.waitlist_count
+    ):
+        return
+    change = EventChange.objects.create(
+        event=event,
+        changed_by=by,
+        **{f"{name}_before": value for name, value in before.items()},
+        **{f"{name}_after": getattr(event, name) for name in _TIME_AND_PLACE_FIELDS},
+    )
+    change_id = change.pk
+
+    def enqueue_event_changed_emails() -> None:
+        tasks.event_changed_email_send.delay(change_id)
+
+    transaction.on_commit(enqueue_event_changed_emails, robust=True)
 
 
 def event_publish(*, event_id: int, by: User) -> EventPost:

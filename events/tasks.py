@@ -1,47 +1,92 @@
-"""Celery tasks for events: each takes ids and calls one function."""
+"""Celery tasks for events: each takes ids and calls one function.
+
+E-mail tasks are safe to run more than once: events.emails records every e-mail it sends
+and never sends the same one twice (see its docstring for the delivery guarantee).
+"""
+
+import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 
 from . import emails
 
+logger = logging.getLogger(__name__)
 
-@shared_task(
-    acks_late=True,
-    # SMTP failures (smtplib.SMTPException is an OSError) and dropped connections are
-    # worth another try; anything else is a bug and goes to Sentry.
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+# SMTP failures (smtplib.SMTPException is an OSError) and dropped connections are worth
+# another try; anything else is a bug and goes to Sentry. The back-off stays well under the
+# broker's visibility timeout.
+_EMAIL_TASK_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
+
+
+@shared_task(**_EMAIL_TASK_OPTIONS)
 def registration_email_send(registration_id: int, kind: str) -> bool:
-    """Tell the student about their registration: confirmed, waitlisted or promoted.
-
-    A seam for the jobs issue, which replaces it with templated HTML + .ics and an
-    idempotency record (until then a retry after a send that did go out sends it again).
-    """
+    """Tell the student about their registration: confirmed, waitlisted or promoted."""
     return emails.registration_email_send(registration_id=registration_id, kind=kind)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**_EMAIL_TASK_OPTIONS)
 def event_cancelled_email_send(event_id: int) -> int:
-    """Tell the event's registrants it is cancelled (the jobs issue templatizes it)."""
+    """Tell the event's registrants it is cancelled, with the organizer's reason."""
     return emails.event_cancelled_email_send(event_id=event_id)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**_EMAIL_TASK_OPTIONS)
+def event_changed_email_send(change_id: int) -> int:
+    """Tell the event's registrants its time or place changed."""
+    return emails.event_changed_email_send(change_id=change_id)
+
+
+@shared_task(**_EMAIL_TASK_OPTIONS)
 def organizer_message_send(message_id: int) -> int:
     """E-mail an organizer's message to the event's confirmed students."""
     return emails.organizer_message_email_send(message_id=message_id)
+
+
+@shared_task(**_EMAIL_TASK_OPTIONS)
+def registration_reminder_send(registration_id: int) -> bool:
+    """Remind the student of tomorrow's event, once."""
+    return emails.reminder_email_send(registration_id=registration_id)
+
+
+# How many reminders one sweep queues; the next sweep (minutes later) takes the rest.
+REMINDER_SWEEP_BATCH = 2000
+
+
+@shared_task(acks_late=True)
+def reminders_queue_due() -> int:
+    """Beat, every few minutes: queue a reminder for every registration owed one.
+
+    The send time is computed from the database (the event's start), never held in the
+    broker. A registration queued twice (a sweep runs again before the worker got to it)
+    still gets one e-mail: the reminder task re-checks and the delivery record dedupes.
+    """
+    registration_ids = list(
+        emails.reminders_due().values_list("pk", flat=True)[:REMINDER_SWEEP_BATCH]
+    )
+    for registration_id in registration_ids:
+        transaction.on_commit(
+            lambda registration_id=registration_id: registration_reminder_send.delay(
+                registration_id
+            )
+        )
+    logger.info("Queued %d reminder e-mails", len(registration_ids))
+    return len(registration_ids)
+
+
+@shared_task(acks_late=True)
+def email_deliveries_delete_old() -> int:
+    """Beat, daily: drop e-mail idempotency records past their retention."""
+    count = emails.email_delivery_delete_old(
+        older_than=timedelta(days=settings.EMAIL_DELIVERY_RETENTION_DAYS)
+    )
+    logger.info("Deleted %d e-mail delivery records", count)
+    return count

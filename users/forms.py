@@ -19,8 +19,9 @@ class UserChangeForm(auth_forms.UserChangeForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ("display_name", "leaderboard_visibility", "pseudonym")
+        fields = ("display_name", "leaderboard_visibility", "pseudonym", "email_reminders")
         labels = {
+            "email_reminders": "E-mail me a reminder the day before my events",
             "display_name": "Your name",
             "leaderboard_visibility": "On the E-score leaderboard",
             "pseudonym": "Pseudonym",
@@ -29,6 +30,7 @@ class ProfileForm(forms.ModelForm):
             "display_name": "Shown to organizers and, if you choose, on the leaderboard.",
             "leaderboard_visibility": "Hidden students still see their own rank.",
             "pseudonym": "Only used when you choose to show a pseudonym.",
+            "email_reminders": "Confirmations, changes and cancellations always come.",
         }
         widgets = {"leaderboard_visibility": forms.RadioSelect}
 

@@ -53,6 +53,9 @@ class User(AbstractUser):
         default=LeaderboardVisibility.PUBLIC,
     )
     pseudonym = models.CharField(max_length=40, blank=True)
+    email_reminders = models.BooleanField(
+        default=True, help_text="E-mail a reminder the day before each event registered for."
+    )
     # Secret part of the personal calendar feed URL; calendar apps cannot log in.
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 

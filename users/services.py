@@ -1,10 +1,16 @@
 """Writes about users: profile, the organizer role, closing an account."""
 
+from datetime import timedelta
+from importlib import import_module
+
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from escore.models import ScoreEntry
 from events import services as event_services
 from events.models import EventPost, EventRegistration
 
@@ -20,18 +26,30 @@ class AccountError(Exception):
 
 
 def user_profile_update(
-    *, user: User, display_name: str, leaderboard_visibility: str, pseudonym: str
+    *,
+    user: User,
+    display_name: str,
+    leaderboard_visibility: str,
+    pseudonym: str,
+    email_reminders: bool | None = None,
 ) -> User:
-    """Save how the student is named on the site and shown on the leaderboard."""
+    """Save how the student is named on the site and shown on the leaderboard.
+
+    `email_reminders` (None: unchanged) turns the day-before reminder e-mails on or off.
+    """
     user.display_name = display_name.strip()
     user.leaderboard_visibility = leaderboard_visibility
     user.pseudonym = pseudonym.strip()
+    if email_reminders is not None:
+        user.email_reminders = email_reminders
     if user.leaderboard_visibility == User.LeaderboardVisibility.PSEUDONYM and not user.pseudonym:
         raise ValidationError({"pseudonym": "Choose a pseudonym to show on the leaderboard."})
     user.full_clean(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
-    user.save(update_fields=["display_name", "leaderboard_visibility", "pseudonym"])
+    user.save(
+        update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
+    )
     return user
 
 
@@ -112,3 +130,47 @@ def user_delete(*, user: User) -> None:
         user.set_unusable_password()
         user.save()
         user.organizer_requests.all().delete()
+
+
+# --- Clean-up ----------------------------------------------------------------------------
+
+
+def user_delete_unverified(*, older_than: timedelta) -> int:
+    """Delete sign-ups that never confirmed their address; returns how many accounts.
+
+    Only accounts that signed up through allauth (they have an unconfirmed address and no
+    confirmed one), joined before `older_than` ago, never logged in, hold no role (staff,
+    superuser, organizer) and no data: no registration, event, score entry or organizer
+    request. Anyone else is left alone, whatever their addresses say.
+    """
+    cutoff = timezone.now() - older_than
+    stale = (
+        User.objects.filter(
+            date_joined__lt=cutoff,
+            last_login__isnull=True,
+            is_staff=False,
+            is_superuser=False,
+            is_organizer=False,
+        )
+        .filter(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=False)))
+        .exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
+        .exclude(Exists(EventRegistration.objects.filter(user=OuterRef("pk"))))
+        .exclude(Exists(EventPost.objects.filter(organizer=OuterRef("pk"))))
+        .exclude(Exists(ScoreEntry.objects.filter(user=OuterRef("pk"))))
+        .exclude(Exists(OrganizerRequest.objects.filter(user=OuterRef("pk"))))
+    )
+    with transaction.atomic():
+        # The row locks hold off a login until the delete commits; accounts a login has
+        # locked already are skipped until tomorrow.
+        user_ids = list(stale.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if not user_ids:
+            return 0
+        User.objects.filter(pk__in=user_ids).delete()
+    return len(user_ids)
+
+
+def session_delete_expired() -> int:
+    """Delete expired sessions from the database, as `manage.py clearsessions` does."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    count, _ = store.get_model_class().objects.filter(expire_date__lt=timezone.now()).delete()
+    return count

@@ -4,9 +4,11 @@ Local defaults let `make run` work with nothing set. `DJANGO_ENV=staging|product
 refuses to start without the secrets and hosts a real deployment needs.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -162,7 +164,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
+CELERY_BEAT_SCHEDULE: dict = {
+    "queue-due-reminder-emails": {
+        "task": "events.tasks.reminders_queue_due",
+        "schedule": timedelta(minutes=5),
+        # A sweep not started within its own interval is replaced by the next one.
+        "options": {"expires": 5 * 60},
+    },
+    "delete-unverified-accounts": {
+        "task": "users.tasks.unverified_users_delete",
+        "schedule": crontab(hour=3, minute=10),
+    },
+    "delete-expired-sessions": {
+        "task": "users.tasks.expired_sessions_delete",
+        "schedule": crontab(hour=3, minute=20),
+    },
+    "delete-old-email-deliveries": {
+        "task": "events.tasks.email_deliveries_delete_old",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
 
 # --- Auth -------------------------------------------------------------------------------
 
@@ -205,6 +227,13 @@ AUTH_PASSWORD_VALIDATORS = [
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-Ren <no-reply@eren.washu.edu>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a sent e-mail's idempotency record is kept. The reminder sweep reads the last two
+# days of them, so fewer than 2 is refused.
+EMAIL_DELIVERY_RETENTION_DAYS = env.int("EMAIL_DELIVERY_RETENTION_DAYS", default=30)
+if EMAIL_DELIVERY_RETENTION_DAYS < 2:
+    raise ImproperlyConfigured("EMAIL_DELIVERY_RETENTION_DAYS must be at least 2.")
+# Sign-ups that never confirmed their address (and hold no data) are deleted after this.
+UNVERIFIED_ACCOUNT_MAX_AGE_DAYS = env.int("UNVERIFIED_ACCOUNT_MAX_AGE_DAYS", default=7)
 
 # --- Internationalisation ---------------------------------------------------------------
 
