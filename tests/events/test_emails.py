@@ -349,11 +349,7 @@ def test_the_same_email_task_racing_itself_three_times_sends_one_email(settings)
     registration = EventRegistrationFactory()
 
     results = race(
-        [
-            lambda: emails.registration_email_send(
-                registration_id=registration.pk, kind="confirmed"
-            )
-        ]
+        [lambda: emails.registration_email_send(registration_id=registration.pk, kind="confirmed")]
         * 3
     )
 
