@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from escore.api import router as escore_router
 from events.api import me_router
 from events.api import router as events_router
 
@@ -9,6 +10,7 @@ from .api import api
 
 api.add_router("/", events_router)
 api.add_router("/me", me_router)
+api.add_router("/", escore_router)
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
@@ -16,5 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("escore.urls")),
     path("", include("events.urls")),
 ]
