@@ -26,6 +26,7 @@ a strictly higher total.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from collections.abc import Callable, Iterable
@@ -35,6 +36,7 @@ from itertools import islice
 from django.conf import settings
 from django_redis import get_redis_connection
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 SENTINEL = "built"
 SCOPE_ALL = "all"
@@ -75,6 +77,9 @@ local size = redis.call('ZCARD', KEYS[2])
 local listed = redis.call('ZSCORE', KEYS[2], ARGV[1]) and 1 or 0
 return {score, above, below, size, listed}
 """
+
+
+_STANDING_SHA = hashlib.sha1(_STANDING.encode()).hexdigest()  # noqa: S324 - Redis's script id
 
 
 @dataclass(frozen=True)
@@ -207,19 +212,14 @@ class Leaderboard:
     ) -> tuple[list[Standing], OwnStanding | None, int] | None:
         """The top `limit` listed students, `user_id`'s own standing and the listed count.
 
-        One round trip. None when the scope is not built.
+        One round trip (two the first time a Redis server sees the script). None when the
+        scope is not built.
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.exists(self.everyone_key, self.listed_key)
-        # The sentinel sits at -inf, so it is in this range only when fewer than `limit`
-        # students are listed.
-        pipe.zrevrange(self.listed_key, 0, limit - 1, withscores=True)
-        pipe.zcard(self.listed_key)
-        if user_id is not None:
-            self.client.register_script(_STANDING)(
-                keys=[self.everyone_key, self.listed_key], args=[user_id], client=pipe
-            )
-        results = pipe.execute()
+        try:
+            results = self._top_and_standing_pipeline(limit=limit, user_id=user_id)
+        except NoScriptError:
+            self.client.script_load(_STANDING)
+            results = self._top_and_standing_pipeline(limit=limit, user_id=user_id)
         if results[0] != 2:
             return None
         listed_count = results[2] - 1
@@ -237,6 +237,19 @@ class Leaderboard:
                 listed=bool(listed),
             )
         return top, own, listed_count
+
+    def _top_and_standing_pipeline(self, *, limit: int, user_id: int | None) -> list:
+        # EVALSHA directly: redis-py's Script in a pipeline costs a SCRIPT EXISTS round trip
+        # on every call.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self.everyone_key, self.listed_key)
+        # The sentinel sits at -inf, so it is in this range only when fewer than `limit`
+        # students are listed.
+        pipe.zrevrange(self.listed_key, 0, limit - 1, withscores=True)
+        pipe.zcard(self.listed_key)
+        if user_id is not None:
+            pipe.evalsha(_STANDING_SHA, 2, self.everyone_key, self.listed_key, user_id)
+        return pipe.execute()
 
     def top(self, limit: int) -> list[Standing]:
         result = self.top_and_standing(limit=limit, user_id=None)

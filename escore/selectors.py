@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import F, Sum, Window
 from django.db.models.functions import Rank
 from redis import RedisError
@@ -15,7 +16,7 @@ from users.models import User
 
 from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
 from .models import ScoreEntry
-from .services import LISTED_Q, scope_entries_q, user_is_listed
+from .services import LISTED_Q, leaderboard_name_cache_key, scope_entries_q, user_is_listed
 from .terms import Term, term_current, term_of
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,18 @@ def leaderboard_get(
 
 
 def _names(*, user_ids: list[int]) -> dict[int, str]:
-    users = User.objects.filter(pk__in=user_ids).only(
-        "email", "display_name", "leaderboard_visibility", "pseudonym"
-    )
-    return {user.pk: user.leaderboard_name or "" for user in users}
+    """Leaderboard names, from the cache (one MGET) and the database for the rest."""
+    keys = {leaderboard_name_cache_key(user_id): user_id for user_id in user_ids}
+    names = {keys[key]: name for key, name in cache.get_many(list(keys)).items()}
+    missing = [user_id for user_id in user_ids if user_id not in names]
+    if missing:
+        users = User.objects.filter(pk__in=missing).only(
+            "email", "display_name", "leaderboard_visibility", "pseudonym"
+        )
+        fetched = {user.pk: user.leaderboard_name or "" for user in users}
+        cache.set_many({leaderboard_name_cache_key(uid): name for uid, name in fetched.items()})
+        names.update(fetched)
+    return names
 
 
 def _leaderboard_from_database(
