@@ -59,7 +59,12 @@ def leaderboard_scopes(*, now: dt.datetime | None = None) -> list[str]:
 
 def term_entries_q(term: Term) -> Q:
     """Entries in a term: by their event's start, or by created_at when they have no event."""
-    return Q(event__starts_at__gte=term.starts_at, event__starts_at__lt=term.ends_at) | Q(
+    # An IN over the term's events (hashed once) rather than a join with an OR across two
+    # tables, which PostgreSQL can only evaluate row by row.
+    term_events = EventPost.objects.filter(
+        starts_at__gte=term.starts_at, starts_at__lt=term.ends_at
+    ).values("pk")
+    return Q(event_id__in=term_events) | Q(
         event__isnull=True, created_at__gte=term.starts_at, created_at__lt=term.ends_at
     )
 
