@@ -76,8 +76,10 @@ def registration_email_send(*, registration_id: int, kind: str) -> bool:
         f"Details and cancellation: {settings.SITE_URL}{event.get_absolute_url()}\n\n"
         "— E-Ren, Washington University in St. Louis\n"
     )
+    # A header cannot hold a line break; organizers' titles are free text.
+    one_line_title = " ".join(event.title.split())
     send_mail(
-        subject=_SUBJECTS[kind].format(title=event.title),
+        subject=_SUBJECTS[kind].format(title=one_line_title),
         message=body,
         from_email=None,
         recipient_list=[registration.user.email],
