@@ -57,11 +57,18 @@ class DemoAccount:
     is_organizer: bool = False
     is_staff: bool = False
     is_superuser: bool = False
+    leaderboard_visibility: str = User.LeaderboardVisibility.PUBLIC
 
 
 DEMO_ACCOUNTS = (
     DemoAccount(email=DEMO_STUDENT_EMAIL, display_name="Demo Student"),
-    DemoAccount(email=DEMO_ORGANIZER_EMAIL, display_name="Demo Organizer", is_organizer=True),
+    DemoAccount(
+        email=DEMO_ORGANIZER_EMAIL,
+        display_name="Demo Organizer",
+        is_organizer=True,
+        # It organizes ~150 demo events; its organizer points would top the student board.
+        leaderboard_visibility=User.LeaderboardVisibility.HIDDEN,
+    ),
     DemoAccount(
         email=DEMO_ADMIN_EMAIL, display_name="Demo Admin", is_staff=True, is_superuser=True
     ),
@@ -181,6 +188,7 @@ def _demo_accounts_create_missing() -> int:
             is_organizer=account.is_organizer,
             is_staff=account.is_staff,
             is_superuser=account.is_superuser,
+            leaderboard_visibility=account.leaderboard_visibility,
         )
         # Sign-in requires a verified address; the demo accounts have no inbox to verify from.
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
