@@ -127,6 +127,7 @@ class Leaderboard:
         self.scope = scope
         self.everyone_key = f"{_key_prefix()}:{scope}:everyone"
         self.listed_key = f"{_key_prefix()}:{scope}:listed"
+        self._rebuild_claim_key = f"{_key_prefix()}:{scope}:rebuilding"
         self.ttl = settings.ESCORE_LEADERBOARD_TTL
 
     @classmethod
@@ -192,8 +193,17 @@ class Leaderboard:
         swap = self.client.pipeline(transaction=True)
         swap.rename(new_everyone, self.everyone_key)
         swap.rename(new_listed, self.listed_key)
+        swap.delete(self._rebuild_claim_key)
         swap.execute()
         return stored
+
+    def rebuild_claim(self, *, seconds: int = 60) -> bool:
+        """True for the one caller that should rebuild this scope now (SET NX with a TTL).
+
+        After Redis lost a scope, every refresh finds it missing; only one rebuilds, the
+        others' totals are in its snapshot or re-applied by its catch-up.
+        """
+        return bool(self.client.set(self._rebuild_claim_key, 1, nx=True, ex=seconds))
 
     def touch(self) -> None:
         """Push the TTL forward (the reconcile does this, so a live leaderboard never expires)."""

@@ -119,9 +119,15 @@ def _entry(**fields) -> ScoreEntry:
 def _attendance_ledger_sync(*, registration_id: int) -> tuple[int, list[ScoreEntry]]:
     """The ledger part of `score_attendance_sync`: returns (user id, entries created)."""
     with transaction.atomic():
-        user_id = EventRegistration.objects.values_list("user_id", flat=True).get(
-            pk=registration_id
+        user_id = (
+            EventRegistration.objects.filter(pk=registration_id)
+            .values_list("user_id", flat=True)
+            .first()
         )
+        if user_id is None:
+            # Deleted with its student or event: nothing left to score, and no retry helps.
+            logger.info("E-score sync skipped: registration %s no longer exists", registration_id)
+            return 0, []
         _user_lock(user_id=user_id)
         # Read after taking the lock: a check-in or undo committed meanwhile is seen.
         registration = (
@@ -148,6 +154,8 @@ def score_attendance_sync(*, registration_id: int) -> list[ScoreEntry]:
     in any order with other syncs, adds nothing. Returns the entries created.
     """
     user_id, created = _attendance_ledger_sync(registration_id=registration_id)
+    if not user_id:
+        return []
     if created:
         logger.info(
             "E-score for user %s after registration %s: %s",
@@ -256,7 +264,8 @@ def score_attendance_reconcile() -> int:
     users = set()
     for registration_id in out_of_sync:
         user_id, _ = _attendance_ledger_sync(registration_id=registration_id)
-        users.add(user_id)
+        if user_id:
+            users.add(user_id)
     if out_of_sync:
         logger.warning("E-score attendance reconcile synced %s registrations", len(out_of_sync))
         try:
@@ -375,7 +384,8 @@ def leaderboard_refresh_users(*, user_ids: Iterable[int], now: dt.datetime | Non
             for user_id, total, listed in scope_totals(scope=scope, user_ids=user_ids)
         }
         totals = [(user_id, *rows.get(user_id, (None, False))) for user_id in sorted(user_ids)]
-        if not Leaderboard.for_scope(scope).set_totals(totals):
+        board = Leaderboard.for_scope(scope)
+        if not board.set_totals(totals) and board.rebuild_claim():
             leaderboard_rebuild(scopes=[scope])
 
 

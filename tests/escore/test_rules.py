@@ -123,3 +123,7 @@ def test_undoing_the_bonus_event_moves_the_bonus_to_the_next_event(attended, che
 )
 def test_organizer_points(attendees, points):
     assert rules.organizer_points(checked_in_attendees=attendees) == points
+
+
+def test_sync_of_a_registration_that_no_longer_exists_does_nothing():
+    assert services.score_attendance_sync(registration_id=987654321) == []
