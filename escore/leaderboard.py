@@ -64,31 +64,51 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1
 """
 
-# One student's standing. KEYS: everyone, listed. ARGV: user id.
-# Returns false, or {score, listed members above, listed members below, listed size, is listed}.
-_STANDING = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then
+# The whole read in one call. KEYS: everyone, listed, names. ARGV: limit, user id or "".
+# Returns false when the scope is not built, else
+# {top (member, score, ...), their cached names, listed size incl. sentinel, standing}
+# where standing is false or {score, listed above, listed below, is listed}.
+_READ = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then
   return false
 end
-local above = redis.call('ZCOUNT', KEYS[2], '(' .. score, '+inf')
-local below = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. score)
+local top = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local ids = {}
+for i = 1, #top, 2 do
+  if top[i] ~= 'built' then
+    ids[#ids + 1] = top[i]
+  end
+end
+local names = {}
+if #ids > 0 then
+  names = redis.call('HMGET', KEYS[3], unpack(ids))
+end
 local size = redis.call('ZCARD', KEYS[2])
-local listed = redis.call('ZSCORE', KEYS[2], ARGV[1]) and 1 or 0
-return {score, above, below, size, listed}
+local standing = {}
+if ARGV[2] ~= '' then
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+  if score then
+    standing = {
+      score,
+      redis.call('ZCOUNT', KEYS[2], '(' .. score, '+inf'),
+      redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. score),
+      redis.call('ZSCORE', KEYS[2], ARGV[2]) and 1 or 0,
+    }
+  end
+end
+return {top, names, size, standing}
 """
-
-
-_STANDING_SHA = hashlib.sha1(_STANDING.encode()).hexdigest()  # noqa: S324 - Redis's script id
+_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()  # noqa: S324 - Redis's script id
 
 
 @dataclass(frozen=True)
 class Standing:
-    """One listed row: rank (ties share it), user id and total."""
+    """One listed row: rank (ties share it), user id, total, and the name if cached."""
 
     rank: int
     user_id: int
     score: int
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +148,7 @@ class Leaderboard:
         self.everyone_key = f"{_key_prefix()}:{scope}:everyone"
         self.listed_key = f"{_key_prefix()}:{scope}:listed"
         self._rebuild_claim_key = f"{_key_prefix()}:{scope}:rebuilding"
+        self.names_key = f"{_key_prefix()}:names"
         self.ttl = settings.ESCORE_LEADERBOARD_TTL
 
     @classmethod
@@ -222,23 +243,38 @@ class Leaderboard:
     ) -> tuple[list[Standing], OwnStanding | None, int] | None:
         """The top `limit` listed students, `user_id`'s own standing and the listed count.
 
-        One round trip (two the first time a Redis server sees the script). None when the
+        One round trip (two the first time a Redis server sees the script); names come
+        along when cached (`names_store`), else `Standing.name` is None. None when the
         scope is not built.
         """
+        keys = (self.everyone_key, self.listed_key, self.names_key)
+        args = (limit, "" if user_id is None else user_id)
         try:
-            results = self._top_and_standing_pipeline(limit=limit, user_id=user_id)
+            result = self.client.evalsha(_READ_SHA, len(keys), *keys, *args)
         except NoScriptError:
-            self.client.script_load(_STANDING)
-            results = self._top_and_standing_pipeline(limit=limit, user_id=user_id)
-        if results[0] != 2:
+            result = self.client.eval(_READ, len(keys), *keys, *args)
+        if not result:
             return None
-        listed_count = results[2] - 1
-        top = _ranked(
-            (int(member), int(score)) for member, score in results[1] if member != b"built"
-        )
+        flat_top, names, size, standing = result
+        members = flat_top[0::2]
+        scores = flat_top[1::2]
+        rows = [
+            (int(member), int(score))
+            for member, score in zip(members, scores, strict=True)
+            if member != b"built"
+        ]
+        ranked = [
+            Standing(
+                rank=standing_.rank,
+                user_id=standing_.user_id,
+                score=standing_.score,
+                name=name.decode() if name is not None else None,
+            )
+            for standing_, name in zip(_ranked(rows), names, strict=True)
+        ]
         own = None
-        if user_id is not None and results[3]:
-            score, above, below, size, listed = results[3]
+        if standing:
+            score, above, below, listed = standing
             own = own_standing(
                 score=int(float(score)),
                 above=int(above),
@@ -246,20 +282,23 @@ class Leaderboard:
                 listed_count=int(size) - 1,
                 listed=bool(listed),
             )
-        return top, own, listed_count
+        return ranked, own, int(size) - 1
 
-    def _top_and_standing_pipeline(self, *, limit: int, user_id: int | None) -> list:
-        # EVALSHA directly: redis-py's Script in a pipeline costs a SCRIPT EXISTS round trip
-        # on every call.
-        pipe = self.client.pipeline(transaction=False)
-        pipe.exists(self.everyone_key, self.listed_key)
-        # The sentinel sits at -inf, so it is in this range only when fewer than `limit`
-        # students are listed.
-        pipe.zrevrange(self.listed_key, 0, limit - 1, withscores=True)
-        pipe.zcard(self.listed_key)
-        if user_id is not None:
-            pipe.evalsha(_STANDING_SHA, 2, self.everyone_key, self.listed_key, user_id)
-        return pipe.execute()
+    # --- names -------------------------------------------------------------------------------
+
+    def names_store(self, names: dict[int, str]) -> None:
+        """Cache leaderboard names (one hash for every scope, expiring like any cache)."""
+        if names:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(self.names_key, mapping=names)
+            pipe.expire(self.names_key, settings.CACHE_TTL)
+            pipe.execute()
+
+    def names_forget(self, user_ids: Iterable[int]) -> None:
+        """Drop cached names, so a new name, pseudonym or visibility shows at once."""
+        user_ids = list(user_ids)
+        if user_ids:
+            self.client.hdel(self.names_key, *user_ids)
 
     def top(self, limit: int) -> list[Standing]:
         result = self.top_and_standing(limit=limit, user_id=None)
@@ -286,7 +325,7 @@ def _ranked(rows: Iterable[tuple[int, int]]) -> list[Standing]:
     """Standard competition ranks for rows sorted by score, highest first, from the top."""
     standings: list[Standing] = []
     for position, (user_id, score) in enumerate(rows, start=1):
-        tied = standings and standings[-1].score == score
+        tied = bool(standings) and standings[-1].score == score
         rank = standings[-1].rank if tied else position
         standings.append(Standing(rank=rank, user_id=user_id, score=score))
     return standings

@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import F, Sum, Window
 from django.db.models.functions import Rank
 from redis import RedisError
@@ -16,7 +15,7 @@ from users.models import User
 
 from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
 from .models import ScoreEntry
-from .services import LISTED_Q, leaderboard_name_cache_key, scope_entries_q, user_is_listed
+from .services import LISTED_Q, scope_entries_q, user_is_listed
 from .terms import Term, term_current, term_of
 
 logger = logging.getLogger(__name__)
@@ -64,11 +63,19 @@ def leaderboard_get(
         )
     else:
         standings, me, listed_count = result
-        names = _names(user_ids=[standing.user_id for standing in standings])
+        missing = [standing.user_id for standing in standings if standing.name is None]
+        names = _names_from_database(user_ids=missing)
+        if names:
+            try:
+                Leaderboard.for_scope(board_scope).names_store(names)
+            except RedisError:
+                logger.warning("Could not cache leaderboard names")
         top = [
             LeaderboardRow(
                 rank=standing.rank,
-                name=names.get(standing.user_id, "?"),
+                name=standing.name
+                if standing.name is not None
+                else names.get(standing.user_id, ""),
                 score=standing.score,
                 is_me=standing.user_id == user_id,
             )
@@ -79,19 +86,13 @@ def leaderboard_get(
     )
 
 
-def _names(*, user_ids: list[int]) -> dict[int, str]:
-    """Leaderboard names, from the cache (one MGET) and the database for the rest."""
-    keys = {leaderboard_name_cache_key(user_id): user_id for user_id in user_ids}
-    names = {keys[key]: name for key, name in cache.get_many(list(keys)).items()}
-    missing = [user_id for user_id in user_ids if user_id not in names]
-    if missing:
-        users = User.objects.filter(pk__in=missing).only(
-            "email", "display_name", "leaderboard_visibility", "pseudonym"
-        )
-        fetched = {user.pk: user.leaderboard_name or "" for user in users}
-        cache.set_many({leaderboard_name_cache_key(uid): name for uid, name in fetched.items()})
-        names.update(fetched)
-    return names
+def _names_from_database(*, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    users = User.objects.filter(pk__in=user_ids).only(
+        "email", "display_name", "leaderboard_visibility", "pseudonym"
+    )
+    return {user.pk: user.leaderboard_name or "" for user in users}
 
 
 def _leaderboard_from_database(
@@ -111,7 +112,7 @@ def _leaderboard_from_database(
         .values_list("user_id", "total", "rank")[:limit]
     )
     rows = list(ranked)
-    names = _names(user_ids=[row[0] for row in rows])
+    names = _names_from_database(user_ids=[row[0] for row in rows])
     top = [
         LeaderboardRow(rank=rank, name=names.get(uid, "?"), score=total, is_me=uid == user_id)
         for uid, total, rank in rows

@@ -24,7 +24,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -362,11 +361,6 @@ def score_organizer_awards_due(*, now: dt.datetime | None = None) -> int:
 # --- leaderboards -----------------------------------------------------------------------------
 
 
-def leaderboard_name_cache_key(user_id: int) -> str:
-    """Cache key of a student's leaderboard name (CACHE_TTL, dropped on every refresh)."""
-    return f"escore:name:{user_id}"
-
-
 def leaderboard_refresh_users(*, user_ids: Iterable[int], now: dt.datetime | None = None) -> None:
     """Write these students' absolute totals, recomputed from the ledger, to every scope.
 
@@ -377,7 +371,7 @@ def leaderboard_refresh_users(*, user_ids: Iterable[int], now: dt.datetime | Non
     if not user_ids:
         return
     # A visibility, pseudonym or name change is followed by a refresh: show the new name.
-    cache.delete_many([leaderboard_name_cache_key(user_id) for user_id in user_ids])
+    Leaderboard.for_scope(SCOPE_ALL).names_forget(user_ids)
     for scope in leaderboard_scopes(now=now):
         rows = {
             user_id: (total, listed)

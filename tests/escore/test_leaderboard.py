@@ -88,3 +88,25 @@ def test_an_evicted_leaderboard_is_rebuilt_not_shown_with_one_student():
     give(first, 1)  # a refresh finds the scope missing and rebuilds it whole
 
     assert [standing.score for standing in board.top(10)] == [20, 11]
+
+
+def test_a_new_pseudonym_shows_at_once_after_the_refresh_that_follows_it():
+    student = UserFactory(leaderboard_visibility="pseudonym", pseudonym="Old Name")
+    give(student, 10)
+    assert [row.name for row in leaderboard_get(scope="all", user=None).rows] == ["Old Name"]
+
+    student.pseudonym = "New Name"
+    student.save()
+    services.leaderboard_refresh_user(user_id=student.pk)
+
+    assert [row.name for row in leaderboard_get(scope="all", user=None).rows] == ["New Name"]
+
+
+def test_names_are_read_from_redis_after_the_first_request(django_assert_num_queries):
+    give(UserFactory(display_name="Ada"), 10)
+    leaderboard_get(scope="all", user=None)
+
+    with django_assert_num_queries(0):
+        rows = leaderboard_get(scope="all", user=None).rows
+
+    assert [row.name for row in rows] == ["Ada"]
