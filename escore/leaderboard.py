@@ -214,7 +214,7 @@ class Leaderboard:
         swap = self.client.pipeline(transaction=True)
         swap.rename(new_everyone, self.everyone_key)
         swap.rename(new_listed, self.listed_key)
-        swap.delete(self._rebuild_claim_key)
+        swap.delete(self._rebuild_claim_key, self.names_key)
         swap.execute()
         return stored
 
@@ -291,7 +291,9 @@ class Leaderboard:
         if names:
             pipe = self.client.pipeline(transaction=False)
             pipe.hset(self.names_key, mapping=names)
-            pipe.expire(self.names_key, settings.CACHE_TTL)
+            # NX: the TTL runs from the hash's creation, so a name changed without a refresh
+            # is stale for at most CACHE_TTL, however often other names are added.
+            pipe.expire(self.names_key, settings.CACHE_TTL, nx=True)
             pipe.execute()
 
     def names_forget(self, user_ids: Iterable[int]) -> None:
