@@ -4,11 +4,13 @@ from django.urls import include, path
 from escore.api import router as escore_router
 from events.api import me_router
 from events.api import router as events_router
+from users.api import router as users_router
 
 from . import health
 from .api import api
 
 api.add_router("/", events_router)
+api.add_router("/me", users_router)
 api.add_router("/me", me_router)
 api.add_router("/", escore_router)
 
@@ -18,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
+    path("me/account/", include("users.urls")),
     path("", include("escore.urls")),
     path("", include("events.urls")),
 ]

@@ -8,9 +8,8 @@
   on the order in which tasks happened to run.
 - **Organized** an event that took place (published, ended) with at least 3 checked-in
   attendees: +20, plus +1 per checked-in attendee up to +20. Counted once, when the event
-  ended `ORGANIZER_AWARD_AFTER` ago (organizers finish checking people in at the door), and
-  final after that: later check-ins or undos move the attendees' points, not the
-  organizer's.
+  ended `ORGANIZER_AWARD_AFTER` ago (after check-in has closed), and final after that:
+  a later undo by staff moves the attendee's points, not the organizer's.
 - Undoing a check-in appends compensating entries (`attended_reversed`,
   `new_category_reversed`); the ledger is never edited. Checking in again starts a new
   generation (see `ScoreEntry`).
@@ -29,8 +28,10 @@ ORGANIZED_BASE_POINTS = 20
 ORGANIZED_POINTS_PER_ATTENDEE = 1
 ORGANIZED_ATTENDEE_POINTS_CAP = 20
 
-# The organizer award waits this long after an event ends, then counts who was checked in.
-ORGANIZER_AWARD_AFTER = dt.timedelta(hours=1)
+# The organizer award waits this long after an event ends, then counts who was checked in:
+# until check-in closes (events.services.CHECK_IN_CLOSES_AFTER, 6 hours after the end) the
+# count can still grow. A test keeps the two in step.
+ORGANIZER_AWARD_AFTER = dt.timedelta(hours=7)
 # The sweep looks this far back, so an outage of the beat process delays awards, never loses them.
 ORGANIZER_AWARD_LOOKBACK = dt.timedelta(days=7)
 

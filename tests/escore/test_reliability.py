@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from redis import RedisError
 
-from escore import services, tasks
+from escore import rules, services, tasks
 from escore.leaderboard import Leaderboard
 from escore.models import ScoreEntry
+from events import services as event_services
 from events.models import EventRegistration
 from tests.factories import EventRegistrationFactory, ScoreEntryFactory, UserFactory
 from users.models import User
@@ -60,7 +61,7 @@ def test_the_award_task_run_three_times_adds_one_award_and_one_total(attended):
 
 @pytest.mark.usefixtures("celery_eager")
 def test_the_organizer_sweep_awards_once(past_event, check_in):
-    event = past_event(starts_at=timezone.now() - dt.timedelta(hours=5))
+    event = past_event(starts_at=timezone.now() - dt.timedelta(hours=10))
     for registration in EventRegistrationFactory.create_batch(4, event=event):
         check_in(registration)
     EventRegistrationFactory.create_batch(2, event=event)  # registered, never came
@@ -74,7 +75,7 @@ def test_the_organizer_sweep_awards_once(past_event, check_in):
 
 
 def test_no_organizer_award_for_small_recent_or_cancelled_events(past_event, check_in):
-    small = past_event(starts_at=timezone.now() - dt.timedelta(hours=5))
+    small = past_event(starts_at=timezone.now() - dt.timedelta(hours=10))
     for registration in EventRegistrationFactory.create_batch(2, event=small):
         check_in(registration)
     just_ended = past_event(starts_at=timezone.now() - dt.timedelta(hours=2, minutes=30))
@@ -83,8 +84,12 @@ def test_no_organizer_award_for_small_recent_or_cancelled_events(past_event, che
 
     assert services.score_organizer_awards_due() == 0
     assert services.score_organizer_award(event_id=just_ended.pk) is None
-    later = timezone.now() + dt.timedelta(hours=1)
+    later = timezone.now() + dt.timedelta(hours=7)
     assert services.score_organizer_award(event_id=just_ended.pk, now=later).points == 25
+
+
+def test_the_organizer_award_waits_until_check_in_has_closed():
+    assert rules.ORGANIZER_AWARD_AFTER >= event_services.CHECK_IN_CLOSES_AFTER
 
 
 def test_rebuild_equals_the_ledger_exactly_on_seeded_demo_data():
