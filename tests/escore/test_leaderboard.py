@@ -110,3 +110,17 @@ def test_names_are_read_from_redis_after_the_first_request(django_assert_num_que
         rows = leaderboard_get(scope="all", user=None).rows
 
     assert [row.name for row in rows] == ["Ada"]
+
+
+def test_refresh_after_an_account_is_deleted_removes_it_from_every_board():
+    leaving, staying = UserFactory.create_batch(2)
+    give(leaving, 10)
+    give(staying, 5)
+    leaving_id = leaving.pk
+    leaving.score_entries.all().delete()
+    leaving.delete()
+
+    services.leaderboard_refresh_user(user_id=leaving_id)
+
+    assert [row.score for row in leaderboard_get(scope="all", user=None).rows] == [5]
+    assert Leaderboard.for_scope("all").snapshot() == ({staying.pk: 5}, {staying.pk})
