@@ -106,5 +106,6 @@ def serve(fake: FakeGoogle) -> ThreadingHTTPServer:
     server.daemon_threads = True
     host, port = server.server_address[:2]
     fake.url = f"http://{host}:{port}/maps/api/geocode/json"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll interval keeps shutdown() (each test's teardown) quick.
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     return server

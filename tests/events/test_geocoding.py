@@ -170,6 +170,24 @@ def test_zero_results_is_cached_but_a_denied_key_is_not(google):
     ]
 
 
+@pytest.mark.parametrize("code", [400, 403, 404])
+def test_client_error_without_json_marks_not_found_and_is_not_cached(google, code):
+    google.script(fake_google.http_error(code))
+    event = pending_event()
+
+    assert event_geocode(event_id=event.pk) == Status.NOT_FOUND
+    assert not GeocodeCache.objects.exists()
+
+
+def test_client_error_with_google_json_is_read_as_google_status(google):
+    answer = fake_google.error("ZERO_RESULTS")
+    google.script(fake_google.Answer(answer.payload, http_status=400))
+    event = pending_event()
+
+    assert event_geocode(event_id=event.pk) == Status.NOT_FOUND
+    assert GeocodeCache.objects.get().status == "not_found"
+
+
 def test_request_denied_is_logged_loudly_without_the_key(google, caplog):
     google.script(fake_google.error("REQUEST_DENIED", "The provided API key is invalid."))
     caplog.set_level(logging.DEBUG)
@@ -367,7 +385,7 @@ def test_task_gives_up_after_max_retries(google, eager_retries):
     assert event.geocode_status == Status.PENDING
 
 
-def test_task_retry_configuration():
+def test_task_retry_configuration(settings):
     task = celery_app.tasks["events.tasks.event_geocode_task"]
 
     assert task.autoretry_for == (GeocodingRetryableError,)
@@ -376,7 +394,7 @@ def test_task_retry_configuration():
     assert task.retry_jitter is True
     assert task.retry_backoff_max <= 3600  # inside the broker's visibility timeout
     assert task.max_retries >= 3
-    assert task.rate_limit == "30/m"
+    assert task.rate_limit == settings.GOOGLE_GEOCODING_RATE_LIMIT
 
 
 def test_enqueue_runs_after_commit(google, celery_eager, django_capture_on_commit_callbacks):
