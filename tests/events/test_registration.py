@@ -568,8 +568,9 @@ def test_the_lock_is_held_for_a_fixed_handful_of_queries(
     register(event, waiting, django_capture_on_commit_callbacks)
     newcomer = UserFactory()
 
-    # savepoint, lock timeout, lock event, own registration, insert, counters, release
-    with django_assert_num_queries(7):
+    # verified e-mail (before the lock), then savepoint, lock timeout, lock event,
+    # own registration, insert, counters, release
+    with django_assert_num_queries(8):
         services.registration_create(event_id=event.pk, user=newcomer)
     # savepoint, lock timeout, lock event, lock own registration, cancel, counters,
     # read the queue head, promote, counters, release

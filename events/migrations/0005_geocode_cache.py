@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0003_search_indexes"),
+        ("events", "0004_organizer_tools"),
     ]
 
     operations = [
