@@ -322,7 +322,10 @@ def event_geocode(*, event_id: int) -> str | None:
         )
     )
     if not updated:
-        logger.info("Geocoding of event %s dropped: its location changed meanwhile", event_id)
+        logger.info(
+            "Geocoding of event %s dropped: its location was edited or placed by hand meanwhile",
+            event_id,
+        )
         return (
             EventPost.objects.filter(pk=event_id).values_list("geocode_status", flat=True).first()
         )
