@@ -7,6 +7,7 @@ refuses to start without the secrets and hosts a real deployment needs.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -274,4 +275,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Geocoding (events/geocoding.py) ----------------------------------------------------
+
+# Empty: events are placed with the campus gazetteer and Google is never called.
+GOOGLE_MAPS_API_KEY = env.str("GOOGLE_MAPS_API_KEY", default="")
+GOOGLE_GEOCODING_URL = env.str(
+    "GOOGLE_GEOCODING_URL", default="https://maps.googleapis.com/maps/api/geocode/json"
+)
+GOOGLE_GEOCODING_TIMEOUT = env.float("GOOGLE_GEOCODING_TIMEOUT", default=5.0)
+# Celery's rate limit is per worker, not global: N workers may call Google N times as often.
+GOOGLE_GEOCODING_RATE_LIMIT = env.str("GOOGLE_GEOCODING_RATE_LIMIT", default="30/m")
+# Google's terms allow geocodes to be cached for up to 30 consecutive days.
+GEOCODE_CACHE_MAX_AGE_DAYS = env.int("GEOCODE_CACHE_MAX_AGE_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["geocode-cache-prune"] = {
+    "task": "events.tasks.geocode_cache_prune_task",
+    "schedule": crontab(hour=4, minute=20),
 }
