@@ -317,3 +317,41 @@ class EmailDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class GeocodeCache(models.Model):
+    """Google's answer for one normalised address, so the free tier is spent once per address.
+
+    Rows are deleted by age (`GEOCODE_CACHE_MAX_AGE_DAYS`): Google's terms allow caching
+    geocodes only temporarily. Only Google's answers are stored; the gazetteer is free.
+    """
+
+    class Status(models.TextChoices):
+        FOUND = "found", "Found"
+        NOT_FOUND = "not_found", "Not found"
+
+    address = models.CharField(max_length=520, unique=True, help_text="Normalised query text.")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"], name="geocode_cache_updated_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status="found",
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                )
+                | Q(status="not_found", latitude__isnull=True, longitude__isnull=True),
+                name="geocode_cache_found_has_coordinates",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.status})"

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import emails
+from . import emails, geocoding
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +90,25 @@ def email_deliveries_delete_old() -> int:
     )
     logger.info("Deleted %d e-mail delivery records", count)
     return count
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(geocoding.GeocodingRetryableError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+    # Per worker, not global: with N workers Google sees up to N times this rate. The
+    # cache, not this limit, is what keeps the month within the free tier.
+    rate_limit=settings.GOOGLE_GEOCODING_RATE_LIMIT,
+)
+def event_geocode_task(event_id: int) -> str | None:
+    """Place an event on the map (Google, or the campus gazetteer without a key)."""
+    return geocoding.event_geocode(event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def geocode_cache_prune_task() -> int:
+    """Drop cached Google answers past their age (beat runs this daily)."""
+    return geocoding.geocode_cache_prune(older_than_days=settings.GEOCODE_CACHE_MAX_AGE_DAYS)

@@ -166,6 +166,19 @@ if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    # E-score: organizer awards for events that ended, and the ledger ↔ Redis reconcile.
+    "escore-organizer-awards": {
+        "task": "escore.tasks.score_organizer_awards_due",
+        "schedule": 10 * 60,
+    },
+    "escore-attendance-reconcile": {
+        "task": "escore.tasks.score_attendance_reconcile",
+        "schedule": 15 * 60,
+    },
+    "escore-leaderboard-reconcile": {
+        "task": "escore.tasks.leaderboard_reconcile",
+        "schedule": 10 * 60,
+    },
     "queue-due-reminder-emails": {
         "task": "events.tasks.reminders_queue_due",
         "schedule": timedelta(minutes=5),
@@ -185,6 +198,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# Leaderboard sorted sets are a cache of the ledger: they expire (and may be evicted under
+# volatile-lru) unless refreshed; every write and the 10-minute reconcile push this forward.
+ESCORE_LEADERBOARD_TTL = env.int("ESCORE_LEADERBOARD_TTL", default=7 * 24 * 60 * 60)
 
 # --- Auth -------------------------------------------------------------------------------
 
@@ -285,4 +302,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Geocoding (events/geocoding.py) ----------------------------------------------------
+
+# Empty: events are placed with the campus gazetteer and Google is never called.
+GOOGLE_MAPS_API_KEY = env.str("GOOGLE_MAPS_API_KEY", default="")
+GOOGLE_GEOCODING_URL = env.str(
+    "GOOGLE_GEOCODING_URL", default="https://maps.googleapis.com/maps/api/geocode/json"
+)
+GOOGLE_GEOCODING_TIMEOUT = env.float("GOOGLE_GEOCODING_TIMEOUT", default=5.0)
+# Celery's rate limit is per worker, not global: N workers may call Google N times as often.
+GOOGLE_GEOCODING_RATE_LIMIT = env.str("GOOGLE_GEOCODING_RATE_LIMIT", default="30/m")
+# Google's terms allow geocodes to be cached for up to 30 consecutive days.
+GEOCODE_CACHE_MAX_AGE_DAYS = env.int("GEOCODE_CACHE_MAX_AGE_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["geocode-cache-prune"] = {
+    "task": "events.tasks.geocode_cache_prune_task",
+    "schedule": crontab(hour=4, minute=20),
 }

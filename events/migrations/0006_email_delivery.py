@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0004_organizer_tools"),
+        ("events", "0005_geocode_cache"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
