@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services
-from .models import EventCategory, EventPost, EventRegistration, OrganizerMessage
+from .models import EmailDelivery, EventCategory, EventPost, EventRegistration, OrganizerMessage
 
 
 @admin.register(EventCategory)
@@ -103,4 +103,20 @@ class OrganizerMessageAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(EmailDelivery)
+class EmailDeliveryAdmin(admin.ModelAdmin):
+    """Which e-mails went out, to answer "I never got it"; written by events.emails only."""
+
+    list_display = ["sent_at", "kind", "recipient", "key"]
+    list_filter = ["kind", ("sent_at", admin.DateFieldListFilter)]
+    search_fields = ["recipient", "key"]
+    readonly_fields = ["key", "kind", "user", "registration", "recipient", "sent_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -118,6 +118,8 @@ def user_delete(*, user: User) -> None:
         # The leaderboard is a cache of the ledger: escore drops the user from it on commit
         # once its refresh service exists (the E-score issue wires it here).
         EmailAddress.objects.filter(user=user).delete()
+        # The record of e-mails sent holds the address; an anonymised account keeps none.
+        user.email_deliveries.all().delete()
         if not EventPost.objects.filter(organizer=user).exists():
             user.delete()
             return

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from events.models import OrganizerMessage
+from events.models import EmailDelivery, OrganizerMessage
 from tests.factories import EventPostFactory, EventRegistrationFactory, ScoreEntryFactory
 from users.models import OrganizerRequest, User
 
@@ -15,6 +15,7 @@ MODELS = [
     "escore_scoreentry",
     "users_organizerrequest",
     "events_organizermessage",
+    "events_emaildelivery",
 ]
 
 
@@ -32,6 +33,13 @@ def test_staff_can_list_search_and_open_every_model(staff_client, model):
     OrganizerRequest.objects.create(user=registration.user, reason="The chess club.")
     OrganizerMessage.objects.create(
         event=registration.event, sent_by=registration.event.organizer, subject="Hi", body="Hi."
+    )
+    EmailDelivery.objects.create(
+        key=f"registration:{registration.pk}:confirmed",
+        kind=EmailDelivery.Kind.CONFIRMED,
+        user=registration.user,
+        registration=registration,
+        recipient=registration.user.email,
     )
     changelist = reverse(f"admin:{model}_changelist")
     assert staff_client.get(changelist).status_code == 200

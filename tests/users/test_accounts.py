@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from escore.models import ScoreEntry
 from events import services
-from events.models import EventPost, EventRegistration
+from events.models import EmailDelivery, EventPost, EventRegistration
 from tests.factories import (
     EventPostFactory,
     OrganizerFactory,
@@ -290,10 +290,15 @@ def test_a_former_organizer_is_anonymised_and_their_past_events_kept(client):
     event = EventPostFactory(
         organizer=organizer, status=EventPost.Status.CANCELLED, cancellation_reason="Ill."
     )
+    EmailDelivery.objects.create(
+        key="organizer-message:1:1", kind="organizer_message", user=organizer,
+        recipient=organizer.email,
+    )  # fmt: skip
     client.force_login(organizer)
     client.post(reverse("users:delete"), {"password": "correct-horse-battery"})
 
     organizer.refresh_from_db()
+    assert not EmailDelivery.objects.filter(user=organizer).exists()
     assert organizer.email == f"deleted-{organizer.pk}@invalid"
     assert organizer.display_name == "Former organizer"
     assert not organizer.is_active
