@@ -242,6 +242,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- E-mail -----------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds an SMTP call may take: an e-mail is sent inside the transaction that records it,
+# so a hung mail server must not hold a database connection until the task time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-Ren <no-reply@eren.washu.edu>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long a sent e-mail's idempotency record is kept. The reminder sweep reads the last two
