@@ -18,6 +18,7 @@ class MeOut(Schema):
     is_staff: bool
     leaderboard_visibility: str
     pseudonym: str
+    email_reminders: bool
     organizer_request_status: str | None
 
 
@@ -34,5 +35,6 @@ def me(request: HttpRequest):
         "is_staff": user.is_staff,
         "leaderboard_visibility": user.leaderboard_visibility,
         "pseudonym": user.pseudonym,
+        "email_reminders": user.email_reminders,
         "organizer_request_status": latest.status if latest else None,
     }

@@ -143,6 +143,7 @@ def test_api_me_describes_the_user(client):
     assert body["email_verified"] is False
     assert body["is_organizer"] is False
     assert body["organizer_request_status"] is None
+    assert body["email_reminders"] is True
 
 
 def test_changing_the_email_keeps_the_old_one_until_the_new_one_is_confirmed(client):
