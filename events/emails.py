@@ -85,6 +85,7 @@ class _Email:
     text: str
     html: str
     attachments: tuple[tuple[str, bytes, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # --- Rendering --------------------------------------------------------------------------------
@@ -115,6 +116,7 @@ def _render(
     event: EventPost,
     reason: str,
     attachments=(),
+    headers=(),
     **context,
 ) -> _Email:
     """Render events/emails/<template>.{txt,html} around the event's facts.
@@ -140,6 +142,7 @@ def _render(
         text=render_to_string(f"events/emails/{template}.txt", context),
         html=render_to_string(f"events/emails/{template}.html", context),
         attachments=tuple(attachments),
+        headers=tuple(headers),
     )
 
 
@@ -164,7 +167,11 @@ def _deliver(
     See the module docstring for why the row commits only after the send.
     """
     message = EmailMultiAlternatives(
-        subject=email.subject, body=email.text, to=[user.email], connection=connection
+        subject=email.subject,
+        body=email.text,
+        to=[user.email],
+        connection=connection,
+        headers=dict(email.headers),
     )
     message.attach_alternative(email.html, "text/html")
     for filename, content, mimetype in email.attachments:
@@ -268,6 +275,7 @@ def reminder_email_send(*, registration_id: int) -> bool:
     if registration is None:
         return False
     event, user = registration.event, registration.user
+    reminders_off_url = _absolute(reverse("users:reminders-off", args=[user.reminders_off_token()]))
     email = _render(
         "reminder",
         subject=_SUBJECTS[Kind.REMINDER].format(title=_one_line(event.title)),
@@ -275,7 +283,12 @@ def reminder_email_send(*, registration_id: int) -> bool:
         event=event,
         reason="You registered for this event on E-Ren and asked for reminders.",
         attachments=[_ics_attachment(event)],
-        reminders_off=True,
+        reminders_off_url=reminders_off_url,
+        # One-click unsubscribe in the mail client (RFC 8058), for reminders only.
+        headers=[
+            ("List-Unsubscribe", f"<{reminders_off_url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ],
     )
     return _deliver(
         key=f"reminder:{registration.pk}:{event.starts_at.isoformat()}",

@@ -2,6 +2,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core import signing
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -61,6 +62,9 @@ class User(AbstractUser):
 
     objects = UserManager()
 
+    # Signs the one-click "no more reminders" links in reminder e-mails.
+    REMINDERS_OFF_SALT = "users.reminders-off"
+
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -90,6 +94,12 @@ class User(AbstractUser):
         self.calendar_token = secrets.token_urlsafe(32)
         self.save(update_fields=["calendar_token"])
         return self.calendar_token
+
+    def reminders_off_token(self) -> str:
+        """Names the user in the link that turns reminders off without logging in
+        (users.services.user_reminders_turn_off). It does not expire: an old reminder's link
+        keeps working, and it can do only that one thing."""
+        return signing.dumps(self.pk, salt=self.REMINDERS_OFF_SALT, compress=True)
 
     @property
     def leaderboard_name(self) -> str | None:

@@ -5,6 +5,7 @@ from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -50,6 +51,23 @@ def user_profile_update(
     user.save(
         update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
     )
+    return user
+
+
+def user_reminders_turn_off(*, token: str) -> User:
+    """Turn reminders off for the user the token names; AccountError for a bad link."""
+    try:
+        user_id = signing.loads(token, salt=User.REMINDERS_OFF_SALT)
+    except signing.BadSignature as exc:
+        raise AccountError(
+            "This link is not valid. Turn reminders off on your account page."
+        ) from exc
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise AccountError("This account no longer exists.")
+    if user.email_reminders:
+        user.email_reminders = False
+        user.save(update_fields=["email_reminders"])
     return user
 
 

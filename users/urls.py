@@ -9,4 +9,5 @@ urlpatterns = [
     path("organizer-request", views.organizer_request, name="organizer-request"),
     path("verify-email", views.verify_email, name="verify-email"),
     path("delete", views.account_delete, name="delete"),
+    path("reminders-off/<str:token>", views.reminders_off, name="reminders-off"),
 ]

@@ -5,7 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import AccountDeleteForm, OrganizerRequestForm, ProfileForm
@@ -84,3 +85,19 @@ def account_delete(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your account is closed. Thank you for using E-Ren.")
             return redirect("events:list")
     return render(request, "users/account_delete.html", {"form": form})
+
+
+# Mail providers' one-click unsubscribe (RFC 8058) POSTs here without a CSRF token: the
+# signed token in the URL is the credential, and all it can do is turn reminders off.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def reminders_off(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every reminder: GET asks to confirm (link scanners must not unsubscribe
+    anyone), POST turns the reminders off. No login needed."""
+    if request.method == "GET":
+        return render(request, "users/reminders_off.html", {"token": token, "done": False})
+    try:
+        services.user_reminders_turn_off(token=token)
+    except services.AccountError as error:
+        return render(request, "users/reminders_off.html", {"error": error.message}, status=400)
+    return render(request, "users/reminders_off.html", {"done": True})

@@ -124,6 +124,7 @@ def test_confirmation_is_branded_html_and_text_with_a_calendar_file(
         assert f"{SITE}/events/{event.pk}/" in part
         assert "You registered for this event on E-Ren." in part
         assert "Turn them off" not in part
+    assert "List-Unsubscribe" not in message.extra_headers
     [vevent] = ics_of(message).walk("VEVENT")
     assert str(vevent["SUMMARY"]) == SCRIPT_TITLE
     assert vevent.decoded("DTSTART") == event.starts_at
@@ -384,8 +385,15 @@ def test_reminder_sweep_sends_each_owed_reminder_once(django_capture_on_commit_c
     assert message.subject == f"Tomorrow: {SCRIPT_TITLE}"
     assert_branded_and_escaped(message)
     account_url = f"{SITE}{reverse('users:account')}"
-    assert f"Turn them off on your account page: {account_url}" in message.body
+    off_url = (
+        f"{SITE}{reverse('users:reminders-off', args=[registration.user.reminders_off_token()])}"
+    )
+    assert f"Turn them off: {off_url}" in message.body
+    assert f"(or on your account page: {account_url})" in message.body
+    assert f'href="{off_url}"' in html_of(message)
     assert f'href="{account_url}"' in html_of(message)
+    assert message.extra_headers["List-Unsubscribe"] == f"<{off_url}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert ics_of(message).walk("VEVENT")
     # Run by hand again (a duplicate in the queue): still one.
     assert not tasks.registration_reminder_send.apply(args=(registration.pk,)).get()
@@ -593,3 +601,34 @@ def test_the_account_page_turns_reminders_off_and_on(client):
     client.post(reverse("users:account"), {**form, "email_reminders": "on"})
     student.refresh_from_db()
     assert student.email_reminders is True
+
+
+def test_the_link_in_a_reminder_turns_reminders_off_without_logging_in(client):
+    student = UserFactory()
+    url = reverse("users:reminders-off", args=[student.reminders_off_token()])
+
+    # A GET (a link scanner, a preview) only asks.
+    assert "Turn reminders off" in client.get(url).content.decode()
+    student.refresh_from_db()
+    assert student.email_reminders is True
+
+    # The mail client's one-click POST carries no CSRF token.
+    client.handler.enforce_csrf_checks = True
+    response = client.post(url, {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    assert "you won't get reminders" in response.content.decode()
+    student.refresh_from_db()
+    assert student.email_reminders is False
+
+
+def test_a_forged_reminders_link_changes_nothing(client):
+    student = UserFactory()
+    token = student.reminders_off_token()
+    other = UserFactory()
+    forged = token.replace(token.split(":")[0], other.reminders_off_token().split(":")[0])
+
+    for bad in (forged, "not-a-token", token + "x"):
+        response = client.post(reverse("users:reminders-off", args=[bad]))
+        assert response.status_code == 400
+    assert set(UserFactory._meta.model.objects.values_list("email_reminders", flat=True)) == {True}
