@@ -20,10 +20,11 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
+from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
-from . import permissions, tasks, tickets
+from . import geocoding, permissions, tasks, tickets
 from .emails import RegistrationEmailKind
 from .errors import (
     ActionForbidden,  # noqa: F401 - re-exported for views and the API
@@ -370,6 +371,7 @@ def event_create(
     )
     _event_validate(event=event)
     event.save()
+    geocoding.event_geocode_enqueue(event_id=event.pk)
     return event
 
 
@@ -412,6 +414,8 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
             event.latitude = event.longitude = None
             update_fields += ["geocode_status", "latitude", "longitude"]
         event.save(update_fields=update_fields)
+        if event.geocode_status == EventPost.GeocodeStatus.PENDING:
+            geocoding.event_geocode_enqueue(event_id=event.pk)
         if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
             for seated in _waitlist_fill(event=event):
                 _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
@@ -533,7 +537,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
         raise CheckInClosed(f"Check-in closed six hours after the end: {_local(closes_at)}.")
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    # The E-score attendance award is queued here, with transaction.on_commit.
+    _score_sync_on_commit(registration_id=registration.pk)
     return CheckInOutcome(registration=registration, changed=True)
 
 
@@ -545,8 +549,21 @@ def registration_check_in_undo(*, registration_id: int, by: User) -> CheckInOutc
         return CheckInOutcome(registration=registration, changed=False)
     registration.checked_in_at = None
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    # The E-score reversal is queued here, with transaction.on_commit.
+    _score_sync_on_commit(registration_id=registration.pk)
     return CheckInOutcome(registration=registration, changed=True)
+
+
+def _score_sync_on_commit(*, registration_id: int) -> None:
+    """Make the E-score ledger match the check-in, after it commits.
+
+    robust: with Redis (the broker) down the check-in still stands; the attendance reconcile
+    on beat finds the unscored check-in and awards it.
+    """
+
+    def enqueue_score_attendance_sync() -> None:
+        escore_tasks.score_attendance_sync.delay(registration_id)
+
+    transaction.on_commit(enqueue_score_attendance_sync, robust=True)
 
 
 def registration_check_in_by_ticket(*, token: str, by: User) -> CheckInOutcome:
