@@ -37,9 +37,9 @@ from django.db.models import (
     Func,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -52,8 +52,13 @@ MAX_QUERY_LENGTH = 200
 MAX_RADIUS_KM = 50.0
 MAX_CATEGORIES = 20
 MAX_PAGE_SIZE = 100
+# earthdistance's earth() radius, so bounding boxes agree with its distances.
+EARTH_RADIUS_KM = 6378.168
 # Ranking, totals and facets read at most this many matches; also the deepest reachable result.
 CANDIDATE_LIMIT = 1000
+# When a query's words are common, its matches are looked for among this many upcoming events.
+WALK_WINDOW = 20_000
+SUGGEST_WINDOW = 5_000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
@@ -433,40 +438,65 @@ def _web_query(q: str) -> SearchQuery:
 
 
 def _matches(q: str) -> Q:
-    """Events matching `q`; every event when `q` has no searchable words ("the", `"`, `-`).
+    return Q(_Operator(F("search_vector"), "@@", _web_query(q), output_field=BooleanField()))
 
-    The tsquery is a constant, so the planner folds the numnode test away and the GIN
-    index serves the match.
+
+@dataclass(frozen=True)
+class _SearchFacts:
+    """What the plan choice needs, from event_search_facts() (migration 0003)."""
+
+    query_is_empty: bool
+    estimated_matches: float | None
+    estimated_title_matches: float | None
+    event_rows: float
+    longest_event: dt.timedelta
+
+
+def _search_facts(*, q: str = "", title_prefix: str = "") -> _SearchFacts:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM event_search_facts("
+            " CASE WHEN %s <> '' THEN websearch_to_tsquery(%s::regconfig, %s) END,"
+            " CASE WHEN %s <> '' THEN to_tsquery('simple'::regconfig, %s) END)",
+            (q, SEARCH_CONFIG, q, title_prefix, title_prefix),
+        )
+        return _SearchFacts(*cursor.fetchone())
+
+
+def _prefers_gin(estimated_matches: float | None, event_rows: float) -> bool:
+    """Whether fetching every match from GIN beats walking upcoming events in start order.
+
+    The walk reads about CANDIDATE_LIMIT x rows / matches events, the GIN plan reads every
+    match: GIN wins while matches² < CANDIDATE_LIMIT x rows (22,000 matches at 500k events).
     """
-    query = _web_query(q)
-    is_empty = _Operator(
-        Func(query, function="numnode"), "=", Value(0), output_field=BooleanField()
-    )
-    return Q(is_empty) | Q(_Operator(F("search_vector"), "@@", query, output_field=BooleanField()))
-
-
-def _earliest_running_start(floor: dt.datetime) -> RawSQL:
-    """The start time before which no event can still be running at `floor`.
-
-    `ends_at > floor` alone cannot use the starts_at index; bounding starts_at by the longest
-    published event's duration (one probe of event_published_duration_idx) lets the index
-    scan begin near `floor` instead of at the first event ever.
-    """
-    return RawSQL(
-        "%s::timestamptz - COALESCE((SELECT max(ends_at - starts_at) FROM events_eventpost"
-        " WHERE status = 'published'), interval '0')",
-        (floor,),
-        output_field=EventPost._meta.get_field("starts_at"),
-    )
+    matches = estimated_matches or 0.0
+    return matches * matches < CANDIDATE_LIMIT * max(event_rows, 1.0)
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=CAMPUS_TIME_ZONE)
 
 
+Strategy = Literal["gin", "walk"]
+
+
 def _filtered_events(
-    params: SearchParams, *, now: dt.datetime, with_categories: bool = True, for_knn: bool = False
+    params: SearchParams,
+    *,
+    now: dt.datetime,
+    facts: _SearchFacts,
+    strategy: Strategy,
+    with_categories: bool = True,
+    with_text: bool = True,
 ) -> QuerySet[EventPost]:
+    """Visible events matching the filters, shaped for one of two plans.
+
+    "walk" reads the starts_at index from now on, so it needs a lower bound on starts_at:
+    nothing that started before now minus the longest event can still be running. "gin"
+    fetches every text match from the GIN index and gets no such bound, nor an indexable
+    category test: given both, the planner ANDs the GIN bitmap with a bitmap of every
+    upcoming event (180,000 entries at 500k), which costs more than either plan alone.
+    """
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
         statuses.append(EventPost.Status.CANCELLED)
@@ -477,34 +507,61 @@ def _filtered_events(
         date_floor = _central_midnight(params.date_from)
         floor = date_floor if floor is None else max(floor, date_floor)
     if floor is not None:
-        events = events.filter(ends_at__gt=floor, starts_at__gt=_earliest_running_start(floor))
+        events = events.filter(ends_at__gt=floor)
+        if strategy == "walk":
+            events = events.filter(starts_at__gt=floor - facts.longest_event)
     if params.date_to is not None:
         events = events.filter(starts_at__lt=_central_midnight(params.date_to + dt.timedelta(1)))
 
     if with_categories and params.categories:
-        events = events.filter(category__slug__in=params.categories)
+        category_ids = EventCategory.objects.filter(slug__in=params.categories).values("id")
+        if strategy == "gin":
+            events = events.alias(unindexed_category_id=F("category_id") + 0).filter(
+                unindexed_category_id__in=category_ids
+            )
+        elif len(params.categories) == 1:
+            # An equality lets the (category, starts_at) index walk one category in order.
+            events = events.filter(category_id=Subquery(category_ids[:1]))
+        else:
+            events = events.filter(category_id__in=category_ids)
 
-    if params.q:
+    if with_text and params.q and not facts.query_is_empty:
         events = events.filter(_matches(params.q))
 
     if params.near is not None:
         events = events.filter(latitude__isnull=False)
         if params.radius_km is not None:
+            events = events.filter(**_bounding_box(params.near, params.radius_km))
             chord_m = _chord_m(params.radius_km * 1000)
-            if for_knn:
-                # Bounds the nearest-first index walk; elsewhere the box would tempt the
-                # planner (cube selectivity is a fixed guess) onto an index that, on a
-                # campus, matches nearly every event.
-                box = Func(_place_point(params.near), chord_m, Value(3), function="cube_enlarge")
-                events = events.filter(
-                    _Operator(_event_point(), "<@", box, output_field=BooleanField())
-                )
             events = events.filter(
                 _Operator(
                     _straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField()
                 )
             )
     return events
+
+
+def _bounding_box(near: tuple[float, float], radius_km: float) -> dict[str, float]:
+    """Latitude/longitude bounds around a circle, for event_published_coordinates_idx.
+
+    A btree has a histogram, so the planner knows a box around campus holds most events
+    and a box around a distant place holds few; cube's GiST operators have a fixed 0.1%
+    guess, which made it pick a campus-wide box scan that read 360,000 rows.
+    """
+    latitude, longitude = near
+    angle = radius_km / EARTH_RADIUS_KM * 1.01  # a little slack; the exact test follows
+    box = {
+        "latitude__gte": latitude - math.degrees(angle),
+        "latitude__lte": latitude + math.degrees(angle),
+    }
+    if abs(latitude) + math.degrees(angle) < 89:
+        longitude_angle = math.degrees(
+            math.asin(math.sin(angle) / math.cos(math.radians(latitude)))
+        )
+        if longitude - longitude_angle > -180 and longitude + longitude_angle < 180:
+            box["longitude__gte"] = longitude - longitude_angle
+            box["longitude__lte"] = longitude + longitude_angle
+    return box
 
 
 def _candidate_order(params: SearchParams) -> list[str]:
@@ -547,9 +604,9 @@ def event_search(
     return SearchResults(
         events=page_events,
         total=min(total_rows, CANDIDATE_LIMIT),
-        total_is_capped=total_rows > CANDIDATE_LIMIT,
+        total_is_capped=total_rows > CANDIDATE_LIMIT or statement.window_may_hide_matches,
         facets=facets,
-        facets_are_capped=facet_rows > CANDIDATE_LIMIT,
+        facets_are_capped=facet_rows > CANDIDATE_LIMIT or statement.window_may_hide_matches,
         did_you_mean=did_you_mean,
         number=page,
         page_size=page_size,
@@ -560,6 +617,48 @@ def event_search(
 def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
     sql, sql_params = queryset.query.sql_with_params()
     return sql, tuple(sql_params)
+
+
+def _candidates_sql(
+    params: SearchParams,
+    *,
+    now: dt.datetime,
+    facts: _SearchFacts,
+    strategy: Strategy,
+    columns: list[str],
+    annotations: dict,
+    with_categories: bool = True,
+) -> tuple[str, tuple]:
+    """SQL for the first CANDIDATE_LIMIT + 1 matches in candidate order.
+
+    A walk with a text query only looks at the next WALK_WINDOW events: the walk is chosen
+    when matches are common, so the window nearly always fills the cap; when the planner
+    overestimated (a phrase of two common words), the window bounds the cost.
+    """
+    order = _candidate_order(params)
+    events = _filtered_events(
+        params,
+        now=now,
+        facts=facts,
+        strategy=strategy,
+        with_categories=with_categories,
+        with_text=strategy == "gin",
+    ).annotate(**annotations)
+    has_text = bool(params.q) and not facts.query_is_empty
+    if strategy == "gin" or not has_text:
+        return _compiled(events.order_by(*order).values(*columns)[: CANDIDATE_LIMIT + 1])
+
+    window_sql, window_params = _compiled(
+        events.order_by(*order).values(*dict.fromkeys([*columns, "search_vector"]))[:WALK_WINDOW]
+    )
+    descending = " DESC" if params.include_past else ""
+    # ts_match_vq is @@ as a function: on the window's rows, never through an index.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM ({window_sql}) AS window_events"  # noqa: S608
+        " WHERE ts_match_vq(window_events.search_vector, websearch_to_tsquery(%s::regconfig, %s))"
+        f" ORDER BY starts_at{descending}, id{descending} LIMIT %s"
+    )
+    return sql, (*window_params, SEARCH_CONFIG, params.q, CANDIDATE_LIMIT + 1)
 
 
 def _headline_options(**options: str) -> str:
@@ -600,52 +699,70 @@ class _SearchStatement:
             sort = "start"
         sql_params: list = []
         descending = " DESC" if params.include_past else ""
+        self.facts = facts = _search_facts(q=params.q)
+        has_text = bool(params.q) and not facts.query_is_empty
+        strategy: Strategy = (
+            "gin"
+            if has_text and _prefers_gin(facts.estimated_matches, facts.event_rows)
+            else "walk"
+        )
+        # A walk that finds fewer matches than the cap may have stopped at its scan window.
+        self.window_may_hide_matches = (
+            has_text and strategy == "walk" and facts.event_rows > WALK_WINDOW
+        )
 
         matched_columns = ["id", "category_id", "starts_at"]
+        annotations = {}
         if sort == "relevance":
             matched_columns.append("search_vector")
-        matched_sql, matched_params = _compiled(
-            _filtered_events(params, now=now)
-            .order_by(*_candidate_order(params))
-            .values(*matched_columns)[: CANDIDATE_LIMIT + 1]
+        elif sort == "distance" and params.near is not None:
+            annotations["distance_m"] = _straight_distance_m(params.near)
+            matched_columns.append("distance_m")
+        matched_sql, matched_params = _candidates_sql(
+            params,
+            now=now,
+            facts=facts,
+            strategy=strategy,
+            columns=matched_columns,
+            annotations=annotations,
         )
         ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
         sql_params += matched_params
 
         facet_source = "matched"
         if params.categories:
-            facet_sql, facet_params = _compiled(
-                _filtered_events(params, now=now, with_categories=False)
-                .order_by(*_candidate_order(params))
-                .values("category_id")[: CANDIDATE_LIMIT + 1]
+            facet_sql, facet_params = _candidates_sql(
+                params,
+                now=now,
+                facts=facts,
+                strategy=strategy,
+                columns=["id", "category_id", "starts_at"],
+                annotations={},
+                with_categories=False,
             )
             ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
             sql_params += facet_params
             facet_source = "facet_source"
 
+        # matched holds one extra row, only to tell whether the cap was reached.
+        candidates = (
+            f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608
+            " LIMIT %s) AS candidate"
+        )
         if sort == "relevance":
             ctes.append(
                 "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608
-                " websearch_to_tsquery(%s::regconfig, %s)) AS sort_key"
-                # matched holds one extra row, only to tell whether the cap was reached.
-                f" FROM (SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"
-                " LIMIT %s) AS candidate"
+                f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}"
                 " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
             )
             sql_params += [RANK_WEIGHTS, SEARCH_CONFIG, params.q, CANDIDATE_LIMIT, limit, offset]
             order = "page.sort_key DESC, event.starts_at, event.id"
         elif sort == "distance" and params.near is not None:
-            nearest_first = _Operator(
-                _event_point(), "<->", _place_point(params.near), output_field=FloatField()
+            ctes.append(
+                f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608
+                " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)"
             )
-            nearest_sql, nearest_params = _compiled(
-                _filtered_events(params, now=now, for_knn=True)
-                .annotate(sort_key=nearest_first)
-                .order_by("sort_key", "starts_at", "pk")
-                .values("id", "sort_key")[offset : offset + limit]
-            )
-            ctes.append(f"page AS ({nearest_sql})")
-            sql_params += nearest_params
+            sql_params += [CANDIDATE_LIMIT, limit, offset]
             order = "page.sort_key, event.starts_at, event.id"
         else:
             ctes.append(
@@ -784,31 +901,42 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     """Titles of upcoming published events whose title words start with the typed words.
 
     Every typed word is a prefix ("bask tour" finds "Basketball Tournament"); any input is
-    safe because only letters and digits reach to_tsquery.
+    safe because only letters and digits reach to_tsquery. Two statements: the plan facts,
+    then the titles, from the title GIN index for rare prefixes or, for common ones, from
+    the next SUGGEST_WINDOW events in start order.
     """
     words = [word[:40] for word in _PREFIX_WORD.findall(_clean_text(prefix).lower())][:6]
     if not words or limit < 1:
         return []
     now = now or timezone.now()
     tsquery = " & ".join(f"{word}:*" for word in words)
-    titles = (
-        EventPost.objects.filter(
-            status=EventPost.Status.PUBLISHED,
-            ends_at__gt=now,
-            starts_at__gt=_earliest_running_start(now),
-        )
-        .filter(
-            _Operator(
-                Func(F("title"), template=_SIMPLE_TSVECTOR),
-                "@@",
-                Func(Value(tsquery), template=_SIMPLE_TSQUERY),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("starts_at", "pk")
-        .values_list("title", flat=True)[: limit * 4]
+    facts = _search_facts(title_prefix=tsquery)
+    upcoming = EventPost.objects.filter(status=EventPost.Status.PUBLISHED, ends_at__gt=now)
+    title_matches = _Operator(
+        Func(F("title"), template=_SIMPLE_TSVECTOR),
+        "@@",
+        Func(Value(tsquery), template=_SIMPLE_TSQUERY),
+        output_field=BooleanField(),
     )
-    return list(dict.fromkeys(titles))[:limit]
+    if _prefers_gin(facts.estimated_title_matches, facts.event_rows):
+        titles = upcoming.filter(title_matches).order_by("starts_at", "pk")
+        found = list(titles.values_list("title", flat=True)[: limit * 4])
+    else:
+        window_sql, window_params = _compiled(
+            upcoming.filter(starts_at__gt=now - facts.longest_event)
+            .order_by("starts_at", "pk")
+            .values("id", "title", "starts_at")[:SUGGEST_WINDOW]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT title FROM ({window_sql}) AS window_events"  # noqa: S608
+                f" WHERE {_SIMPLE_TSVECTOR % {'expressions': 'window_events.title'}}"
+                f" @@ {_SIMPLE_TSQUERY % {'expressions': '%s'}}"
+                " ORDER BY starts_at, id LIMIT %s",
+                (*window_params, tsquery, limit * 4),
+            )
+            found = [title for (title,) in cursor.fetchall()]
+    return list(dict.fromkeys(found))[:limit]
 
 
 # ---------------------------------------------------------------------------------------------
