@@ -135,6 +135,9 @@ def generate_rows(count: int, *, seed: int, now: dt.datetime, category_ids, orga
         status = (
             "published" if status_roll < 0.9 else "draft" if status_roll < 0.96 else "cancelled"
         )
+        # Events are posted a day to two months ahead, and rows are written in posting order,
+        # so the table's physical order follows starts_at loosely, as in production.
+        created_at = min(now, starts_at - dt.timedelta(minutes=rng.randint(1440, 60 * 1440)))
         capacity = rng.choice((None, 20, 30, 50, 100, 200))
         seats_taken = 0 if capacity is None else rng.randint(0, capacity)
         yield (
@@ -152,8 +155,8 @@ def generate_rows(count: int, *, seed: int, now: dt.datetime, category_ids, orga
             "Organizer cancelled." if status == "cancelled" else "",
             seats_taken,
             0,
-            now,
-            now,
+            created_at,
+            created_at,
             rng.choice(category_ids),
             rng.choice(organizer_ids),
         )
@@ -163,8 +166,11 @@ def load(count: int, *, seed: int) -> None:
     now = dt.datetime.now(dt.UTC)
     category_ids = _category_ids()
     organizer_ids = _organizer_ids()
-    rows = generate_rows(
-        count, seed=seed, now=now, category_ids=category_ids, organizer_ids=organizer_ids
+    rows = sorted(
+        generate_rows(
+            count, seed=seed, now=now, category_ids=category_ids, organizer_ids=organizer_ids
+        ),
+        key=lambda row: row[COPY_COLUMNS.index("created_at")],
     )
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")

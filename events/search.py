@@ -14,7 +14,7 @@ then turns the markers into <mark>) or split with `highlight_segments()` for JSO
 
 Capped work: ranking, the total and the facets look at no more than CANDIDATE_LIMIT
 matching events (the soonest ones), so a common word costs the same at 5k or 500k events.
-`total_is_capped` / `facets_are_capped` say when the real numbers are larger ("1,000+").
+`total_is_capped` / `facets_are_capped` say when the real numbers are larger ("500+").
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    DateTimeField,
+    ExpressionWrapper,
     F,
     Field,
     FloatField,
@@ -55,10 +57,11 @@ MAX_PAGE_SIZE = 100
 # earthdistance's earth() radius, so bounding boxes agree with its distances.
 EARTH_RADIUS_KM = 6378.168
 # Ranking, totals and facets read at most this many matches; also the deepest reachable result.
-CANDIDATE_LIMIT = 1000
-# When a query's words are common, its matches are looked for among this many upcoming events.
-WALK_WINDOW = 20_000
-SUGGEST_WINDOW = 5_000
+CANDIDATE_LIMIT = 500
+# No search reads many more rows than this: a query whose words are common looks for its
+# matches among this many upcoming events (in start order) instead of reading them all.
+WALK_WINDOW = 5_000
+SUGGEST_WINDOW = 2_000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
@@ -448,36 +451,48 @@ class _SearchFacts:
     query_is_empty: bool
     estimated_matches: float | None
     estimated_title_matches: float | None
+    box_rows: int | None
     event_rows: float
     longest_event: dt.timedelta
 
 
-def _search_facts(*, q: str = "", title_prefix: str = "") -> _SearchFacts:
+def _search_facts(
+    *, q: str = "", title_prefix: str = "", box: dict[str, float] | None = None
+) -> _SearchFacts:
+    box_array = None
+    if box is not None:
+        box_array = [
+            box["latitude__gte"],
+            box["latitude__lte"],
+            box.get("longitude__gte", -180.0),
+            box.get("longitude__lte", 180.0),
+        ]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT * FROM event_search_facts("
             " CASE WHEN %s <> '' THEN websearch_to_tsquery(%s::regconfig, %s) END,"
-            " CASE WHEN %s <> '' THEN to_tsquery('simple'::regconfig, %s) END)",
-            (q, SEARCH_CONFIG, q, title_prefix, title_prefix),
+            " CASE WHEN %s <> '' THEN to_tsquery('simple'::regconfig, %s) END,"
+            " %s::double precision[], %s)",
+            (q, SEARCH_CONFIG, q, title_prefix, title_prefix, box_array, WALK_WINDOW),
         )
         return _SearchFacts(*cursor.fetchone())
 
 
-def _prefers_gin(estimated_matches: float | None, event_rows: float) -> bool:
-    """Whether fetching every match from GIN beats walking upcoming events in start order.
+def _prefers_index(estimated_rows: float | None, *, window: int) -> bool:
+    """Whether to fetch every match through an index rather than walk upcoming events.
 
-    The walk reads about CANDIDATE_LIMIT x rows / matches events, the GIN plan reads every
-    match: GIN wins while matches² < CANDIDATE_LIMIT x rows (22,000 matches at 500k events).
+    The walk reads events in start order and stops at `window` of them, so either plan
+    reads at most about `window` rows: the index plan is taken whenever it reads fewer,
+    and it is the one that finds every match.
     """
-    matches = estimated_matches or 0.0
-    return matches * matches < CANDIDATE_LIMIT * max(event_rows, 1.0)
+    return estimated_rows is not None and estimated_rows <= window
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=CAMPUS_TIME_ZONE)
 
 
-Strategy = Literal["gin", "walk"]
+Strategy = Literal["index", "walk"]
 
 
 def _filtered_events(
@@ -487,15 +502,16 @@ def _filtered_events(
     facts: _SearchFacts,
     strategy: Strategy,
     with_categories: bool = True,
-    with_text: bool = True,
+    with_text_and_place: bool = True,
 ) -> QuerySet[EventPost]:
     """Visible events matching the filters, shaped for one of two plans.
 
     "walk" reads the starts_at index from now on, so it needs a lower bound on starts_at:
-    nothing that started before now minus the longest event can still be running. "gin"
-    fetches every text match from the GIN index and gets no such bound, nor an indexable
-    category test: given both, the planner ANDs the GIN bitmap with a bitmap of every
-    upcoming event (180,000 entries at 500k), which costs more than either plan alone.
+    nothing that started before now minus the longest event can still be running. "index"
+    fetches every match through the GIN or coordinates index and gets no such bound, nor
+    an indexable category test: given both, the planner ANDs a selective bitmap with a
+    bitmap of every upcoming event (180,000 entries at 500k), which costs more than
+    either plan alone.
     """
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
@@ -515,7 +531,7 @@ def _filtered_events(
 
     if with_categories and params.categories:
         category_ids = EventCategory.objects.filter(slug__in=params.categories).values("id")
-        if strategy == "gin":
+        if strategy == "index":
             events = events.alias(unindexed_category_id=F("category_id") + 0).filter(
                 unindexed_category_id__in=category_ids
             )
@@ -525,19 +541,19 @@ def _filtered_events(
         else:
             events = events.filter(category_id__in=category_ids)
 
-    if with_text and params.q and not facts.query_is_empty:
-        events = events.filter(_matches(params.q))
-
     if params.near is not None:
         events = events.filter(latitude__isnull=False)
-        if params.radius_km is not None:
-            events = events.filter(**_bounding_box(params.near, params.radius_km))
-            chord_m = _chord_m(params.radius_km * 1000)
-            events = events.filter(
-                _Operator(
-                    _straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField()
-                )
-            )
+    if not with_text_and_place:
+        return events
+
+    if params.q and not facts.query_is_empty:
+        events = events.filter(_matches(params.q))
+    if params.near is not None and params.radius_km is not None:
+        events = events.filter(**_bounding_box(params.near, params.radius_km))
+        chord_m = _chord_m(params.radius_km * 1000)
+        events = events.filter(
+            _Operator(_straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField())
+        )
     return events
 
 
@@ -564,8 +580,21 @@ def _bounding_box(near: tuple[float, float], radius_km: float) -> dict[str, floa
     return box
 
 
-def _candidate_order(params: SearchParams) -> list[str]:
-    return ["-starts_at", "-pk"] if params.include_past else ["starts_at", "pk"]
+def _candidate_order(params: SearchParams, strategy: Strategy = "walk") -> list:
+    """Soonest first (latest first when past events are included).
+
+    For the index plan the start time is wrapped in an expression no index has: ordered by
+    starts_at itself, the planner may walk that index instead, from the first event ever
+    when the index plan has left it no lower bound.
+    """
+    starts_at = F("starts_at")
+    if strategy == "index":
+        starts_at = ExpressionWrapper(
+            F("starts_at") + Value(dt.timedelta(0)), output_field=DateTimeField()
+        )
+    if params.include_past:
+        return [starts_at.desc(), F("pk").desc()]
+    return [starts_at.asc(), F("pk").asc()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,39 +655,73 @@ def _candidates_sql(
     facts: _SearchFacts,
     strategy: Strategy,
     columns: list[str],
-    annotations: dict,
     with_categories: bool = True,
 ) -> tuple[str, tuple]:
     """SQL for the first CANDIDATE_LIMIT + 1 matches in candidate order.
 
-    A walk with a text query only looks at the next WALK_WINDOW events: the walk is chosen
-    when matches are common, so the window nearly always fills the cap; when the planner
-    overestimated (a phrase of two common words), the window bounds the cost.
+    `columns` are event columns, plus "distance_m" for the straight-line distance to the
+    place searched near. A walk with a text or radius filter only looks at the next
+    WALK_WINDOW events: the walk is chosen when matches are common, so the window nearly
+    always fills the cap; when the planner overestimated (a phrase of two common words),
+    the window bounds the cost.
     """
-    order = _candidate_order(params)
+    order = _candidate_order(params, strategy)
+    has_text = bool(params.q) and not facts.query_is_empty
+    has_radius = params.near is not None and params.radius_km is not None
     events = _filtered_events(
         params,
         now=now,
         facts=facts,
         strategy=strategy,
         with_categories=with_categories,
-        with_text=strategy == "gin",
-    ).annotate(**annotations)
-    has_text = bool(params.q) and not facts.query_is_empty
-    if strategy == "gin" or not has_text:
+        with_text_and_place=strategy == "index" or not (has_text or has_radius),
+    )
+    if strategy == "index" or not (has_text or has_radius):
+        if "distance_m" in columns and params.near is not None:
+            events = events.annotate(distance_m=_straight_distance_m(params.near))
         return _compiled(events.order_by(*order).values(*columns)[: CANDIDATE_LIMIT + 1])
 
+    event_columns = [column for column in columns if column != "distance_m"]
+    window_columns = list(event_columns)
+    if has_text:
+        window_columns.append("search_vector")
+    if params.near is not None:
+        window_columns += ["latitude", "longitude"]
     window_sql, window_params = _compiled(
-        events.order_by(*order).values(*dict.fromkeys([*columns, "search_vector"]))[:WALK_WINDOW]
+        events.order_by(*order).values(*dict.fromkeys(window_columns))[:WALK_WINDOW]
     )
+    select = [f"window_events.{column}" for column in event_columns]
+    select_params: list = []
+    distance_sql = (
+        "cube_distance(event_geo_point(window_events.latitude, window_events.longitude),"
+        " event_geo_point(%s, %s))"
+    )
+    if "distance_m" in columns and params.near is not None:
+        select.append(f"{distance_sql} AS distance_m")
+        select_params += list(params.near)
+    # Conditions on the window's rows, which no index can serve: that is the point.
+    conditions: list[str] = []
+    condition_params: list = []
+    if has_text:
+        conditions.append(
+            "ts_match_vq(window_events.search_vector, websearch_to_tsquery(%s::regconfig, %s))"
+        )
+        condition_params += [SEARCH_CONFIG, params.q]
+    if has_radius and params.near is not None and params.radius_km is not None:
+        for lookup, bound in _bounding_box(params.near, params.radius_km).items():
+            column, comparison = lookup.split("__")
+            operator = ">=" if comparison == "gte" else "<="
+            conditions.append(f"window_events.{column} {operator} %s")
+            condition_params.append(bound)
+        conditions.append(f"{distance_sql} <= gc_to_sec(%s)")
+        condition_params += [*params.near, params.radius_km * 1000]
     descending = " DESC" if params.include_past else ""
-    # ts_match_vq is @@ as a function: on the window's rows, never through an index.
     sql = (
-        f"SELECT {', '.join(columns)} FROM ({window_sql}) AS window_events"  # noqa: S608
-        " WHERE ts_match_vq(window_events.search_vector, websearch_to_tsquery(%s::regconfig, %s))"
+        f"SELECT {', '.join(select)} FROM ({window_sql}) AS window_events"  # noqa: S608
+        f" WHERE {' AND '.join(conditions)}"
         f" ORDER BY starts_at{descending}, id{descending} LIMIT %s"
     )
-    return sql, (*window_params, SEARCH_CONFIG, params.q, CANDIDATE_LIMIT + 1)
+    return sql, (*select_params, *window_params, *condition_params, CANDIDATE_LIMIT + 1)
 
 
 def _headline_options(**options: str) -> str:
@@ -699,32 +762,27 @@ class _SearchStatement:
             sort = "start"
         sql_params: list = []
         descending = " DESC" if params.include_past else ""
-        self.facts = facts = _search_facts(q=params.q)
+        box = None
+        if params.near is not None and params.radius_km is not None:
+            box = _bounding_box(params.near, params.radius_km)
+        self.facts = facts = _search_facts(q=params.q, box=box)
         has_text = bool(params.q) and not facts.query_is_empty
-        strategy: Strategy = (
-            "gin"
-            if has_text and _prefers_gin(facts.estimated_matches, facts.event_rows)
-            else "walk"
+        selective = (has_text and _prefers_index(facts.estimated_matches, window=WALK_WINDOW)) or (
+            box is not None and _prefers_index(facts.box_rows, window=WALK_WINDOW)
         )
+        strategy: Strategy = "index" if selective else "walk"
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
         self.window_may_hide_matches = (
-            has_text and strategy == "walk" and facts.event_rows > WALK_WINDOW
+            strategy == "walk" and (has_text or box is not None) and facts.event_rows > WALK_WINDOW
         )
 
         matched_columns = ["id", "category_id", "starts_at"]
-        annotations = {}
         if sort == "relevance":
             matched_columns.append("search_vector")
         elif sort == "distance" and params.near is not None:
-            annotations["distance_m"] = _straight_distance_m(params.near)
             matched_columns.append("distance_m")
         matched_sql, matched_params = _candidates_sql(
-            params,
-            now=now,
-            facts=facts,
-            strategy=strategy,
-            columns=matched_columns,
-            annotations=annotations,
+            params, now=now, facts=facts, strategy=strategy, columns=matched_columns
         )
         ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
         sql_params += matched_params
@@ -737,7 +795,6 @@ class _SearchStatement:
                 facts=facts,
                 strategy=strategy,
                 columns=["id", "category_id", "starts_at"],
-                annotations={},
                 with_categories=False,
             )
             ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
@@ -905,7 +962,9 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     then the titles, from the title GIN index for rare prefixes or, for common ones, from
     the next SUGGEST_WINDOW events in start order.
     """
-    words = [word[:40] for word in _PREFIX_WORD.findall(_clean_text(prefix).lower())][:6]
+    # One-letter prefixes match half the vocabulary and make the GIN scan slow; they add
+    # little to the other words.
+    words = [w[:40] for w in _PREFIX_WORD.findall(_clean_text(prefix).lower()) if len(w) > 1][:6]
     if not words or limit < 1:
         return []
     now = now or timezone.now()
@@ -918,8 +977,8 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
         Func(Value(tsquery), template=_SIMPLE_TSQUERY),
         output_field=BooleanField(),
     )
-    if _prefers_gin(facts.estimated_title_matches, facts.event_rows):
-        titles = upcoming.filter(title_matches).order_by("starts_at", "pk")
+    if _prefers_index(facts.estimated_title_matches, window=SUGGEST_WINDOW):
+        titles = upcoming.filter(title_matches).order_by(*_candidate_order(SearchParams(), "index"))
         found = list(titles.values_list("title", flat=True)[: limit * 4])
     else:
         window_sql, window_params = _compiled(
@@ -927,13 +986,13 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
             .order_by("starts_at", "pk")
             .values("id", "title", "starts_at")[:SUGGEST_WINDOW]
         )
+        # A word-start regex per word: several times cheaper per row than to_tsvector.
+        word_starts = " AND ".join(["window_events.title ~* %s"] * len(words))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT title FROM ({window_sql}) AS window_events"  # noqa: S608
-                f" WHERE {_SIMPLE_TSVECTOR % {'expressions': 'window_events.title'}}"
-                f" @@ {_SIMPLE_TSQUERY % {'expressions': '%s'}}"
-                " ORDER BY starts_at, id LIMIT %s",
-                (*window_params, tsquery, limit * 4),
+                f" WHERE {word_starts} ORDER BY starts_at, id LIMIT %s",
+                (*window_params, *(rf"\m{word}" for word in words), limit * 4),
             )
             found = [title for (title,) in cursor.fetchall()]
     return list(dict.fromkeys(found))[:limit]
@@ -964,7 +1023,7 @@ def mark_highlights(text: str) -> SafeString:
 
 
 def format_count(count: int, *, capped: bool) -> str:
-    """'1,000+' for capped totals and facet counts, '42' otherwise."""
+    """'500+' for capped totals and facet counts, '42' otherwise."""
     return f"{count:,}+" if capped else f"{count:,}"
 
 

@@ -45,9 +45,12 @@ SEARCH_FACTS_FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION event_search_facts(
     query tsquery,
     title_prefix tsquery,
+    box double precision[],
+    count_limit integer,
     OUT query_is_empty boolean,
     OUT estimated_matches double precision,
     OUT estimated_title_matches double precision,
+    OUT box_rows bigint,
     OUT event_rows double precision,
     OUT longest_event interval
 )
@@ -69,6 +72,16 @@ BEGIN
             ' WHERE status = ''published'' AND to_tsvector(''simple''::regconfig, title) @@ $1'
             INTO plan USING title_prefix;
         estimated_title_matches := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+    END IF;
+    IF box IS NOT NULL THEN
+        -- Counted, not estimated: the planner multiplies the latitude and longitude
+        -- selectivities, which is far off for events clustered on a campus.
+        SELECT count(*) INTO box_rows FROM (
+            SELECT 1 FROM events_eventpost
+            WHERE status = 'published' AND latitude IS NOT NULL
+              AND latitude BETWEEN box[1] AND box[2] AND longitude BETWEEN box[3] AND box[4]
+            LIMIT count_limit + 1
+        ) AS in_box;
     END IF;
     SELECT reltuples INTO event_rows FROM pg_class WHERE oid = 'events_eventpost'::regclass;
     SELECT coalesce(max(ends_at - starts_at), interval '0') INTO longest_event
@@ -127,7 +140,7 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             sql=SEARCH_FACTS_FUNCTION_SQL,
-            reverse_sql="DROP FUNCTION event_search_facts(tsquery, tsquery)",
+            reverse_sql="DROP FUNCTION event_search_facts(tsquery, tsquery, double precision[], integer)",
         ),
         migrations.RunSQL(
             sql=[

@@ -28,10 +28,10 @@ CENTRAL = ZoneInfo("America/Chicago")
 OLIN = CAMPUS_PLACES["olin-library"]
 
 
-@pytest.fixture(params=["gin", "walk"])
+@pytest.fixture(params=["index", "walk"])
 def plan(request, monkeypatch):
     """Run the test under both plans event_search chooses between, whatever the data size."""
-    monkeypatch.setattr("events.search._prefers_gin", lambda *_: request.param == "gin")
+    monkeypatch.setattr("events.search._prefers_index", lambda *_, **__: request.param == "index")
     return request.param
 
 
@@ -300,6 +300,8 @@ def test_suggest_matches_title_word_prefixes_of_upcoming_events():
     assert event_suggest("bask") == ["Basketball Tournament"]
     assert event_suggest("tourn bas") == ["Basketball Tournament"]
     assert sorted(event_suggest("BAS")) == ["Base camp climbing", "Basketball Tournament"]
+    assert event_suggest("basketball t") == ["Basketball Tournament"]
+    assert event_suggest("b") == []
 
 
 def test_suggest_returns_each_title_once_up_to_the_limit():
