@@ -1,12 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from events.api import me_router
+from events.api import router as events_router
+
 from . import health
+from .api import api
+
+api.add_router("/", events_router)
+api.add_router("/me", me_router)
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("events.urls")),
 ]

@@ -47,6 +47,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import SEARCH_CONFIG, EventCategory, EventPost
+from .places import CAMPUS_PLACES, place_find
 
 CAMPUS_TIME_ZONE = ZoneInfo("America/Chicago")
 
@@ -85,34 +86,6 @@ _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COORDINATES_PATTERN = re.compile(r"^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$")
 _PREFIX_WORD = re.compile(r"[^\W_]+")
 _QUERY_WORD = re.compile(r"(?<![\w-])(-?)([^\W\d_]{3,40})\b")
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str
-    latitude: float
-    longitude: float
-
-
-# Approximate coordinates of places students search "near". Kept as one dict so it can move
-# to events.geocoding (or a table) without touching the search code.
-CAMPUS_PLACES: dict[str, Place] = {
-    "brookings-hall": Place("Brookings Hall", 38.64795, -90.30500),
-    "danforth-university-center": Place("Danforth University Center", 38.64635, -90.30990),
-    "olin-library": Place("Olin Library", 38.64850, -90.30780),
-    "simon-hall": Place("Simon Hall", 38.64940, -90.31150),
-    "sumers-recreation-center": Place("Sumers Recreation Center", 38.64560, -90.31420),
-    "graham-chapel": Place("Graham Chapel", 38.64830, -90.30650),
-    "mallinckrodt-center": Place("Mallinckrodt Center", 38.64700, -90.30850),
-    "knight-hall": Place("Knight Hall", 38.64960, -90.31260),
-    "mckelvey-hall": Place("McKelvey Hall", 38.64880, -90.30270),
-    "brown-hall": Place("Brown Hall", 38.64930, -90.30960),
-    "kemper-art-museum": Place("Mildred Lane Kemper Art Museum", 38.64730, -90.30170),
-    "francis-field": Place("Francis Olympic Field", 38.64800, -90.31360),
-    "the-village": Place("The Village", 38.65080, -90.31440),
-    "south-40": Place("South 40", 38.64330, -90.31420),
-    "medical-campus": Place("Medical Campus", 38.63600, -90.26300),
-}
 
 
 class SearchParamsError(Exception):
@@ -264,13 +237,6 @@ def _parse_flag(text: str, errors: list[str]) -> bool:
     return False
 
 
-def _place_by_slug_or_name(text: str) -> Place | None:
-    key = text.strip().lower()
-    if key in CAMPUS_PLACES:
-        return CAMPUS_PLACES[key]
-    return next((place for place in CAMPUS_PLACES.values() if place.name.lower() == key), None)
-
-
 def _parse_coordinates(
     latitude_text: str, longitude_text: str, errors: dict[str, list[str]], field_name: str
 ) -> tuple[float, float] | None:
@@ -323,7 +289,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     if near_text and (latitude_text or longitude_text):
         errors["near"] = ["Give either a place or lat and lng, not both."]
     elif near_text:
-        place = _place_by_slug_or_name(near_text)
+        place = place_find(near_text)
         coordinates_match = _COORDINATES_PATTERN.match(near_text)
         if place is not None:
             near, near_label = (place.latitude, place.longitude), place.name
@@ -1032,7 +998,6 @@ __all__ = [
     "HIGHLIGHT_START",
     "HIGHLIGHT_STOP",
     "Facet",
-    "Place",
     "SearchParams",
     "SearchParamsError",
     "SearchResults",

@@ -1,8 +1,13 @@
 """Reads: every query the event pages run lives here."""
 
-from django.db.models import QuerySet
+from datetime import datetime, timedelta
 
-from .models import EventPost
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import EventCategory, EventPost, EventRegistration
+from .places import CAMPUS_PLACES
 
 
 def event_list_upcoming() -> QuerySet[EventPost]:
@@ -14,3 +19,128 @@ def event_get_visible(*, event_id: int) -> EventPost:
     return EventPost.objects.select_related("category", "organizer").get(
         pk=event_id, status__in=[EventPost.Status.PUBLISHED, EventPost.Status.CANCELLED]
     )
+
+
+def registration_get_for_user(*, event_id: int, user) -> EventRegistration | None:
+    """The student's registration for the event in any status, or None (also when logged out)."""
+    if not user.is_authenticated:
+        return None
+    return EventRegistration.objects.filter(event_id=event_id, user=user).first()
+
+
+def _waitlisted_ahead(*, event_id, registered_at, pk) -> Q:
+    """Registrations ahead in the event's waitlist queue: FIFO by (registered_at, pk)."""
+    return Q(event_id=event_id, status=EventRegistration.Status.WAITLISTED) & (
+        Q(registered_at__lt=registered_at) | Q(registered_at=registered_at, pk__lt=pk)
+    )
+
+
+def registration_waitlist_position(*, registration: EventRegistration) -> int | None:
+    """1-based place in the event's waitlist, or None when the registration is not waiting."""
+    if registration.status != EventRegistration.Status.WAITLISTED:
+        return None
+    ahead = EventRegistration.objects.filter(
+        _waitlisted_ahead(
+            event_id=registration.event_id,
+            registered_at=registration.registered_at,
+            pk=registration.pk,
+        )
+    ).count()
+    return ahead + 1
+
+
+def registration_list_for_user(*, user) -> QuerySet[EventRegistration]:
+    """The student's active registrations with their events, each with `waitlist_position`.
+
+    The position is one subquery per row of the same query, so a page of registrations is
+    one query however many are waitlisted.
+    """
+    ahead = (
+        EventRegistration.objects.filter(
+            _waitlisted_ahead(
+                event_id=OuterRef("event_id"),
+                registered_at=OuterRef("registered_at"),
+                pk=OuterRef("pk"),
+            )
+        )
+        .order_by()
+        .values("event_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        EventRegistration.objects.filter(user=user)
+        .exclude(status=EventRegistration.Status.CANCELLED)
+        .select_related("event", "event__category")
+        .annotate(
+            waitlist_position=Case(
+                When(
+                    status=EventRegistration.Status.WAITLISTED,
+                    then=Coalesce(Subquery(ahead), 0) + 1,
+                ),
+                default=None,
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("event__starts_at", "event_id")
+    )
+
+
+BROWSE_WINDOWS = ("today", "week", "weekend")
+
+
+def browse_window(*, when: str, now: datetime) -> tuple[datetime, datetime]:
+    """The [start, end) of a quick filter in Central time: today, this week, this weekend."""
+    local_now = timezone.localtime(now)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if when == "today":
+        return now, midnight + timedelta(days=1)
+    if when == "week":
+        # Through Sunday night: "this week" on a Sunday is just the rest of Sunday.
+        return now, midnight + timedelta(days=7 - local_now.weekday())
+    if when == "weekend":
+        # Friday 17:00 to Sunday night; during the weekend, what is left of it.
+        friday = midnight + timedelta(days=4 - local_now.weekday())
+        start = max(now, friday.replace(hour=17))
+        return start, friday + timedelta(days=3)
+    raise ValueError(f"Unknown window {when!r}")
+
+
+def event_list_browse(*, when: str | None = None, category_slug: str | None = None):
+    """Upcoming published events for the home page, optionally narrowed by a quick filter."""
+    now = timezone.now()
+    events = EventPost.objects.upcoming(now=now).select_related("category")
+    if when:
+        window_start, window_end = browse_window(when=when, now=now)
+        # Overlapping the window: an event that is on now counts as today.
+        events = events.filter(starts_at__lt=window_end, ends_at__gt=window_start)
+    if category_slug:
+        events = events.filter(category__slug=category_slug)
+    return events
+
+
+def category_list_with_upcoming_counts() -> QuerySet[EventCategory]:
+    upcoming = Q(events__status=EventPost.Status.PUBLISHED, events__ends_at__gt=timezone.now())
+    return EventCategory.objects.annotate(upcoming_count=Count("events", filter=upcoming)).order_by(
+        "name"
+    )
+
+
+def calendar_feed_events(*, user) -> QuerySet[EventPost]:
+    """The student's confirmed and waitlisted events, from a month ago on, for the feed."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        EventPost.objects.filter(
+            registrations__user=user,
+            registrations__status__in=["confirmed", "waitlisted"],
+            ends_at__gt=since,
+        )
+        .exclude(status=EventPost.Status.DRAFT)
+        .select_related("category")
+        .order_by("starts_at")
+    )
+
+
+def place_choices() -> list[tuple[str, str]]:
+    """Campus places a search can be "near", as (slug, name) for a select box."""
+    return sorted(((key, place.name) for key, place in CAMPUS_PLACES.items()), key=lambda c: c[1])

@@ -1,17 +1,86 @@
-from django.http import Http404
-from django.views.generic import DetailView, ListView
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, ListView, TemplateView
 
-from . import selectors
-from .models import EventPost
+from users.models import User
+
+from . import selectors, services
+from .calendar import calendar_render
+from .models import EventPost, EventRegistration
+from .search import (
+    SearchParamsError,
+    event_search,
+    event_suggest,
+    parse_page_number,
+    parse_search_params,
+)
+
+PAGE_SIZE = 20
 
 
 class EventListView(ListView):
+    """Home: upcoming events with quick filters (today, this week, this weekend) and categories."""
+
     template_name = "events/event_list.html"
     context_object_name = "events"
-    paginate_by = 20
+    paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        return selectors.event_list_upcoming()
+        when = self.request.GET.get("when")
+        self.when = when if when in selectors.BROWSE_WINDOWS else None
+        self.category_slug = self.request.GET.get("category") or None
+        return selectors.event_list_browse(when=self.when, category_slug=self.category_slug)
+
+    def paginate_queryset(self, queryset, page_size):
+        # page=abc or a page past the end shows the last page instead of a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            categories=selectors.category_list_with_upcoming_counts(),
+            when=self.when,
+            category_slug=self.category_slug,
+            windows=[("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
+            **kwargs,
+        )
+
+
+class SearchView(TemplateView):
+    template_name = "events/search.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["categories"] = selectors.category_list_with_upcoming_counts()
+        context["places"] = selectors.place_choices()
+        try:
+            params = parse_search_params(self.request.GET)
+            page = parse_page_number(self.request.GET.get("page"))
+        except SearchParamsError as error:
+            context["errors"] = error.fields
+            return context
+        results = event_search(params, page=page, page_size=PAGE_SIZE)
+        context.update(params=params, results=results, page=page, query=self.request.GET)
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        if "errors" in context:
+            response_kwargs["status"] = 400
+        return super().render_to_response(context, **response_kwargs)
+
+
+def search_suggest(request: HttpRequest) -> JsonResponse:
+    """Titles matching what the student is typing, for the search box's datalist."""
+    prefix = request.GET.get("q", "")[:100]
+    return JsonResponse({"suggestions": event_suggest(prefix) if prefix.strip() else []})
 
 
 class EventDetailView(DetailView):
@@ -23,3 +92,120 @@ class EventDetailView(DetailView):
             return selectors.event_get_visible(event_id=self.kwargs["pk"])
         except EventPost.DoesNotExist as exc:
             raise Http404("No such event.") from exc
+
+    def get_context_data(self, **kwargs):
+        event = self.object
+        registration = selectors.registration_get_for_user(
+            event_id=event.pk, user=self.request.user
+        )
+        if registration and registration.status == EventRegistration.Status.CANCELLED:
+            registration = None
+        return super().get_context_data(
+            registration=registration,
+            waitlist_position=(
+                selectors.registration_waitlist_position(registration=registration)
+                if registration
+                else None
+            ),
+            registration_open=(
+                event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now()
+            ),
+            **kwargs,
+        )
+
+
+@require_POST
+@login_required
+def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        registration = services.registration_create(event_id=pk, user=request.user)
+    except services.RegistrationError as error:
+        return _registration_refused(request, pk, error)
+    if registration.status == EventRegistration.Status.CONFIRMED:
+        messages.success(request, "You're registered. See you there!")
+    else:
+        messages.info(request, "The event is full, so you're on the waitlist.")
+    return redirect(_next_or_event(request, pk))
+
+
+@require_POST
+@login_required
+def registration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.registration_cancel(event_id=pk, user=request.user)
+    except services.RegistrationError as error:
+        return _registration_refused(request, pk, error)
+    messages.success(request, "Your registration is cancelled.")
+    return redirect(_next_or_event(request, pk))
+
+
+def _registration_refused(request, pk: int, error: services.RegistrationError) -> HttpResponse:
+    if isinstance(error, services.EventNotFound):
+        raise Http404(error.message)
+    messages.error(request, error.message)
+    return redirect(_next_or_event(request, pk))
+
+
+def _next_or_event(request: HttpRequest, pk: int) -> str:
+    # Only our own My events page may be named as the place to return to.
+    if request.POST.get("next") == reverse("events:mine"):
+        return reverse("events:mine")
+    return reverse("events:detail", kwargs={"pk": pk})
+
+
+def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Add to calendar": the event as an .ics file."""
+    try:
+        event = selectors.event_get_visible(event_id=pk)
+    except EventPost.DoesNotExist as exc:
+        raise Http404("No such event.") from exc
+    response = HttpResponse(
+        calendar_render([event], name=event.title), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="eren-event-{event.pk}.ics"'
+    return response
+
+
+@never_cache
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The student's registrations as a feed calendar apps subscribe to; the token is the key."""
+    user = get_object_or_404(User, calendar_token=token, is_active=True)
+    events = selectors.calendar_feed_events(user=user)
+    return HttpResponse(
+        calendar_render(events, name="My E-Ren events"),
+        content_type="text/calendar; charset=utf-8",
+    )
+
+
+class MyEventsView(LoginRequiredMixin, TemplateView):
+    template_name = "events/my_events.html"
+
+    def get_context_data(self, **kwargs):
+        registrations = list(selectors.registration_list_for_user(user=self.request.user))
+        now = timezone.now()
+        feed_url = None
+        if self.request.user.calendar_token:
+            feed_url = self.request.build_absolute_uri(
+                reverse("events:calendar-feed", kwargs={"token": self.request.user.calendar_token})
+            )
+        return super().get_context_data(
+            upcoming=[r for r in registrations if r.event.ends_at > now],
+            past=[r for r in registrations if r.event.ends_at <= now],
+            feed_url=feed_url,
+            now=now,
+            **kwargs,
+        )
+
+
+@require_POST
+@login_required
+def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
+    had_feed = bool(request.user.calendar_token)
+    request.user.calendar_token_rotate()
+    messages.success(
+        request,
+        "Your calendar link is new; the old one stopped working."
+        if had_feed
+        else "Your calendar link is ready. Add it to your calendar app as a subscription.",
+    )
+    return redirect("events:mine")

@@ -1,7 +1,10 @@
 import uuid
 
 import pytest
+from celery import _state as celery_state
 from django_redis import get_redis_connection
+
+from eren.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
@@ -19,3 +22,21 @@ def _isolated_cache(settings):
             client.delete(*keys)
     except Exception:  # noqa: S110 - a test that stopped Redis cleans nothing
         pass
+
+
+@pytest.fixture
+def celery_eager():
+    """Run `.delay()` in-process, so on_commit callbacks send real mail to the locmem outbox.
+
+    Celery checks `task_always_eager` on every `apply_async`, so flipping it on the app for
+    one test (and back) is enough; no test can reach the real broker by accident.
+    """
+    conf = celery_app.conf
+    previous = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = previous
+    # Eager apply_async saves and restores a process-global "inside a task" flag without a
+    # lock; threads racing through it can leave it set, and then every later result.get()
+    # in this process refuses to block.
+    celery_state._set_task_join_will_block(False)

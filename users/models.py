@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -51,6 +53,8 @@ class User(AbstractUser):
         default=LeaderboardVisibility.PUBLIC,
     )
     pseudonym = models.CharField(max_length=40, blank=True)
+    # Secret part of the personal calendar feed URL; calendar apps cannot log in.
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     objects = UserManager()
 
@@ -77,6 +81,12 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.get_full_name()
+
+    def calendar_token_rotate(self) -> str:
+        """Issue a new feed token, which revokes the old feed URL."""
+        self.calendar_token = secrets.token_urlsafe(32)
+        self.save(update_fields=["calendar_token"])
+        return self.calendar_token
 
     @property
     def leaderboard_name(self) -> str | None:

@@ -1,0 +1,47 @@
+# E-Ren: `make run` serves the site locally, `make test` runs everything CI checks.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell sha1sum $(LOCK) | cut -c1-12)
+
+.PHONY: run test lint migrations-check pytest venv lock clean browser
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_local.py
+
+test: $(STAMP) browser lint migrations-check pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check: $(STAMP)
+	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: $(STAMP)
+	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+venv: $(STAMP)
+
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM_PATH ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM_PATH) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Install Chromium (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; fi; }
+
+# The lock file is the single source of versions for make run, make test and the image.
+$(STAMP): $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Re-pin after editing pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe -o requirements/base.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --extra dev -o requirements/dev.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) staticfiles .coverage

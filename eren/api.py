@@ -1,0 +1,123 @@
+"""JSON API v1: one NinjaAPI, one error shape for every failure.
+
+Every error answers `{"error": {"code": str, "message": str, "fields": {name: [messages]}}}`.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="E-Ren API",
+    version="1",
+    description=(
+        "Events, search and registration for WashU's campus event platform. Browsers use "
+        "session authentication: log in on the site, then send the `csrftoken` cookie's "
+        "value in an `X-CSRFToken` header on POST and DELETE. Every error has the shape "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    urls_namespace="api-v1",
+)
+
+
+DEFAULT_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+class ApiError(HttpError):
+    """An HttpError carrying the machine-readable code and field errors of the error shape."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(status_code, message)
+        self.code = code or DEFAULT_CODES.get(status_code, "error")
+        self.fields = fields or {}
+
+
+def error_response(
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return api.create_response(request, body, status=status)
+
+
+def _location_to_field(location: list) -> str:
+    # Ninja reports ["query", "page"] or ["body", "payload", "capacity"]: keep the name.
+    parts = [str(part) for part in location if part not in {"query", "body", "path", "payload"}]
+    return ".".join(parts) or "__all__"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(_location_to_field(list(error.get("loc", []))), []).append(error["msg"])
+    return error_response(
+        request, status=422, code="invalid", message="Some input is not valid.", fields=fields
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc):
+    return error_response(
+        request, status=401, code="not_authenticated", message="Log in to do this."
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return error_response(
+        request,
+        status=403,
+        code="forbidden",
+        message=str(exc) or "You are not allowed to do this.",
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, status=404, code="not_found", message=str(exc) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error_response(
+        request,
+        status=exc.status_code,
+        code=getattr(exc, "code", None) or DEFAULT_CODES.get(exc.status_code, "error"),
+        message=str(exc),
+        fields=getattr(exc, "fields", None),
+    )
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request, exc):
+    # Logged with the traceback (and sent to Sentry when configured); the client gets the shape.
+    logger.exception("Unhandled API error")
+    return error_response(
+        request, status=500, code="server_error", message="Something went wrong on our side."
+    )

@@ -1,0 +1,31 @@
+"""gunicorn configuration, sized from the environment (the same file locally and in pods)."""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Architecture: 5 workers a pod. Locally, one per core is plenty.
+workers = _int("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 5))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = _int("GUNICORN_THREADS", 2)
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# Kubernetes' terminationGracePeriodSeconds must be longer than this.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = _int("GUNICORN_KEEPALIVE", 65)  # longer than the ALB's 60 s idle timeout
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Heartbeat files: /dev/shm (memory) where it exists, so a read-only root filesystem works.
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's own recommendation for heartbeats
+worker_tmp_dir = os.environ.get(
+    "GUNICORN_WORKER_TMP_DIR", SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+)
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+proxy_allow_ips = forwarded_allow_ips

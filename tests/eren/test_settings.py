@@ -1,0 +1,76 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_SECRET = "k" * 30 + "-this-is-a-long-production-like-secret-value"
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": REAL_SECRET,
+    "DATABASE_URL": "postgres://eren:secret@db.internal:5432/eren",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "ALLOWED_HOSTS": "eren.washu.edu",
+    "CSRF_TRUSTED_ORIGINS": "https://eren.washu.edu",
+}
+
+
+def run_django(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {*PRODUCTION, "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(environment, DJANGO_SETTINGS_MODULE="eren.settings.base")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_a_required_setting(missing):
+    environment = {key: value for key, value in PRODUCTION.items() if key != missing}
+    completed = run_django("check", environment=environment)
+    assert completed.returncode != 0
+    assert f"{missing} is not set" in completed.stderr
+
+
+def test_production_names_every_missing_setting_at_once():
+    completed = run_django("check", environment={"DJANGO_ENV": "production"})
+    assert completed.returncode != 0
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
+        assert name in completed.stderr
+
+
+def test_production_refuses_the_development_secret_key():
+    environment = {
+        **PRODUCTION,
+        "SECRET_KEY": "django-insecure-local-only-never-use-in-production",
+    }
+    completed = run_django("check", environment=environment)
+    assert completed.returncode != 0
+    assert "SECRET_KEY is a development value" in completed.stderr
+
+
+def test_production_refuses_eager_celery():
+    completed = run_django("check", environment={**PRODUCTION, "CELERY_TASK_ALWAYS_EAGER": "true"})
+    assert completed.returncode != 0
+    assert "CELERY_TASK_ALWAYS_EAGER" in completed.stderr
+
+
+def test_deploy_check_reports_no_errors_with_production_settings():
+    completed = run_django("check", "--deploy", "--fail-level", "ERROR", environment=PRODUCTION)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_local_defaults_need_nothing_set():
+    completed = run_django("check", environment={})
+    assert completed.returncode == 0, completed.stderr

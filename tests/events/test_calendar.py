@@ -1,0 +1,66 @@
+import pytest
+from django.urls import reverse
+from icalendar import Calendar
+
+from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def parse(response) -> Calendar:
+    assert response["Content-Type"].startswith("text/calendar")
+    return Calendar.from_ical(response.content)
+
+
+def test_event_downloads_as_ics(client):
+    event = EventPostFactory(
+        title="Fall Career Fair", location_name="Athletic Complex", latitude=38.65, longitude=-90.31
+    )
+    response = client.get(reverse("events:calendar", args=[event.pk]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    (vevent,) = parse(response).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Fall Career Fair"
+    assert vevent.decoded("DTSTART") == event.starts_at.replace(microsecond=0)
+    assert vevent.decoded("DTEND") == event.ends_at.replace(microsecond=0)
+    assert "Athletic Complex" in str(vevent["LOCATION"])
+    assert str(vevent["UID"]) == f"event-{event.pk}@eren.washu.edu"
+    assert str(vevent["URL"]).endswith(event.get_absolute_url())
+
+
+def test_draft_has_no_ics(client):
+    draft = EventPostFactory(status="draft")
+    assert client.get(reverse("events:calendar", args=[draft.pk])).status_code == 404
+
+
+def test_calendar_feed_lists_my_registrations_and_the_link_can_be_revoked(client):
+    student = UserFactory()
+    client.force_login(student)
+    going = EventRegistrationFactory(user=student).event
+    EventRegistrationFactory(user=student, status="cancelled", cancelled_at=going.created_at)
+    someone_elses = EventRegistrationFactory().event
+
+    client.post(reverse("events:calendar-reset"))
+    student.refresh_from_db()
+    old_url = reverse("events:calendar-feed", args=[student.calendar_token])
+    assert old_url in client.get(reverse("events:mine")).content.decode()
+
+    client.logout()  # calendar apps cannot log in: the token is the key
+    response = client.get(old_url)
+    assert response.status_code == 200
+    titles = [str(vevent["SUMMARY"]) for vevent in parse(response).walk("VEVENT")]
+    assert titles == [going.title]
+    assert someone_elses.title not in titles
+
+    client.force_login(student)
+    client.post(reverse("events:calendar-reset"))
+    student.refresh_from_db()
+    assert client.get(old_url).status_code == 404
+    assert (
+        client.get(reverse("events:calendar-feed", args=[student.calendar_token])).status_code
+        == 200
+    )
+
+
+def test_unknown_feed_token_is_404(client):
+    assert client.get(reverse("events:calendar-feed", args=["nope"])).status_code == 404
