@@ -3,9 +3,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eren_bench_500k \
         python -m bench.generate_events --events 500000 --reset
 
-Refuses any database whose name does not start with "eren_bench", so it can never empty a
-development or test database. Text follows a Zipf-like word distribution (bench.vocabulary):
-"club", "meeting", "free" are common, generated tail words are rare.
+Creates and migrates the database when needed. Refuses any database whose name does not
+start with "eren_bench", so it can never empty a development or test database. Text follows
+a Zipf-like word distribution (bench.vocabulary): "club", "meeting" and "free" are common,
+generated tail words are rare.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eren.settings.base")
 django.setup()
 
+import psycopg  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 from bench.vocabulary import STOP_WORDS, ranked_words, zipf_cumulative_weights  # noqa: E402
 from events.models import EventCategory  # noqa: E402
@@ -64,6 +68,25 @@ def _require_bench_database() -> None:
     name = connection.settings_dict["NAME"]
     if not name.startswith("eren_bench"):
         sys.exit(f"Refusing to touch database {name!r}: its name must start with 'eren_bench'.")
+
+
+def _create_database_and_migrate() -> None:
+    """Create the benchmark database when it is missing, then bring its schema up to date."""
+    settings = connection.settings_dict
+    server = {
+        "dbname": "postgres",
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
+    with psycopg.connect(**server, autocommit=True) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (settings["NAME"],)
+        ).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
+    call_command("migrate", interactive=False, verbosity=0)
 
 
 def reset() -> None:
@@ -188,6 +211,7 @@ def main() -> None:
     parser.add_argument("--reset-only", action="store_true")
     arguments = parser.parse_args()
     _require_bench_database()
+    _create_database_and_migrate()
 
     started = time.monotonic()
     if arguments.reset or arguments.reset_only:

@@ -12,9 +12,14 @@ characters that occur in the stored text itself are removed before highlighting,
 marker in the output is one of ours. Render with `mark_highlights()` (escapes everything,
 then turns the markers into <mark>) or split with `highlight_segments()` for JSON.
 
-Capped work: ranking, the total and the facets look at no more than CANDIDATE_LIMIT
-matching events (the soonest ones), so a common word costs the same at 5k or 500k events.
-`total_is_capped` / `facets_are_capped` say when the real numbers are larger ("500+").
+Bounded work, so a common word costs the same at 5k or 500k events:
+- Ranking, the total, the facets and the distance order use the soonest CANDIDATE_LIMIT
+  (500) matches; `total_is_capped` / `facets_are_capped` say when there are more ("500+").
+- Each search first asks event_search_facts() (one round trip) for the planner's estimate
+  of its matches. Selective searches fetch every match through the GIN (or coordinates)
+  index; the others walk upcoming events in start order and stop after WALK_WINDOW (5,000)
+  events, so no search reads many more rows than that. docs/BENCHMARKS.md has the figures.
+- Past events are out unless asked for, so the walk starts at "now" in the starts_at index.
 """
 
 from __future__ import annotations
@@ -72,8 +77,9 @@ HIGHLIGHT_START = "\u2063[["
 HIGHLIGHT_STOP = "]]\u2063"
 _MARKER_CHARACTER = "\u2063"
 
-# ts_rank_cd weights for D, C, B, A (description C, location B, title A): a title hit must
-# outrank several description hits.
+# ts_rank weights for D, C, B, A (description C, location B, title A): a title hit must
+# outrank several description hits. ts_rank, not ts_rank_cd: half the cost per row, and the
+# weights carry the ordering that matters here.
 RANK_WEIGHTS = [0.05, 0.1, 0.3, 1.0]
 
 SortOrder = Literal["relevance", "start", "distance"]
