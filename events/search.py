@@ -450,14 +450,18 @@ def _search_facts(
         return _SearchFacts(*cursor.fetchone())
 
 
-def _prefers_index(estimated_rows: float | None, *, window: int) -> bool:
-    """Whether to fetch every match through an index rather than walk upcoming events.
+def _prefers_index(
+    estimated_rows: float | None, *, event_rows: float, wanted: int, window: int
+) -> bool:
+    """Whether fetching every match through an index beats walking upcoming events.
 
-    The walk reads events in start order and stops at `window` of them, so either plan
-    reads at most about `window` rows: the index plan is taken whenever it reads fewer,
-    and it is the one that finds every match.
+    The index plan reads every match, past ones included; the walk reads events in start
+    order until it has `wanted` matches, about wanted x event_rows / matches of them, and
+    never more than `window`. Take the index while it reads fewer rows than both.
     """
-    return estimated_rows is not None and estimated_rows <= window
+    if estimated_rows is None:
+        return False
+    return estimated_rows <= window and estimated_rows**2 < wanted * max(event_rows, 1.0)
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
@@ -739,8 +743,13 @@ class _SearchStatement:
             box = _bounding_box(params.near, params.radius_km)
         self.facts = facts = _search_facts(q=params.q, box=box)
         has_text = bool(params.q) and not facts.query_is_empty
-        selective = (has_text and _prefers_index(facts.estimated_matches, window=WALK_WINDOW)) or (
-            box is not None and _prefers_index(facts.box_rows, window=WALK_WINDOW)
+        plan_sizes = {
+            "event_rows": facts.event_rows,
+            "wanted": CANDIDATE_LIMIT,
+            "window": WALK_WINDOW,
+        }
+        selective = (has_text and _prefers_index(facts.estimated_matches, **plan_sizes)) or (
+            box is not None and _prefers_index(facts.box_rows, **plan_sizes)
         )
         strategy: Strategy = "index" if selective else "walk"
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
@@ -949,7 +958,12 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
         Func(Value(tsquery), template=_SIMPLE_TSQUERY),
         output_field=BooleanField(),
     )
-    if _prefers_index(facts.estimated_title_matches, window=SUGGEST_WINDOW):
+    if _prefers_index(
+        facts.estimated_title_matches,
+        event_rows=facts.event_rows,
+        wanted=limit * 4,
+        window=SUGGEST_WINDOW,
+    ):
         titles = upcoming.filter(title_matches).order_by(*_candidate_order(SearchParams(), "index"))
         found = list(titles.values_list("title", flat=True)[: limit * 4])
     else:

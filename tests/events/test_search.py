@@ -436,6 +436,24 @@ def test_pages_follow_each_other():
     assert (last.has_next(), last.has_previous()) == (False, True)
 
 
+@pytest.mark.parametrize(
+    ("estimated", "event_rows", "expected"),
+    [
+        (None, 500_000, False),  # no text or place filter: nothing to look up
+        (50, 500_000, True),  # rare word: every match through GIN
+        (7_000, 500_000, False),  # more than the walk's window would read
+        (2_400, 5_000, False),  # half the table: the walk finds its matches sooner
+        (80, 5_000, True),
+    ],
+)
+def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
+    from events.search import _prefers_index
+
+    chosen = _prefers_index(estimated, event_rows=event_rows, wanted=500, window=5_000)
+
+    assert chosen is expected
+
+
 def test_totals_are_capped(monkeypatch):
     monkeypatch.setattr("events.search.CANDIDATE_LIMIT", 3)
     music = EventCategoryFactory(slug="music", name="Music")
