@@ -536,9 +536,10 @@ def _filtered_events(
 def _bounding_box(near: tuple[float, float], radius_km: float) -> dict[str, float]:
     """Latitude/longitude bounds around a circle, for event_published_coordinates_idx.
 
-    A btree has a histogram, so the planner knows a box around campus holds most events
-    and a box around a distant place holds few; cube's GiST operators have a fixed 0.1%
-    guess, which made it pick a campus-wide box scan that read 360,000 rows.
+    Longitude bounds are left out near a pole or the antimeridian, where they would wrap.
+    The box only narrows the search; the exact great-circle test follows it. (A GiST index
+    on ll_to_earth() was the first design: cube's operators have a fixed 0.1% selectivity
+    guess, and the planner read a campus-wide box of 360,000 rows through it.)
     """
     latitude, longitude = near
     angle = radius_km / EARTH_RADIUS_KM * 1.01  # a little slack; the exact test follows
@@ -586,10 +587,10 @@ def event_search(
 ) -> SearchResults:
     """One page of published events matching `params`, with total, facets and did-you-mean.
 
-    One SQL statement whatever the page size, plus one for the spelling suggestion when
-    nothing matches. Matches are read once into a capped candidate set (the soonest
-    CANDIDATE_LIMIT + 1); the total, the facets and, for relevance and start order, the page
-    come from it. The distance order walks the GiST index nearest first instead.
+    Two SQL statements whatever the page size (the plan facts, then the search), plus one
+    for the spelling suggestion when nothing matches. Matches are read once into a capped
+    candidate set (the soonest CANDIDATE_LIMIT + 1); the page in any order, the total and
+    the facets all come from it.
     """
     now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
