@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum $(LOCK) | cut -c1-12)
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: $(STAMP) browser lint migrations-check pytest
+test: $(STAMP) browser deploy-tools lint migrations-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,3 +45,6 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage
+
+# deploy-tools (kubectl, npm-groovy-lint for tests/deploy) and image-check.
+include deploy/tools.mk

@@ -3,11 +3,13 @@ from django.urls import include, path
 
 from events.api import me_router
 from events.api import router as events_router
+from users.api import router as users_router
 
 from . import health
 from .api import api
 
 api.add_router("/", events_router)
+api.add_router("/me", users_router)
 api.add_router("/me", me_router)
 
 urlpatterns = [
@@ -16,5 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
+    path("me/account/", include("users.urls")),
     path("", include("events.urls")),
 ]

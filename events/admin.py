@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import EventCategory, EventPost, EventRegistration
+from . import services
+from .models import EventCategory, EventPost, EventRegistration, OrganizerMessage
 
 
 @admin.register(EventCategory)
@@ -35,14 +36,34 @@ class EventPostAdmin(admin.ModelAdmin):
         "seats_taken",
         "waitlist_count",
         "organizer",
+        "cancellation_reason",
     ]
     list_filter = ["status", "category", "geocode_status", ("starts_at", admin.DateFieldListFilter)]
     search_fields = ["title", "location_name", "organizer__email", "organizer__display_name"]
     date_hierarchy = "starts_at"
     list_select_related = ["category", "organizer"]
     autocomplete_fields = ["organizer", "category"]
-    readonly_fields = ["seats_taken", "waitlist_count", "created_at", "updated_at"]
+    readonly_fields = [
+        "seats_taken",
+        "waitlist_count",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+        "cancelled_by",
+    ]
     inlines = [EventRegistrationInline]
+    actions = ["unpublish"]
+
+    @admin.action(description="Unpublish (back to draft, hidden from students)")
+    def unpublish(self, request, queryset):
+        done = 0
+        for event_id in queryset.filter(status=EventPost.Status.PUBLISHED).values_list(
+            "pk", flat=True
+        ):
+            services.event_unpublish(event_id=event_id, by=request.user)
+            done += 1
+        self.message_user(request, f"{done} event(s) unpublished.")
+
     fieldsets = [
         (None, {"fields": ["title", "description", "category", "organizer", "status"]}),
         ("When", {"fields": ["starts_at", "ends_at"]}),
@@ -51,7 +72,7 @@ class EventPostAdmin(admin.ModelAdmin):
             {"fields": ["location_name", "address", "latitude", "longitude", "geocode_status"]},
         ),
         ("Seats", {"fields": ["capacity", "seats_taken", "waitlist_count"]}),
-        ("Cancellation", {"fields": ["cancellation_reason"]}),
+        ("Cancellation", {"fields": ["cancellation_reason", "cancelled_at", "cancelled_by"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -64,3 +85,22 @@ class EventRegistrationAdmin(admin.ModelAdmin):
     list_select_related = ["event", "user"]
     raw_id_fields = ["event", "user"]
     readonly_fields = ["status", "registered_at", "cancelled_at", "created_at", "updated_at"]
+
+
+@admin.register(OrganizerMessage)
+class OrganizerMessageAdmin(admin.ModelAdmin):
+    list_display = ["subject", "event", "sent_by", "recipient_count", "created_at", "sent_at"]
+    search_fields = ["subject", "event__title", "sent_by__email"]
+    list_select_related = ["event", "sent_by"]
+    readonly_fields = [
+        "event",
+        "sent_by",
+        "subject",
+        "body",
+        "recipient_count",
+        "created_at",
+        "sent_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False

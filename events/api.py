@@ -5,12 +5,13 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema, Status
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from eren.api import ApiError
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
 from .search import SearchParamsError, event_search, parse_search_params
 
@@ -95,7 +96,15 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    503: ErrorOut,
+}
 
 
 def _registration_out(registration: EventRegistration) -> dict:
@@ -109,7 +118,9 @@ def _registration_out(registration: EventRegistration) -> dict:
 
 
 def _raise_registration_error(error: services.RegistrationError):
-    raise ApiError(error.http_status, error.message, code=error.code) from error
+    raise ApiError(
+        error.http_status, error.message, code=error.code, fields=getattr(error, "fields", None)
+    ) from error
 
 
 @router.get("/categories", response=list[CategoryOut], summary="All event categories")
@@ -154,9 +165,12 @@ def event_list(request: HttpRequest, page: int = 1, page_size: int = 20):
 
 @router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut}, summary="One event")
 def event_detail(request: HttpRequest, event_id: int):
+    # Drafts answer 404 except to their organizer and staff, as on the pages.
     try:
-        return selectors.event_get_visible(event_id=event_id)
-    except EventPost.DoesNotExist as error:
+        return permissions.event_get_authorized(
+            event_id=event_id, user=request.user, action=permissions.Action.VIEW
+        )
+    except services.EventNotFound as error:
         raise Http404("There is no such event.") from error
 
 
@@ -208,3 +222,200 @@ def my_registrations(request: HttpRequest):
         }
         for registration in registrations
     ]
+
+
+# --- Organizer endpoints: the same services and permissions as the organizer pages ----------
+
+
+class EventIn(Schema):
+    title: str = Field(max_length=200)
+    category: str = Field(description="A category slug.", max_length=80)
+    starts_at: datetime = Field(description="With a UTC offset; naive times are Central time.")
+    ends_at: datetime
+    location_name: str = Field(max_length=200)
+    address: str = Field("", max_length=300)
+    description: str = Field("", max_length=services.DESCRIPTION_MAX_LENGTH)
+    capacity: int | None = Field(None, ge=1, description="Omit or null for unlimited.")
+
+
+class EventPatch(Schema):
+    title: str | None = Field(None, max_length=200)
+    category: str | None = Field(None, max_length=80)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location_name: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    description: str | None = Field(None, max_length=services.DESCRIPTION_MAX_LENGTH)
+    capacity: int | None = Field(None, ge=1, description="null for unlimited.")
+
+
+class CancelIn(Schema):
+    reason: str = Field(max_length=services.CANCELLATION_REASON_MAX_LENGTH)
+
+
+class RosterEntryOut(Schema):
+    registration_id: int
+    name: str
+    email: str
+    status: str
+    registered_at: datetime
+    checked_in_at: datetime | None
+
+
+class RosterOut(Schema):
+    event_id: int
+    confirmed: list[RosterEntryOut]
+    waitlisted: list[RosterEntryOut]
+    cancelled: list[RosterEntryOut]
+    checked_in_count: int
+
+
+class CheckInIn(Schema):
+    token: str = Field(max_length=500)
+
+
+class CheckInOut(Schema):
+    registration_id: int
+    event_id: int
+    name: str
+    checked_in_at: datetime
+    already_checked_in: bool
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment)
+    return moment
+
+
+def _event_fields(data: dict) -> dict:
+    fields = dict(data)
+    if "category" in fields:
+        category = EventCategory.objects.filter(slug=fields["category"]).first()
+        if category is None:
+            raise ApiError(422, INVALID, fields={"category": ["Unknown category."]})
+        fields["category"] = category
+    for name in ("starts_at", "ends_at"):
+        if name in fields:
+            fields[name] = _aware(fields[name])
+    for name in ("title", "location_name"):
+        if name in fields and fields[name] is None:
+            raise ApiError(422, INVALID, fields={name: ["This field cannot be null."]})
+    for name in ("address", "description"):
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    return fields
+
+
+def _roster_entry(registration: EventRegistration) -> dict:
+    return {
+        "registration_id": registration.pk,
+        "name": registration.user.get_full_name(),
+        "email": registration.user.email,
+        "status": registration.status,
+        "registered_at": registration.registered_at,
+        "checked_in_at": registration.checked_in_at,
+    }
+
+
+@router.post(
+    "/events",
+    response={201: EventOut, **ERRORS},
+    auth=django_auth,
+    summary="Create an event (organizers), saved as a draft",
+)
+def event_create(request: HttpRequest, payload: EventIn):
+    try:
+        event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+    return Status(201, event)
+
+
+@router.patch(
+    "/events/{event_id}",
+    response={200: EventOut, **ERRORS},
+    auth=django_auth,
+    summary="Change an event (its organizer or staff); only the fields sent change",
+)
+def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
+    try:
+        services.event_update(
+            event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
+        )
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+    return permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.VIEW
+    )
+
+
+@router.post(
+    "/events/{event_id}/publish",
+    response={200: EventOut, **ERRORS},
+    auth=django_auth,
+    summary="Publish a draft",
+)
+def event_publish(request: HttpRequest, event_id: int):
+    try:
+        return services.event_publish(event_id=event_id, by=request.auth)
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+
+
+@router.post(
+    "/events/{event_id}/cancel",
+    response={200: EventOut, **ERRORS},
+    auth=django_auth,
+    summary="Cancel an event; registered students get an e-mail with the reason",
+)
+def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
+    try:
+        return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+
+
+@router.get(
+    "/events/{event_id}/roster",
+    response={200: RosterOut, **ERRORS},
+    auth=django_auth,
+    summary="Who registered: confirmed, waitlisted, cancelled",
+)
+def event_roster(request: HttpRequest, event_id: int):
+    try:
+        event = permissions.event_get_authorized(
+            event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
+        )
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+    roster = selectors.roster_for_event(event=event)
+    return {
+        "event_id": event.pk,
+        "confirmed": [_roster_entry(r) for r in roster["confirmed"]],
+        "waitlisted": [_roster_entry(r) for r in roster["waitlisted"]],
+        "cancelled": [_roster_entry(r) for r in roster["cancelled"]],
+        "checked_in_count": len(roster["checked_in"]),
+    }
+
+
+@router.post(
+    "/checkins",
+    response={200: CheckInOut, **ERRORS},
+    auth=django_auth,
+    summary="Check a student in with the token of their ticket's QR code",
+    description="Checking in twice is harmless: the second answer says `already_checked_in`.",
+)
+def checkin_create(request: HttpRequest, payload: CheckInIn):
+    try:
+        outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
+    except services.RegistrationError as error:
+        _raise_registration_error(error)
+    registration = outcome.registration
+    return {
+        "registration_id": registration.pk,
+        "event_id": registration.event_id,
+        "name": registration.user.get_full_name(),
+        "checked_in_at": registration.checked_in_at,
+        "already_checked_in": not outcome.changed,
+    }

@@ -64,6 +64,15 @@ class EventPost(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     cancellation_reason = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Who cancelled: the organizer, or staff moderating.
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # Counters kept by events.services in the same transaction as the registration rows,
     # so list pages show seats left without counting rows.
     seats_taken = models.PositiveIntegerField(default=0, editable=False)
@@ -190,3 +199,29 @@ class EventRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.event} ({self.status})"
+
+
+class OrganizerMessage(models.Model):
+    """An e-mail an organizer sent to everyone confirmed for the event.
+
+    The rows are also the rate limit: at most MESSAGES_PER_HOUR per event in any hour.
+    """
+
+    MESSAGES_PER_HOUR = 3
+
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="messages")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    subject = models.CharField(max_length=150)
+    body = models.TextField(max_length=5000)
+    recipient_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["event", "created_at"], name="orgmsg_event_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.subject}"

@@ -144,3 +144,65 @@ def calendar_feed_events(*, user) -> QuerySet[EventPost]:
 def place_choices() -> list[tuple[str, str]]:
     """Campus places a search can be "near", as (slug, name) for a select box."""
     return sorted(((key, place.name) for key, place in CAMPUS_PLACES.items()), key=lambda c: c[1])
+
+
+def organizer_event_list(*, user) -> QuerySet[EventPost]:
+    """The organizer's own events with a checked-in count, newest start first."""
+    return (
+        EventPost.objects.filter(organizer=user)
+        .select_related("category")
+        .annotate(
+            checked_in_count=Count(
+                "registrations", filter=Q(registrations__checked_in_at__isnull=False)
+            )
+        )
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def organizer_dashboard(*, user, now: datetime | None = None) -> dict[str, list[EventPost]]:
+    """The organizer's events in the dashboard's groups: drafts, upcoming, past, cancelled."""
+    now = now or timezone.now()
+    groups: dict[str, list[EventPost]] = {"drafts": [], "upcoming": [], "past": [], "cancelled": []}
+    for event in organizer_event_list(user=user):
+        if event.status == EventPost.Status.DRAFT:
+            groups["drafts"].append(event)
+        elif event.status == EventPost.Status.CANCELLED:
+            groups["cancelled"].append(event)
+        elif event.ends_at > now:
+            groups["upcoming"].append(event)
+        else:
+            groups["past"].append(event)
+    # Upcoming read soonest first; the rest newest first.
+    groups["upcoming"].reverse()
+    return groups
+
+
+def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
+    """The event's registrations by group, in queue order: the roster page and its counts."""
+    groups: dict[str, list[EventRegistration]] = {
+        "confirmed": [],
+        "waitlisted": [],
+        "cancelled": [],
+        "checked_in": [],
+    }
+    registrations = (
+        EventRegistration.objects.filter(event=event)
+        .select_related("user")
+        .order_by("registered_at", "pk")
+    )
+    for registration in registrations:
+        groups[registration.status].append(registration)
+        if registration.checked_in_at is not None:
+            groups["checked_in"].append(registration)
+    return groups
+
+
+def registration_get_ticket(*, registration_id: int, user) -> EventRegistration:
+    """The student's own confirmed registration, for the ticket page; DoesNotExist otherwise."""
+    return EventRegistration.objects.select_related("event", "event__category").get(
+        pk=registration_id,
+        user=user,
+        status=EventRegistration.Status.CONFIRMED,
+        event__status__in=[EventPost.Status.PUBLISHED, EventPost.Status.CANCELLED],
+    )

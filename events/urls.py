@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import organizer_views, views
 
 app_name = "events"
 
@@ -15,4 +15,26 @@ urlpatterns = [
     path("me/events/", views.MyEventsView.as_view(), name="mine"),
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+    path("me/tickets/<int:pk>/", organizer_views.ticket, name="ticket"),
+    path("check-in/<str:token>/", organizer_views.check_in, name="check-in"),
+    path("organize/", organizer_views.dashboard, name="organize"),
+    path("organize/events/new", organizer_views.event_create, name="create"),
+    path("organize/events/<int:pk>/", organizer_views.event_manage, name="manage"),
+    path("organize/events/<int:pk>/edit", organizer_views.event_edit, name="edit"),
+    path("organize/events/<int:pk>/duplicate", organizer_views.event_duplicate, name="duplicate"),
+    path("organize/events/<int:pk>/publish", organizer_views.event_publish, name="publish"),
+    path("organize/events/<int:pk>/unpublish", organizer_views.event_unpublish, name="unpublish"),
+    path("organize/events/<int:pk>/cancel", organizer_views.event_cancel, name="event-cancel"),
+    path("organize/events/<int:pk>/roster.csv", organizer_views.roster_export, name="roster-csv"),
+    path("organize/events/<int:pk>/message", organizer_views.message_registrants, name="message"),
+    path(
+        "organize/registrations/<int:pk>/check-in",
+        organizer_views.registration_check_in,
+        name="manual-check-in",
+    ),
+    path(
+        "organize/registrations/<int:pk>/check-in/undo",
+        organizer_views.registration_check_in_undo,
+        name="check-in-undo",
+    ),
 ]

@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
 from users.models import User
+from users.selectors import user_has_verified_school_email
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .calendar import calendar_render
 from .models import EventPost, EventRegistration
 from .search import (
@@ -88,9 +89,12 @@ class EventDetailView(DetailView):
     context_object_name = "event"
 
     def get_object(self, queryset=None):
+        # Published and cancelled events for everyone; drafts for their organizer and staff.
         try:
-            return selectors.event_get_visible(event_id=self.kwargs["pk"])
-        except EventPost.DoesNotExist as exc:
+            return permissions.event_get_authorized(
+                event_id=self.kwargs["pk"], user=self.request.user, action=permissions.Action.VIEW
+            )
+        except services.EventNotFound as exc:
             raise Http404("No such event.") from exc
 
     def get_context_data(self, **kwargs):
@@ -109,6 +113,11 @@ class EventDetailView(DetailView):
             ),
             registration_open=(
                 event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now()
+            ),
+            can_manage=permissions.user_can(self.request.user, permissions.Action.ROSTER, event),
+            email_unverified=(
+                self.request.user.is_authenticated
+                and not user_has_verified_school_email(user=self.request.user)
             ),
             **kwargs,
         )
@@ -142,6 +151,9 @@ def registration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def _registration_refused(request, pk: int, error: services.RegistrationError) -> HttpResponse:
     if isinstance(error, services.EventNotFound):
         raise Http404(error.message)
+    if isinstance(error, services.EmailUnverified):
+        messages.info(request, error.message)
+        return redirect("users:verify-email")
     messages.error(request, error.message)
     return redirect(_next_or_event(request, pk))
 

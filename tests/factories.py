@@ -1,6 +1,7 @@
 import datetime as dt
 
 import factory
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
@@ -17,6 +18,14 @@ class UserFactory(DjangoModelFactory):
     email = factory.Sequence(lambda n: f"student{n}@wustl.edu")
     display_name = factory.Faker("name")
     password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def email_verified(obj, create, extracted, **kwargs):
+        """A confirmed allauth address, as after sign-up; `email_verified=False` for one not yet."""
+        if create:
+            EmailAddress.objects.create(
+                user=obj, email=obj.email, primary=True, verified=extracted is not False
+            )
 
 
 class OrganizerFactory(UserFactory):

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .forms import AdminUserCreationForm, UserChangeForm
-from .models import User
+from .models import OrganizerRequest, User
 
 
 @admin.register(User)
@@ -40,3 +41,35 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(OrganizerRequest)
+class OrganizerRequestAdmin(admin.ModelAdmin):
+    list_display = ["user", "status", "created_at", "decided_by", "decided_at", "reason"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__display_name", "reason"]
+    list_select_related = ["user", "decided_by"]
+    readonly_fields = ["user", "reason", "status", "decided_by", "decided_at", "created_at"]
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _decide(self, request, queryset, *, approve: bool) -> None:
+        pending = queryset.filter(status=OrganizerRequest.Status.PENDING)
+        count = 0
+        for request_id in pending.values_list("pk", flat=True):
+            services.organizer_request_decide(
+                request_id=request_id, by=request.user, approve=approve
+            )
+            count += 1
+        verb = "approved; they can organize events now" if approve else "rejected"
+        self.message_user(request, f"{count} request(s) {verb}.")
+
+    @admin.action(description="Approve: grant the organizer role")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, approve=False)

@@ -96,3 +96,40 @@ class User(AbstractUser):
         if self.leaderboard_visibility == self.LeaderboardVisibility.PSEUDONYM:
             return self.pseudonym
         return self.get_full_name()
+
+
+class OrganizerRequest(models.Model):
+    """A student asking for the organizer role; staff approve or reject it in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for staff"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Not approved"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="organizer_requests")
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open request at a time; a rejected student may ask again later.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="organizer_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(decided_at__isnull=False)),
+                name="organizer_request_decided_at_iff_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_status_display()})"

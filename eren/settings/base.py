@@ -177,10 +177,21 @@ LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-# "optional" until the accounts issue adds school-domain sign-up and verified demo accounts;
+# Nobody logs in, or registers for an event, before proving they read the school mailbox;
 # registration eligibility lives in events.services.registration_check_eligibility.
-ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
+# Changing the address keeps the old one until the new one is confirmed.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "E-Ren: "
+# Sign-up is open to these e-mail domains only (exact match, case-insensitive).
+SIGNUP_EMAIL_DOMAINS = [
+    domain.strip().lower()
+    for domain in env.list("SIGNUP_EMAIL_DOMAINS", default=["wustl.edu"])
+    if domain.strip()
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

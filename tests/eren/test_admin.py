@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from events.models import OrganizerMessage
 from tests.factories import EventPostFactory, EventRegistrationFactory, ScoreEntryFactory
-from users.models import User
+from users.models import OrganizerRequest, User
 
 pytestmark = pytest.mark.django_db
 
@@ -12,6 +13,8 @@ MODELS = [
     "events_eventpost",
     "events_eventregistration",
     "escore_scoreentry",
+    "users_organizerrequest",
+    "events_organizermessage",
 ]
 
 
@@ -26,6 +29,10 @@ def staff_client(client):
 def test_staff_can_list_search_and_open_every_model(staff_client, model):
     registration = EventRegistrationFactory()
     ScoreEntryFactory(user=registration.user, event=registration.event)
+    OrganizerRequest.objects.create(user=registration.user, reason="The chess club.")
+    OrganizerMessage.objects.create(
+        event=registration.event, sent_by=registration.event.organizer, subject="Hi", body="Hi."
+    )
     changelist = reverse(f"admin:{model}_changelist")
     assert staff_client.get(changelist).status_code == 200
     assert staff_client.get(changelist, {"q": "wustl"}).status_code == 200

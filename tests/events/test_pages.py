@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from events.models import EventRegistration
 from events.selectors import browse_window
-from tests.factories import EventCategoryFactory, EventPostFactory, EventRegistrationFactory
+from tests.factories import (
+    EventCategoryFactory,
+    EventPostFactory,
+    EventRegistrationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 CENTRAL = ZoneInfo("America/Chicago")
@@ -102,7 +107,7 @@ def test_detail_invites_anonymous_visitors_to_log_in(client):
 
 
 def test_detail_offers_register_then_cancel(client, django_user_model):
-    student = django_user_model.objects.create_user(email="s@wustl.edu", password="x")
+    student = UserFactory(email="s@wustl.edu")
     client.force_login(student)
     event = EventPostFactory(capacity=5)
     assert ">Register<" in detail(client, event)
@@ -119,7 +124,7 @@ def test_full_event_offers_the_waitlist_and_shows_the_position(client, django_us
     event = EventPostFactory(capacity=1)
     EventRegistrationFactory(event=event, status="confirmed")
     type(event).objects.filter(pk=event.pk).update(seats_taken=1)
-    student = django_user_model.objects.create_user(email="s@wustl.edu", password="x")
+    student = UserFactory(email="s@wustl.edu")
     client.force_login(student)
     assert "Join the waitlist" in detail(client, event)
     client.post(reverse("events:register", args=[event.pk]))
@@ -129,7 +134,7 @@ def test_full_event_offers_the_waitlist_and_shows_the_position(client, django_us
 
 
 def test_double_submit_registers_once(client, django_user_model):
-    student = django_user_model.objects.create_user(email="s@wustl.edu", password="x")
+    student = UserFactory(email="s@wustl.edu")
     client.force_login(student)
     event = EventPostFactory()
     for _ in range(2):
@@ -161,7 +166,7 @@ def test_registering_requires_login_and_post(client):
     ],
 )
 def test_closed_events_refuse_with_a_message(client, django_user_model, event_kwargs, message):
-    student = django_user_model.objects.create_user(email="s@wustl.edu", password="x")
+    student = UserFactory(email="s@wustl.edu")
     client.force_login(student)
     event = EventPostFactory(**event_kwargs)
     response = client.post(reverse("events:register", args=[event.pk]), follow=True)
@@ -171,14 +176,14 @@ def test_closed_events_refuse_with_a_message(client, django_user_model, event_kw
 
 
 def test_registering_for_missing_or_draft_events_is_404(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user(email="s@wustl.edu", password="x"))
+    client.force_login(UserFactory(email="s@wustl.edu"))
     draft = EventPostFactory(status="draft")
     assert client.post(reverse("events:register", args=[draft.pk])).status_code == 404
     assert client.post(reverse("events:register", args=[999999])).status_code == 404
 
 
 def test_cancelling_without_a_registration_explains(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user(email="s@wustl.edu", password="x"))
+    client.force_login(UserFactory(email="s@wustl.edu"))
     event = EventPostFactory()
     response = client.post(reverse("events:cancel", args=[event.pk]), follow=True)
     assert response.status_code == 200
@@ -209,7 +214,7 @@ def test_detail_links_to_maps_and_calendar(client):
 def test_my_events_lists_upcoming_with_waitlist_positions_and_past(
     client, django_user_model, django_assert_max_num_queries
 ):
-    student = django_user_model.objects.create_user(email="s@wustl.edu", password="x")
+    student = UserFactory(email="s@wustl.edu")
     client.force_login(student)
     going = EventRegistrationFactory(user=student, event=EventPostFactory(title="Going"))
     full = EventPostFactory(title="Full one", capacity=1)

@@ -1,13 +1,14 @@
 import datetime as dt
 from collections import Counter
 
+import kombu.exceptions
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from events import selectors, services
+from events import selectors, services, tasks
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
 
@@ -336,6 +337,23 @@ def test_cancelling_without_a_registration_is_an_error():
     assert (excinfo.value.code, excinfo.value.http_status) == ("not_registered", 404)
 
 
+def test_cancelling_while_logged_out_is_an_error_not_a_crash():
+    event = EventPostFactory()
+
+    with pytest.raises(services.NotRegistered):
+        services.registration_cancel(event_id=event.pk, user=AnonymousUser())
+
+
+def test_registration_event_loads_in_full(django_capture_on_commit_callbacks):
+    event = EventPostFactory(description="Bring a friend.")
+
+    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    assert registration.event.get_deferred_fields() == set()
+    assert registration.event.description == "Bring a friend."
+    assert registration.event.seats_taken == 1
+
+
 def test_cancelling_twice_is_harmless(django_capture_on_commit_callbacks):
     event = EventPostFactory(capacity=1)
     student, waiting = UserFactory.create_batch(2)
@@ -427,6 +445,16 @@ def test_waitlist_and_promotion_emails(django_capture_on_commit_callbacks, setti
     assert len(mail.outbox) == 3
 
 
+def test_email_subject_survives_a_title_with_line_breaks(django_capture_on_commit_callbacks):
+    event = EventPostFactory(title="Open mic\r\nBcc: everyone@wustl.edu")
+
+    register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    [message] = mail.outbox
+    assert message.subject == "You're registered: Open mic Bcc: everyone@wustl.edu"
+    assert message.bcc == []
+
+
 def test_emails_are_queued_only_after_commit(django_capture_on_commit_callbacks):
     event = EventPostFactory(capacity=1)
 
@@ -457,6 +485,23 @@ def test_rolled_back_registration_sends_nothing(django_capture_on_commit_callbac
     assert callbacks == []
     assert mail.outbox == []
     assert not EventRegistration.objects.exists()
+
+
+def test_registration_stands_when_the_broker_is_down(
+    django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(tasks.registration_email_send, "delay", broker_down)
+    event = EventPostFactory(capacity=1)
+
+    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+
+    assert registration.status == Status.CONFIRMED
+    assert "enqueue_registration_email" in caplog.text
+    assert "Error 111" in caplog.text
+    assert_counters_exact(event)
 
 
 def test_email_whose_news_is_stale_is_not_sent(django_capture_on_commit_callbacks):
@@ -511,3 +556,23 @@ def test_own_registration_lookup(django_capture_on_commit_callbacks):
     registration = register(event, student, django_capture_on_commit_callbacks)
 
     assert selectors.registration_get_for_user(event_id=event.pk, user=student) == registration
+
+
+def test_the_lock_is_held_for_a_fixed_handful_of_queries(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Every query runs while the event is locked, so their number bounds the queue time."""
+    event = EventPostFactory(capacity=1)
+    holder, waiting = UserFactory.create_batch(2)
+    register(event, holder, django_capture_on_commit_callbacks)
+    register(event, waiting, django_capture_on_commit_callbacks)
+    newcomer = UserFactory()
+
+    # verified e-mail (before the lock), then savepoint, lock timeout, lock event,
+    # own registration, insert, counters, release
+    with django_assert_num_queries(8):
+        services.registration_create(event_id=event.pk, user=newcomer)
+    # savepoint, lock timeout, lock event, lock own registration, cancel, counters,
+    # read the queue head, promote, counters, release
+    with django_assert_num_queries(10):
+        services.registration_cancel(event_id=event.pk, user=holder)

@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# E-Ren web/worker/beat image: one image for every environment and process type.
+#
+# PYTHON_IMAGE is pinned to an exact Python release; CI may pin it further by digest.
+# `make image-check` passes a locally made base here instead (no registry on that machine).
+ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+# Extra pip arguments, e.g. "--no-index --find-links /wheels" for wheels downloaded beforehand.
+ARG PIP_EXTRA_ARGS=""
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+COPY requirements/base.txt /tmp/requirements.txt
+RUN /opt/venv/bin/pip install ${PIP_EXTRA_ARGS} --require-hashes --no-deps -r /tmp/requirements.txt
+
+FROM ${PYTHON_IMAGE} AS runtime
+ARG GIT_SHA=unknown
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=eren.settings.base \
+    STATIC_ROOT=/app/staticfiles \
+    DD_VERSION=${GIT_SHA} \
+    DD_GIT_COMMIT_SHA=${GIT_SHA}
+RUN groupadd --system --gid 10001 eren \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin eren
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY . /app
+# Static files are built into the image with the production storage (hashed names and a
+# manifest), so pods never write to their filesystem. The settings only need placeholder
+# values here: collectstatic touches neither the database nor Redis.
+RUN DJANGO_ENV=production \
+    SECRET_KEY=collectstatic-at-build-time-only-not-a-real-secret-0123456789 \
+    DATABASE_URL=postgres://build@127.0.0.1:5432/build \
+    REDIS_URL=redis://127.0.0.1:6379/0 \
+    ALLOWED_HOSTS=build.invalid \
+    python manage.py collectstatic --noinput \
+    && python -m compileall -q /app /opt/venv
+USER 10001:10001
+EXPOSE 8000
+# gunicorn.conf.py reads bind, workers, threads and timeouts from the environment; on
+# SIGTERM it stops accepting and gives requests GUNICORN_GRACEFUL_TIMEOUT to finish.
+CMD ["ddtrace-run", "gunicorn", "-c", "gunicorn.conf.py", "eren.wsgi"]

@@ -1,0 +1,139 @@
+"""Errors a user caused, for events and registrations, each with what a view answers.
+
+Every error has a user-facing `message`, a machine `code` and the HTTP status a view should
+answer with (`http_status`); views map them to form errors, 4xx pages or the API's error
+shape and never let them become a 500.
+
+| exception               | code                      | http_status |
+|-------------------------|---------------------------|-------------|
+| EventNotFound           | not_found                 | 404         |
+| EventCancelled          | event_cancelled           | 409         |
+| EventClosed             | event_closed              | 409         |
+| NotRegistered           | not_registered            | 404         |
+| AlreadyCheckedIn        | already_checked_in        | 409         |
+| NotEligible             | not_eligible              | 403         |
+| EmailUnverified         | email_unverified          | 403         |
+| RegistrationBusy        | busy                      | 503         |
+| NotAuthenticated        | not_authenticated         | 401         |
+| ActionForbidden         | forbidden                 | 403         |
+| EventStateConflict      | invalid_state             | 409         |
+| TicketInvalid           | ticket_invalid            | 404         |
+| CheckInClosed           | check_in_closed           | 409         |
+| MessageRateLimited      | rate_limited              | 429         |
+| EventInvalid            | invalid                   | 422         |
+"""
+
+
+class RegistrationError(Exception):
+    """A registration request that cannot be carried out, for a reason the student can read."""
+
+    code = "registration_error"
+    http_status = 409
+    default_message = "This registration could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class EventNotFound(RegistrationError):
+    # Drafts answer like missing events: they are private to their organizer.
+    code = "not_found"
+    http_status = 404
+    default_message = "There is no such event."
+
+
+class EventNotOpen(RegistrationError):
+    """The event exists but does not take registrations or cancellations any more."""
+
+
+class EventCancelled(EventNotOpen):
+    code = "event_cancelled"
+    default_message = "This event was cancelled."
+
+
+class EventClosed(EventNotOpen):
+    code = "event_closed"
+    default_message = "This event has already started; registration is closed."
+
+
+class NotRegistered(RegistrationError):
+    code = "not_registered"
+    http_status = 404
+    default_message = "You are not registered for this event."
+
+
+class AlreadyCheckedIn(RegistrationError):
+    code = "already_checked_in"
+    default_message = "You have already been checked in, so this registration cannot be cancelled."
+
+
+class NotEligible(RegistrationError):
+    code = "not_eligible"
+    http_status = 403
+    default_message = "Your account cannot register for events."
+
+
+class RegistrationBusy(RegistrationError):
+    code = "busy"
+    http_status = 503
+    default_message = "Many students are registering for this event right now. Please try again."
+
+
+class EmailUnverified(NotEligible):
+    code = "email_unverified"
+    default_message = (
+        "Confirm your school e-mail address before registering: open the link in the e-mail "
+        "we sent you. No e-mail? Send the link again from your account page."
+    )
+
+
+class NotAuthenticated(RegistrationError):
+    code = "not_authenticated"
+    http_status = 401
+    default_message = "Log in to do this."
+
+
+class ActionForbidden(RegistrationError):
+    code = "forbidden"
+    http_status = 403
+    default_message = "Only this event's organizers and staff can do this."
+
+
+class EventStateConflict(RegistrationError):
+    """The action does not fit the event's state: publishing a cancelled event, and so on."""
+
+    code = "invalid_state"
+
+
+class TicketInvalid(RegistrationError):
+    code = "ticket_invalid"
+    http_status = 404
+    default_message = (
+        "This ticket is not valid: it was mistyped, forged, or the registration was cancelled."
+    )
+
+
+class CheckInClosed(RegistrationError):
+    code = "check_in_closed"
+
+
+class MessageRateLimited(RegistrationError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 3600) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class EventInvalid(RegistrationError):
+    """Field errors in an event's data, keyed by field name, for a form or the API's 422."""
+
+    code = "invalid"
+    http_status = 422
+    default_message = "Some input is not valid."
+
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None) -> None:
+        self.fields = fields
+        super().__init__(message)

@@ -1,0 +1,83 @@
+"""Forms of the organizer pages. Rules live in events.services; these only parse input."""
+
+from django import forms
+
+from .models import EventPost, OrganizerMessage
+from .services import CANCELLATION_REASON_MAX_LENGTH, DESCRIPTION_MAX_LENGTH
+
+# <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format=LOCAL_INPUT_FORMAT, **kwargs)
+
+
+class EventForm(forms.ModelForm):
+    starts_at = forms.DateTimeField(
+        label="Starts (Central time)",
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends (Central time)",
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+    )
+    capacity = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text="Leave blank for unlimited.",
+    )
+
+    class Meta:
+        model = EventPost
+        fields = [
+            "title",
+            "category",
+            "starts_at",
+            "ends_at",
+            "location_name",
+            "address",
+            "capacity",
+            "description",
+        ]
+        labels = {"location_name": "Place", "address": "Address (optional)"}
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The event must end after it starts.")
+        return cleaned
+
+    def _post_clean(self):
+        # Skip the model's own validation here: the services validate (and report back as
+        # field errors) with the locked row in hand.
+        pass
+
+
+class CancelEventForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is it cancelled? (students see this and get it by e-mail)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=CANCELLATION_REASON_MAX_LENGTH,
+    )
+
+
+class OrganizerMessageForm(forms.Form):
+    subject = forms.CharField(max_length=OrganizerMessage._meta.get_field("subject").max_length)
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=OrganizerMessage._meta.get_field("body").max_length,
+    )

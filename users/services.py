@@ -1,0 +1,114 @@
+"""Writes about users: profile, the organizer role, closing an account."""
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events import services as event_services
+from events.models import EventPost, EventRegistration
+
+from .models import OrganizerRequest, User
+
+
+class AccountError(Exception):
+    """A request about the account that cannot be carried out, with a readable reason."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def user_profile_update(
+    *, user: User, display_name: str, leaderboard_visibility: str, pseudonym: str
+) -> User:
+    """Save how the student is named on the site and shown on the leaderboard."""
+    user.display_name = display_name.strip()
+    user.leaderboard_visibility = leaderboard_visibility
+    user.pseudonym = pseudonym.strip()
+    if user.leaderboard_visibility == User.LeaderboardVisibility.PSEUDONYM and not user.pseudonym:
+        raise ValidationError({"pseudonym": "Choose a pseudonym to show on the leaderboard."})
+    user.full_clean(
+        exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
+    )
+    user.save(update_fields=["display_name", "leaderboard_visibility", "pseudonym"])
+    return user
+
+
+def organizer_request_create(*, user: User, reason: str) -> OrganizerRequest:
+    """A student asks for the organizer role; staff decide in the admin."""
+    reason = reason.strip()
+    if user.is_organizer or user.is_staff:
+        raise AccountError("You can already organize events.")
+    if not reason:
+        raise AccountError("Tell staff in a sentence or two what you would like to organize.")
+    if len(reason) > OrganizerRequest._meta.get_field("reason").max_length:
+        raise AccountError("Keep the reason under 500 characters.")
+    try:
+        with transaction.atomic():
+            return OrganizerRequest.objects.create(user=user, reason=reason)
+    except IntegrityError as exc:
+        # The partial unique index: a second submit while one is pending.
+        raise AccountError("Your request is already waiting for staff.") from exc
+
+
+@transaction.atomic
+def organizer_request_decide(*, request_id: int, by: User, approve: bool) -> OrganizerRequest:
+    """Approve (grant the role) or reject a pending request. Deciding twice changes nothing."""
+    request = OrganizerRequest.objects.select_for_update().select_related("user").get(pk=request_id)
+    if request.status != OrganizerRequest.Status.PENDING:
+        return request
+    request.status = (
+        OrganizerRequest.Status.APPROVED if approve else OrganizerRequest.Status.REJECTED
+    )
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    if approve and not request.user.is_organizer:
+        request.user.is_organizer = True
+        request.user.save(update_fields=["is_organizer"])
+    return request
+
+
+def user_delete(*, user: User) -> None:
+    """Close the account as README's Privacy section describes.
+
+    Every registration and score entry of the user is deleted; a seat freed in an upcoming
+    event goes to the first student waiting. Sessions end because the account is gone (or,
+    anonymised, inactive with a new password hash). An account that organized events is
+    anonymised instead of deleted, because the events (and other students' ledger entries
+    for them) are kept.
+    """
+    now = timezone.now()
+    open_events = EventPost.objects.filter(organizer=user, ends_at__gt=now).exclude(
+        status=EventPost.Status.CANCELLED
+    )
+    if open_events.exists():
+        raise AccountError(
+            "You organize events that have not happened yet. Cancel them, or ask staff to "
+            "hand them to another organizer, before closing your account."
+        )
+    active = EventRegistration.objects.filter(user=user).exclude(
+        status=EventRegistration.Status.CANCELLED
+    )
+    for event_id in active.values_list("event_id", flat=True):
+        event_services.registration_forget(event_id=event_id, user=user)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        EventRegistration.objects.filter(user=user).delete()
+        user.score_entries.all().delete()
+        # The leaderboard is a cache of the ledger: escore drops the user from it on commit
+        # once its refresh service exists (the E-score issue wires it here).
+        EmailAddress.objects.filter(user=user).delete()
+        if not EventPost.objects.filter(organizer=user).exists():
+            user.delete()
+            return
+        user.email = f"deleted-{user.pk}@invalid"
+        user.display_name = "Former organizer"
+        user.pseudonym = ""
+        user.leaderboard_visibility = User.LeaderboardVisibility.HIDDEN
+        user.calendar_token = None
+        user.is_active = user.is_organizer = user.is_staff = user.is_superuser = False
+        user.set_unusable_password()
+        user.save()
+        user.organizer_requests.all().delete()

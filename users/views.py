@@ -1,0 +1,86 @@
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import AccountDeleteForm, OrganizerRequestForm, ProfileForm
+from .school_email import school_email_domains_display
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """Profile (name, leaderboard), e-mail and password links, the organizer role."""
+    user = request.user
+    form = ProfileForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("users:account")
+    return render(
+        request,
+        "users/account.html",
+        {
+            "form": form,
+            "email_verified": selectors.user_has_verified_school_email(user=user),
+            "organizer_request": selectors.organizer_request_latest(user=user),
+            "organizer_form": OrganizerRequestForm(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def organizer_request(request: HttpRequest) -> HttpResponse:
+    form = OrganizerRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.organizer_request_create(user=request.user, reason=form.cleaned_data["reason"])
+        except services.AccountError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Your request is with staff. You'll see the answer here.")
+    else:
+        messages.error(request, " ".join(form.errors.get("reason", ["Check the reason."])))
+    return redirect("users:account")
+
+
+@login_required
+def verify_email(request: HttpRequest) -> HttpResponse:
+    """Where an unverified student lands when trying to register: what to do, and a resend."""
+    user = request.user
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    return render(
+        request,
+        "users/verify_email.html",
+        {
+            "address": address,
+            "email_verified": selectors.user_has_verified_school_email(user=user),
+            "school_domains": school_email_domains_display(),
+        },
+    )
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_delete(user=request.user)
+        except services.AccountError as error:
+            form.add_error(None, error.message)
+        else:
+            logout(request)
+            messages.success(request, "Your account is closed. Thank you for using E-Ren.")
+            return redirect("events:list")
+    return render(request, "users/account_delete.html", {"form": form})
