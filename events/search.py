@@ -87,7 +87,6 @@ SORT_ORDERS: tuple[SortOrder, ...] = ("relevance", "start", "distance")
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
-_SLUG_PATTERN = re.compile(r"^[-a-z0-9_]{1,80}$")
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COORDINATES_PATTERN = re.compile(r"^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$")
 _PREFIX_WORD = re.compile(r"[^\W_]+")
