@@ -373,7 +373,7 @@ class _CubeField(Field):
 
 
 def _geo_point(latitude, longitude) -> Func:
-    # event_geo_point (migration 0003): ll_to_earth's point, indexed and inlinable.
+    # event_geo_point (migration 0003): ll_to_earth's point, schema-qualified and inlinable.
     return Func(latitude, longitude, function="event_geo_point", output_field=_CubeField())
 
 
@@ -417,7 +417,7 @@ def _matches(q: str) -> Q:
 
 @dataclass(frozen=True)
 class _SearchFacts:
-    """What the plan choice needs, from event_search_facts() (migration 0003)."""
+    """What the plan choice needs, from event_search_facts() (migration 0005)."""
 
     query_is_empty: bool
     estimated_matches: float | None
