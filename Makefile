@@ -48,3 +48,11 @@ clean:
 
 # deploy-tools (kubectl, npm-groovy-lint for tests/deploy) and image-check.
 include deploy/tools.mk
+
+# Leaderboard benchmark: 100,000 students in a database and Redis key prefix of their own
+# (the database is created if missing). Results go in docs/BENCHMARKS.md.
+BENCH_ESCORE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_escore
+.PHONY: bench-leaderboard
+bench-leaderboard: $(STAMP)
+	DATABASE_URL=$(BENCH_ESCORE_DATABASE_URL) CACHE_KEY_PREFIX=eren-bench DEBUG=false \
+	LOG_LEVEL=WARNING $(BIN)/python -m bench.leaderboard_benchmark $(BENCH_ARGS)

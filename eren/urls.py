@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from escore.api import router as escore_router
 from events.api import me_router
 from events.api import router as events_router
 from users.api import router as users_router
@@ -11,6 +12,7 @@ from .api import api
 api.add_router("/", events_router)
 api.add_router("/me", users_router)
 api.add_router("/me", me_router)
+api.add_router("/", escore_router)
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
@@ -19,5 +21,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("me/account/", include("users.urls")),
+    path("", include("escore.urls")),
     path("", include("events.urls")),
 ]

@@ -1,13 +1,39 @@
-from django.contrib import admin
+from functools import partial
 
+from django.contrib import admin
+from django.db import transaction
+
+from . import tasks
 from .models import ScoreEntry
 
 
 @admin.register(ScoreEntry)
 class ScoreEntryAdmin(admin.ModelAdmin):
-    list_display = ["user", "points", "reason", "event", "created_at"]
+    """The ledger is append-only: staff add adjustments; nothing is edited or deleted."""
+
+    list_display = ["user", "points", "reason", "generation", "event", "created_at"]
     list_filter = ["reason", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["user__email", "user__display_name", "event__title", "note"]
     list_select_related = ["user", "event"]
     raw_id_fields = ["user", "event"]
     readonly_fields = ["created_at"]
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "reason": ScoreEntry.Reason.ADJUSTMENT,
+            **super().get_changeform_initial_data(request),
+        }
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Viewing is allowed (the change page renders read-only); saving a change is not.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # The leaderboards show the new total once the entry is committed.
+        transaction.on_commit(
+            partial(tasks.leaderboard_refresh_user.delay, obj.user_id), robust=True
+        )

@@ -5,8 +5,12 @@ from django.db import models
 class ScoreEntry(models.Model):
     """One line of the E-score ledger, the only truth of a student's score.
 
-    Unique per (user, event, reason), so an award is never counted twice however often the
-    task that grants it runs.
+    Append-only. Unique per (user, event, reason, generation), so an award is never counted
+    twice however often the task that grants it runs. `generation` numbers the cycles of one
+    award for one event: a check-in earns `attended` generation 1, undoing it appends
+    `attended_reversed` generation 1, checking in again appends `attended` generation 2, and
+    so on. Every cycle is a new pair of rows, so the ledger never needs an UPDATE or a
+    DELETE and still shows the student what happened.
     """
 
     class Reason(models.TextChoices):
@@ -30,6 +34,9 @@ class ScoreEntry(models.Model):
     )
     points = models.IntegerField()
     reason = models.CharField(max_length=30, choices=Reason)
+    generation = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first award; each re-award after a reversal adds one."
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -39,8 +46,11 @@ class ScoreEntry(models.Model):
         indexes = [models.Index(fields=["user", "created_at"], name="score_user_created_idx")]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "event", "reason"],
-                name="score_once_per_user_event_reason",
+                fields=["user", "event", "reason", "generation"],
+                name="score_once_per_user_event_reason_generation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(generation__gte=1), name="score_generation_positive"
             ),
             models.CheckConstraint(condition=~models.Q(points=0), name="score_points_nonzero"),
         ]

@@ -236,6 +236,8 @@ def main() -> int:
             say("demo data already loaded (manage.py seed_demo adds what is missing)")
         else:
             manage("seed_demo", env=env)
+        # Redis may be fresh (the private one keeps nothing): the ledger refills it.
+        manage("rebuild_leaderboards", env=env)
         say("serving http://127.0.0.1:8000 with a Celery worker and beat; Ctrl-C stops all")
         honcho = subprocess.Popen(
             [str(VENV_BIN / "honcho"), "start", "-f", "Procfile.dev"], cwd=ROOT, env=env

@@ -162,7 +162,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # E-score: organizer awards for events that ended, and the ledger ↔ Redis reconcile.
+    "escore-organizer-awards": {
+        "task": "escore.tasks.score_organizer_awards_due",
+        "schedule": 10 * 60,
+    },
+    "escore-attendance-reconcile": {
+        "task": "escore.tasks.score_attendance_reconcile",
+        "schedule": 15 * 60,
+    },
+    "escore-leaderboard-reconcile": {
+        "task": "escore.tasks.leaderboard_reconcile",
+        "schedule": 10 * 60,
+    },
+}
+
+# Leaderboard sorted sets are a cache of the ledger: they expire (and may be evicted under
+# volatile-lru) unless refreshed; every write and the 10-minute reconcile push this forward.
+ESCORE_LEADERBOARD_TTL = env.int("ESCORE_LEADERBOARD_TTL", default=7 * 24 * 60 * 60)
 
 # --- Auth -------------------------------------------------------------------------------
 

@@ -23,8 +23,11 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
+from redis import RedisError
 from tqdm import tqdm
 
+from escore.demo import demo_scores_award
+from escore.services import leaderboard_rebuild
 from events import demo_data
 from events.models import EventCategory, EventPost, EventRegistration
 from users.models import User
@@ -54,11 +57,18 @@ class DemoAccount:
     is_organizer: bool = False
     is_staff: bool = False
     is_superuser: bool = False
+    leaderboard_visibility: str = User.LeaderboardVisibility.PUBLIC
 
 
 DEMO_ACCOUNTS = (
     DemoAccount(email=DEMO_STUDENT_EMAIL, display_name="Demo Student"),
-    DemoAccount(email=DEMO_ORGANIZER_EMAIL, display_name="Demo Organizer", is_organizer=True),
+    DemoAccount(
+        email=DEMO_ORGANIZER_EMAIL,
+        display_name="Demo Organizer",
+        is_organizer=True,
+        # It organizes ~150 demo events; its organizer points would top the student board.
+        leaderboard_visibility=User.LeaderboardVisibility.HIDDEN,
+    ),
     DemoAccount(
         email=DEMO_ADMIN_EMAIL, display_name="Demo Admin", is_staff=True, is_superuser=True
     ),
@@ -82,6 +92,7 @@ class SeedCounts:
     students: int = 0
     events: int = 0
     registrations: int = 0
+    score_entries: int = 0
 
     @property
     def anything_created(self) -> bool:
@@ -111,11 +122,17 @@ class Command(BaseCommand):
         started = time.monotonic()
         with transaction.atomic():
             counts = demo_seed(event_count=event_count, student_count=student_count)
+        try:
+            leaderboard_rebuild()
+        except RedisError as error:
+            # The ledger is committed; the beat reconcile (or rebuild_leaderboards) fills Redis.
+            self.stderr.write(f"Leaderboards not rebuilt, Redis is unreachable: {error}")
         elapsed = time.monotonic() - started
         if counts.anything_created:
             self.stdout.write(
                 f"Created {counts.events} events, {counts.students} students, "
-                f"{counts.registrations} registrations, {counts.organizers} organizers, "
+                f"{counts.registrations} registrations, {counts.score_entries} score entries, "
+                f"{counts.organizers} organizers, "
                 f"{counts.demo_accounts} demo accounts and {counts.categories} categories "
                 f"in {elapsed:.1f} s."
             )
@@ -133,6 +150,8 @@ def demo_seed(*, event_count: int, student_count: int) -> SeedCounts:
     counts.events, counts.registrations = _events_create_missing(
         count=event_count, student_count=student_count, anchor=anchor
     )
+    # The seeded check-ins earn E-score entries by the same rules as live ones.
+    counts.score_entries = demo_scores_award()
     return counts
 
 
@@ -169,6 +188,7 @@ def _demo_accounts_create_missing() -> int:
             is_organizer=account.is_organizer,
             is_staff=account.is_staff,
             is_superuser=account.is_superuser,
+            leaderboard_visibility=account.leaderboard_visibility,
         )
         # Sign-in requires a verified address; the demo accounts have no inbox to verify from.
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)

@@ -1,0 +1,146 @@
+"""JSON API for the E-score: the same selectors as the pages."""
+
+from datetime import datetime
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Router, Schema
+from ninja.security import django_auth
+
+from eren.api import ApiError
+from events.api import ErrorOut
+
+from . import selectors
+
+router = Router(tags=["escore"])
+MAX_LIMIT = 100
+
+
+class TermOut(Schema):
+    key: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class LeaderboardRowOut(Schema):
+    rank: int
+    name: str
+    score: int
+    is_me: bool
+
+
+class OwnStandingOut(Schema):
+    score: int
+    rank: int
+    percentile: int
+    listed: bool
+
+
+class LeaderboardOut(Schema):
+    scope: str
+    term: TermOut | None
+    listed_count: int
+    delayed: bool
+    results: list[LeaderboardRowOut]
+    me: OwnStandingOut | None
+
+
+class EventRefOut(Schema):
+    id: int
+    title: str
+    url: str
+
+
+class ScoreEntryOut(Schema):
+    points: int
+    reason: str
+    reason_label: str
+    event: EventRefOut | None
+    note: str
+    term: str
+    created_at: datetime
+
+
+class MyEscoreOut(Schema):
+    total: int
+    term: TermOut
+    term_total: int
+    entries: list[ScoreEntryOut]
+
+
+def _term_out(term) -> dict | None:
+    if term is None:
+        return None
+    return {
+        "key": term.key,
+        "name": term.name,
+        "starts_at": term.starts_at,
+        "ends_at": term.ends_at,
+    }
+
+
+@router.get(
+    "/leaderboard",
+    response={200: LeaderboardOut, 422: ErrorOut},
+    summary="E-score leaderboard",
+    description=(
+        "`term` is `current` (this term) or `all` (all time); `limit` is 1 to 100 (default 50). "
+        "Ties share a rank (1, 2, 2, 4). `me` is the logged-in student's own standing, also "
+        "when they are hidden from the list. `delayed` is true when Redis was unreachable and "
+        "the answer came from the database."
+    ),
+)
+def leaderboard(request: HttpRequest, term: str = "current", limit: int = selectors.DEFAULT_LIMIT):
+    fields = {}
+    if term not in selectors.SCOPES:
+        fields["term"] = ["Must be current or all."]
+    if not 1 <= limit <= MAX_LIMIT:
+        fields["limit"] = [f"Must be 1 to {MAX_LIMIT}."]
+    if fields:
+        raise ApiError(422, "Some input is not valid.", fields=fields)
+    board = selectors.leaderboard_get(scope=term, user=request.user, limit=limit)
+    return {
+        "scope": board.scope,
+        "term": _term_out(board.term),
+        "listed_count": board.listed_count,
+        "delayed": board.delayed,
+        "results": board.rows,
+        "me": board.me,
+    }
+
+
+@router.get(
+    "/me/escore",
+    response={200: MyEscoreOut, 401: ErrorOut},
+    auth=django_auth,
+    summary="My E-score and every entry behind it",
+)
+def my_escore(request: HttpRequest):
+    summary = selectors.escore_summary(user=request.auth)
+    return {
+        "total": summary.total,
+        "term": _term_out(summary.term),
+        "term_total": summary.term_total,
+        "entries": [
+            {
+                "points": entry.points,
+                "reason": entry.reason,
+                "reason_label": entry.get_reason_display(),
+                "event": entry.event
+                and {
+                    "id": entry.event_id,
+                    "title": entry.event.title,
+                    "url": urljoin(
+                        settings.SITE_URL, reverse("events:detail", args=[entry.event_id])
+                    ),
+                },
+                "note": entry.note,
+                "term": entry.term.key,
+                "created_at": entry.created_at,
+            }
+            for entry in summary.entries
+        ],
+    }

@@ -1,0 +1,168 @@
+"""Reads for the E-score: the leaderboard (Redis, or the database when Redis is down) and a
+student's own score with every entry that makes it up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db.models import F, Sum, Window
+from django.db.models.functions import Rank
+from redis import RedisError
+
+from users.models import User
+
+from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
+from .models import ScoreEntry
+from .services import LISTED_Q, scope_entries_q, user_is_listed
+from .terms import Term, term_current, term_of
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("current", "all")
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    name: str
+    score: int
+    is_me: bool
+
+
+@dataclass(frozen=True)
+class LeaderboardView:
+    scope: str  # "current" or "all"
+    term: Term | None  # the current term, for scope "current"
+    rows: list[LeaderboardRow]
+    me: OwnStanding | None
+    listed_count: int
+    # Read from the database because Redis could not be reached: totals are exact but the
+    # page is slower, and the notice says the leaderboard may be delayed.
+    delayed: bool
+
+
+def leaderboard_get(
+    *, scope: str, user: User | None, limit: int = DEFAULT_LIMIT, now: dt.datetime | None = None
+) -> LeaderboardView:
+    """Top `limit` listed students and the viewer's own standing, hidden or not."""
+    term = term_current(now=now) if scope == "current" else None
+    board_scope = term.key if term else SCOPE_ALL
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    delayed = False
+    try:
+        result = Leaderboard.for_scope(board_scope).top_and_standing(limit=limit, user_id=user_id)
+    except RedisError:
+        logger.warning("Redis unreachable: leaderboard %s read from the database", board_scope)
+        result, delayed = None, True
+    if result is None:
+        top, me, listed_count = _leaderboard_from_database(
+            scope=board_scope, limit=limit, user_id=user_id
+        )
+    else:
+        standings, me, listed_count = result
+        missing = [standing.user_id for standing in standings if standing.name is None]
+        names = _names_from_database(user_ids=missing)
+        if names:
+            try:
+                Leaderboard.for_scope(board_scope).names_store(names)
+            except RedisError:
+                logger.warning("Could not cache leaderboard names")
+        top = [
+            LeaderboardRow(
+                rank=standing.rank,
+                name=standing.name
+                if standing.name is not None
+                else names.get(standing.user_id, ""),
+                score=standing.score,
+                is_me=standing.user_id == user_id,
+            )
+            for standing in standings
+        ]
+    return LeaderboardView(
+        scope=scope, term=term, rows=top, me=me, listed_count=listed_count, delayed=delayed
+    )
+
+
+def _names_from_database(*, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    users = User.objects.filter(pk__in=user_ids).only(
+        "email", "display_name", "leaderboard_visibility", "pseudonym"
+    )
+    return {user.pk: user.leaderboard_name or "" for user in users}
+
+
+def _leaderboard_from_database(
+    *, scope: str, limit: int, user_id: int | None
+) -> tuple[list[LeaderboardRow], OwnStanding | None, int]:
+    """The same answer as Redis gives, from the ledger: a few aggregate queries."""
+    in_scope = ScoreEntry.objects.filter(scope_entries_q(scope))
+    listed_totals = (
+        in_scope.filter(user__in=User.objects.filter(LISTED_Q))
+        .values("user_id")
+        .annotate(total=Sum("points"))
+        .order_by()
+    )
+    ranked = (
+        listed_totals.annotate(rank=Window(Rank(), order_by=F("total").desc()))
+        .order_by("-total", "user_id")
+        .values_list("user_id", "total", "rank")[:limit]
+    )
+    rows = list(ranked)
+    names = _names_from_database(user_ids=[row[0] for row in rows])
+    top = [
+        LeaderboardRow(rank=rank, name=names.get(uid, "?"), score=total, is_me=uid == user_id)
+        for uid, total, rank in rows
+    ]
+    listed_count = listed_totals.count()
+    me = None
+    if user_id is not None:
+        own = in_scope.filter(user_id=user_id).aggregate(total=Sum("points"))["total"]
+        if own is not None:
+            user = User.objects.only("is_active", "leaderboard_visibility").get(pk=user_id)
+            me = own_standing(
+                score=own,
+                above=listed_totals.filter(total__gt=own).count(),
+                below=listed_totals.filter(total__lt=own).count(),
+                listed_count=listed_count,
+                listed=user_is_listed(user),
+            )
+    return top, me, listed_count
+
+
+@dataclass(frozen=True)
+class EscoreSummary:
+    total: int
+    term: Term
+    term_total: int
+    entries: list[ScoreEntry]  # newest first, each with `.term` set
+
+
+def escore_summary(*, user: User, now: dt.datetime | None = None) -> EscoreSummary:
+    """A student's total, current-term total and every ledger entry: one query."""
+    term = term_current(now=now)
+    entries = list(
+        ScoreEntry.objects.filter(user=user)
+        .select_related("event")
+        .only(
+            "points",
+            "reason",
+            "note",
+            "created_at",
+            "generation",
+            "event__title",
+            "event__starts_at",
+        )
+        .order_by("-created_at", "-pk")
+    )
+    for entry in entries:
+        entry.term = term_of(entry.event.starts_at if entry.event else entry.created_at)
+    return EscoreSummary(
+        total=sum(entry.points for entry in entries),
+        term=term,
+        term_total=sum(entry.points for entry in entries if entry.term == term),
+        entries=entries,
+    )

@@ -1,0 +1,30 @@
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from . import selectors
+
+
+@method_decorator(never_cache, name="dispatch")
+class LeaderboardPageView(TemplateView):
+    """Top 50 for the current term or all time, and the viewer's own rank (hidden or not)."""
+
+    template_name = "escore/leaderboard.html"
+
+    def get_context_data(self, **kwargs):
+        scope = self.request.GET.get("term")
+        scope = scope if scope in selectors.SCOPES else "current"
+        board = selectors.leaderboard_get(scope=scope, user=self.request.user)
+        return super().get_context_data(board=board, **kwargs)
+
+
+@method_decorator(never_cache, name="dispatch")
+class MyEscoreView(LoginRequiredMixin, TemplateView):
+    """The student's total, term total and every entry, so they can see why they have it."""
+
+    template_name = "escore/my_escore.html"
+
+    def get_context_data(self, **kwargs):
+        summary = selectors.escore_summary(user=self.request.user)
+        return super().get_context_data(summary=summary, **kwargs)

@@ -1,0 +1,118 @@
+import pytest
+from django.urls import reverse
+
+from escore import services
+from tests.factories import ScoreEntryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1"
+
+
+@pytest.fixture
+def ranked_students():
+    students = [UserFactory(display_name=f"Student {index}") for index in range(60)]
+    for index, student in enumerate(students):
+        ScoreEntryFactory(user=student, event=None, reason="adjustment", points=100 - index // 2)
+    services.leaderboard_rebuild()
+    return students
+
+
+def test_leaderboard_page_lists_the_top_50_with_shared_ranks(
+    client, ranked_students, django_assert_max_num_queries
+):
+    me = ranked_students[55]
+    client.force_login(me)
+
+    with django_assert_max_num_queries(4):
+        response = client.get(reverse("escore:leaderboard"), {"term": "all"})
+
+    assert response.status_code == 200
+    board = response.context["board"]
+    assert len(board.rows) == 50
+    assert [row.rank for row in board.rows[:4]] == [1, 1, 3, 3]
+    assert board.me.rank == 55
+    assert b"Your rank: 55" in response.content
+    assert b"may be delayed" not in response.content
+
+
+def test_leaderboard_page_for_anonymous_visitors(client, ranked_students):
+    response = client.get(reverse("escore:leaderboard"))
+    assert response.status_code == 200
+    assert b"to see your own rank" in response.content
+
+
+def test_my_escore_lists_every_entry_with_its_reason_and_event(
+    client, attended, django_assert_max_num_queries
+):
+    student = UserFactory()
+    registration = attended(student)
+    services.score_attendance_sync(registration_id=registration.pk)
+    client.force_login(student)
+
+    with django_assert_max_num_queries(3):
+        response = client.get(reverse("escore:mine"))
+
+    content = response.content.decode()
+    assert response.context["summary"].total == 15
+    assert "Attended an event" in content
+    assert "First event in a new category" in content
+    assert registration.event.title in content
+
+
+def test_my_escore_requires_login(client):
+    response = client.get(reverse("escore:mine"))
+    assert response.status_code == 302
+
+
+def test_api_leaderboard(client, ranked_students):
+    client.force_login(ranked_students[0])
+    body = client.get(f"{API}/leaderboard", {"term": "all", "limit": 3}).json()
+    assert [row["rank"] for row in body["results"]] == [1, 1, 3]
+    assert [row["score"] for row in body["results"]] == [100, 100, 99]
+    assert sum(row["is_me"] for row in body["results"]) == 1
+    # 58 of the 59 other listed students have less.
+    assert body["me"] == {"score": 100, "rank": 1, "percentile": 98, "listed": True}
+    assert body["listed_count"] == 60
+    assert body["delayed"] is False
+
+
+def test_api_leaderboard_current_term_names_the_term(client):
+    body = client.get(f"{API}/leaderboard").json()
+    assert body["scope"] == "current"
+    assert body["term"]["key"]
+    assert body["me"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"term": "forever"}, "term"),
+    ],
+)
+def test_api_leaderboard_bad_input_is_422_in_the_error_shape(client, query, field):
+    response = client.get(f"{API}/leaderboard", query)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert field in error["fields"]
+
+
+def test_api_me_escore(client, attended):
+    student = UserFactory()
+    services.score_attendance_sync(registration_id=attended(student).pk)
+    client.force_login(student)
+
+    body = client.get(f"{API}/me/escore").json()
+
+    assert body["total"] == 15
+    assert {entry["reason"] for entry in body["entries"]} == {"attended", "new_category"}
+    assert body["entries"][0]["event"]["url"].startswith("http")
+
+
+def test_api_me_escore_is_401_in_the_error_shape_when_anonymous(client):
+    response = client.get(f"{API}/me/escore")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
