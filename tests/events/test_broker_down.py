@@ -59,7 +59,9 @@ def test_check_in_succeeds_and_the_reconcile_awards_the_points(
     organizer = OrganizerFactory()
     now = timezone.now()
     event = EventPostFactory(
-        organizer=organizer, starts_at=now - dt.timedelta(minutes=30), ends_at=now + dt.timedelta(hours=1)
+        organizer=organizer,
+        starts_at=now - dt.timedelta(minutes=30),
+        ends_at=now + dt.timedelta(hours=1),
     )
     registration = EventRegistration.objects.create(
         event=event, user=UserFactory(), status="confirmed"

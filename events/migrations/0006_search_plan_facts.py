@@ -64,7 +64,7 @@ $$
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0004_organizer_tools"),
+        ("events", "0005_geocode_cache"),
     ]
 
     operations = [
