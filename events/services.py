@@ -451,6 +451,21 @@ def event_unpublish(*, event_id: int, by: User) -> EventPost:
     return event
 
 
+def event_place(*, event_id: int, by: User, latitude: float, longitude: float) -> EventPost:
+    """The organizer puts the event on the map by hand; geocoding leaves it alone from now on.
+
+    A later change of place name or address sends it back to geocoding.
+    """
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise EventInvalid({"__all__": ["Latitude or longitude is out of range."]})
+    with _event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.EDIT)
+        event.latitude, event.longitude = latitude, longitude
+        event.geocode_status = EventPost.GeocodeStatus.MANUAL
+        event.save(update_fields=["latitude", "longitude", "geocode_status", "updated_at"])
+    return event
+
+
 def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
     """Cancel the event with a reason students see; everyone registered gets an e-mail.
 
