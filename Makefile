@@ -56,3 +56,15 @@ BENCH_ESCORE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_escor
 bench-leaderboard: $(STAMP)
 	DATABASE_URL=$(BENCH_ESCORE_DATABASE_URL) CACHE_KEY_PREFIX=eren-bench DEBUG=false \
 	LOG_LEVEL=WARNING $(BIN)/python -m bench.leaderboard_benchmark $(BENCH_ARGS)
+
+# Search benchmark: 5,000 and 500,000 generated events in databases of their own (created if
+# missing; names must start with eren_bench). Results go in docs/BENCHMARKS.md.
+BENCH_SEARCH_5K_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_5k
+BENCH_SEARCH_500K_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_500k
+.PHONY: bench-search bench-search-data
+bench-search-data: $(STAMP)
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.generate_events --events 5000 --reset
+	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.generate_events --events 500000 --reset
+bench-search: bench-search-data
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.search_benchmark --iterations 200 --server $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.search_benchmark --iterations 50 --server $(BENCH_ARGS)

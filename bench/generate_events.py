@@ -3,9 +3,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eren_bench_500k \
         python -m bench.generate_events --events 500000 --reset
 
-Refuses any database whose name does not start with "eren_bench", so it can never empty a
-development or test database. Text follows a Zipf-like word distribution (bench.vocabulary):
-"club", "meeting", "free" are common, generated tail words are rare.
+Creates and migrates the database when needed. Refuses any database whose name does not
+start with "eren_bench", so it can never empty a development or test database. Text follows
+a Zipf-like word distribution (bench.vocabulary): "club", "meeting" and "free" are common,
+generated tail words are rare.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eren.settings.base")
 django.setup()
 
+import psycopg  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 from bench.vocabulary import STOP_WORDS, ranked_words, zipf_cumulative_weights  # noqa: E402
 from events.models import EventCategory  # noqa: E402
@@ -64,6 +68,25 @@ def _require_bench_database() -> None:
     name = connection.settings_dict["NAME"]
     if not name.startswith("eren_bench"):
         sys.exit(f"Refusing to touch database {name!r}: its name must start with 'eren_bench'.")
+
+
+def _create_database_and_migrate() -> None:
+    """Create the benchmark database when it is missing, then bring its schema up to date."""
+    settings = connection.settings_dict
+    server = {
+        "dbname": "postgres",
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
+    with psycopg.connect(**server, autocommit=True) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (settings["NAME"],)
+        ).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
+    call_command("migrate", interactive=False, verbosity=0)
 
 
 def reset() -> None:
@@ -135,6 +158,9 @@ def generate_rows(count: int, *, seed: int, now: dt.datetime, category_ids, orga
         status = (
             "published" if status_roll < 0.9 else "draft" if status_roll < 0.96 else "cancelled"
         )
+        # Events are posted a day to two months ahead, and rows are written in posting order,
+        # so the table's physical order follows starts_at loosely, as in production.
+        created_at = min(now, starts_at - dt.timedelta(minutes=rng.randint(1440, 60 * 1440)))
         capacity = rng.choice((None, 20, 30, 50, 100, 200))
         seats_taken = 0 if capacity is None else rng.randint(0, capacity)
         yield (
@@ -152,8 +178,8 @@ def generate_rows(count: int, *, seed: int, now: dt.datetime, category_ids, orga
             "Organizer cancelled." if status == "cancelled" else "",
             seats_taken,
             0,
-            now,
-            now,
+            created_at,
+            created_at,
             rng.choice(category_ids),
             rng.choice(organizer_ids),
         )
@@ -163,8 +189,11 @@ def load(count: int, *, seed: int) -> None:
     now = dt.datetime.now(dt.UTC)
     category_ids = _category_ids()
     organizer_ids = _organizer_ids()
-    rows = generate_rows(
-        count, seed=seed, now=now, category_ids=category_ids, organizer_ids=organizer_ids
+    rows = sorted(
+        generate_rows(
+            count, seed=seed, now=now, category_ids=category_ids, organizer_ids=organizer_ids
+        ),
+        key=lambda row: row[COPY_COLUMNS.index("created_at")],
     )
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
@@ -182,6 +211,7 @@ def main() -> None:
     parser.add_argument("--reset-only", action="store_true")
     arguments = parser.parse_args()
     _require_bench_database()
+    _create_database_and_migrate()
 
     started = time.monotonic()
     if arguments.reset or arguments.reset_only:

@@ -3,6 +3,7 @@
 from django import forms
 
 from .models import EventPost, OrganizerMessage
+from .places import CAMPUS_PLACES
 from .services import CANCELLATION_REASON_MAX_LENGTH, DESCRIPTION_MAX_LENGTH
 
 # <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
@@ -81,3 +82,31 @@ class OrganizerMessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         max_length=OrganizerMessage._meta.get_field("body").max_length,
     )
+
+
+class PlaceEventForm(forms.Form):
+    """Put an event on the map by hand: a campus building, or coordinates."""
+
+    place = forms.ChoiceField(
+        label="Campus building",
+        required=False,
+        choices=[
+            ("", "—"),
+            *sorted(((p.key, p.name) for p in CAMPUS_PLACES.values()), key=lambda c: c[1]),
+        ],
+    )
+    latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+
+    def clean(self):
+        cleaned = super().clean()
+        place = cleaned.get("place")
+        latitude, longitude = cleaned.get("latitude"), cleaned.get("longitude")
+        if place:
+            chosen = CAMPUS_PLACES[place]
+            cleaned["latitude"], cleaned["longitude"] = chosen.latitude, chosen.longitude
+        elif (latitude is None or longitude is None) and not self.errors:
+            raise forms.ValidationError(
+                "Choose a campus building, or give both latitude and longitude."
+            )
+        return cleaned

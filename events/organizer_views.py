@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from . import permissions, selectors, services
 from .exports import roster_csv
-from .forms import CancelEventForm, EventForm, OrganizerMessageForm
+from .forms import CancelEventForm, EventForm, OrganizerMessageForm, PlaceEventForm
 from .models import EventRegistration
 from .permissions import Action
 from .tickets import ticket_check_in_path, ticket_registration_get
@@ -171,6 +171,29 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "events/organize/cancel.html", {"form": form, "event": event})
 
 
+@require_POST
+@_access_errors_as_http
+def event_place(request: HttpRequest, pk: int) -> HttpResponse:
+    """Place the event by hand when geocoding could not (or got it wrong)."""
+    form = PlaceEventForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_manage_url(pk))
+    return _post_action(
+        request,
+        pk,
+        lambda: services.event_place(
+            event_id=pk,
+            by=request.user,
+            latitude=form.cleaned_data["latitude"],
+            longitude=form.cleaned_data["longitude"],
+        ),
+        "The event is on the map.",
+    )
+
+
 @_access_errors_as_http
 def event_manage(request: HttpRequest, pk: int) -> HttpResponse:
     """The event as its organizer sees it: state, actions and the roster."""
@@ -182,6 +205,7 @@ def event_manage(request: HttpRequest, pk: int) -> HttpResponse:
             "event": event,
             "roster": selectors.roster_for_event(event=event),
             "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
+            "place_form": PlaceEventForm(),
         },
     )
 

@@ -12,9 +12,14 @@ characters that occur in the stored text itself are removed before highlighting,
 marker in the output is one of ours. Render with `mark_highlights()` (escapes everything,
 then turns the markers into <mark>) or split with `highlight_segments()` for JSON.
 
-Capped work: ranking, the total and the facets look at no more than CANDIDATE_LIMIT
-matching events (the soonest ones), so a common word costs the same at 5k or 500k events.
-`total_is_capped` / `facets_are_capped` say when the real numbers are larger ("1,000+").
+Bounded work, so a common word costs the same at 5k or 500k events:
+- Ranking, the total, the facets and the distance order use the soonest CANDIDATE_LIMIT
+  (500) matches; `total_is_capped` / `facets_are_capped` say when there are more ("500+").
+- Each search first asks event_search_facts() (one round trip) for the planner's estimate
+  of its matches. Selective searches fetch every match through the GIN (or coordinates)
+  index; the others walk upcoming events in start order and stop after WALK_WINDOW (5,000)
+  events, so no search reads many more rows than that. docs/BENCHMARKS.md has the figures.
+- Past events are out unless asked for, so the walk starts at "now" in the starts_at index.
 """
 
 from __future__ import annotations
@@ -31,15 +36,17 @@ from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    DateTimeField,
+    ExpressionWrapper,
     F,
     Field,
     FloatField,
     Func,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -53,8 +60,14 @@ MAX_QUERY_LENGTH = 200
 MAX_RADIUS_KM = 50.0
 MAX_CATEGORIES = 20
 MAX_PAGE_SIZE = 100
+# earthdistance's earth() radius, so bounding boxes agree with its distances.
+EARTH_RADIUS_KM = 6378.168
 # Ranking, totals and facets read at most this many matches; also the deepest reachable result.
-CANDIDATE_LIMIT = 1000
+CANDIDATE_LIMIT = 500
+# No search reads many more rows than this: a query whose words are common looks for its
+# matches among this many upcoming events (in start order) instead of reading them all.
+WALK_WINDOW = 5_000
+SUGGEST_WINDOW = 2_000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
@@ -64,8 +77,9 @@ HIGHLIGHT_START = "\u2063[["
 HIGHLIGHT_STOP = "]]\u2063"
 _MARKER_CHARACTER = "\u2063"
 
-# ts_rank_cd weights for D, C, B, A (description C, location B, title A): a title hit must
-# outrank several description hits.
+# ts_rank weights for D, C, B, A (description C, location B, title A): a title hit must
+# outrank several description hits. ts_rank, not ts_rank_cd: half the cost per row, and the
+# weights carry the ordering that matters here.
 RANK_WEIGHTS = [0.05, 0.1, 0.3, 1.0]
 
 SortOrder = Literal["relevance", "start", "distance"]
@@ -73,7 +87,6 @@ SORT_ORDERS: tuple[SortOrder, ...] = ("relevance", "start", "distance")
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
-_SLUG_PATTERN = re.compile(r"^[-a-z0-9_]{1,80}$")
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COORDINATES_PATTERN = re.compile(r"^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$")
 _PREFIX_WORD = re.compile(r"[^\W_]+")
@@ -360,7 +373,7 @@ class _CubeField(Field):
 
 
 def _geo_point(latitude, longitude) -> Func:
-    # event_geo_point (migration 0003): ll_to_earth's point, indexed and inlinable.
+    # event_geo_point (migration 0003): ll_to_earth's point, schema-qualified and inlinable.
     return Func(latitude, longitude, function="event_geo_point", output_field=_CubeField())
 
 
@@ -399,40 +412,82 @@ def _web_query(q: str) -> SearchQuery:
 
 
 def _matches(q: str) -> Q:
-    """Events matching `q`; every event when `q` has no searchable words ("the", `"`, `-`).
+    return Q(_Operator(F("search_vector"), "@@", _web_query(q), output_field=BooleanField()))
 
-    The tsquery is a constant, so the planner folds the numnode test away and the GIN
-    index serves the match.
+
+@dataclass(frozen=True)
+class _SearchFacts:
+    """What the plan choice needs, from event_search_facts() (migration 0005)."""
+
+    query_is_empty: bool
+    estimated_matches: float | None
+    estimated_title_matches: float | None
+    box_rows: int | None
+    event_rows: float
+    longest_event: dt.timedelta
+
+
+def _search_facts(
+    *, q: str = "", title_prefix: str = "", box: dict[str, float] | None = None
+) -> _SearchFacts:
+    box_array = None
+    if box is not None:
+        box_array = [
+            box["latitude__gte"],
+            box["latitude__lte"],
+            box.get("longitude__gte", -180.0),
+            box.get("longitude__lte", 180.0),
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM event_search_facts("
+            " CASE WHEN %s <> '' THEN websearch_to_tsquery(%s::regconfig, %s) END,"
+            " CASE WHEN %s <> '' THEN to_tsquery('simple'::regconfig, %s) END,"
+            " %s::double precision[], %s)",
+            (q, SEARCH_CONFIG, q, title_prefix, title_prefix, box_array, WALK_WINDOW),
+        )
+        return _SearchFacts(*cursor.fetchone())
+
+
+def _prefers_index(
+    estimated_rows: float | None, *, event_rows: float, wanted: int, window: int
+) -> bool:
+    """Whether fetching every match through an index beats walking upcoming events.
+
+    The index plan reads every match, past ones included; the walk reads events in start
+    order until it has `wanted` matches, about wanted x event_rows / matches of them, and
+    never more than `window`. Take the index while it reads fewer rows than both.
     """
-    query = _web_query(q)
-    is_empty = _Operator(
-        Func(query, function="numnode"), "=", Value(0), output_field=BooleanField()
-    )
-    return Q(is_empty) | Q(_Operator(F("search_vector"), "@@", query, output_field=BooleanField()))
-
-
-def _earliest_running_start(floor: dt.datetime) -> RawSQL:
-    """The start time before which no event can still be running at `floor`.
-
-    `ends_at > floor` alone cannot use the starts_at index; bounding starts_at by the longest
-    published event's duration (one probe of event_published_duration_idx) lets the index
-    scan begin near `floor` instead of at the first event ever.
-    """
-    return RawSQL(
-        "%s::timestamptz - COALESCE((SELECT max(ends_at - starts_at) FROM events_eventpost"
-        " WHERE status = 'published'), interval '0')",
-        (floor,),
-        output_field=EventPost._meta.get_field("starts_at"),
-    )
+    if estimated_rows is None:
+        return False
+    return estimated_rows <= window and estimated_rows**2 < wanted * max(event_rows, 1.0)
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=CAMPUS_TIME_ZONE)
 
 
+Strategy = Literal["index", "walk"]
+
+
 def _filtered_events(
-    params: SearchParams, *, now: dt.datetime, with_categories: bool = True, for_knn: bool = False
+    params: SearchParams,
+    *,
+    now: dt.datetime,
+    facts: _SearchFacts,
+    strategy: Strategy,
+    with_categories: bool = True,
+    with_text_and_place: bool = True,
 ) -> QuerySet[EventPost]:
+    """Visible events matching the filters, shaped for one of two plans.
+
+    "walk" reads the starts_at index from now on, so it needs a lower bound on starts_at:
+    nothing that started before now minus the longest event can still be running. "index"
+    fetches every match through the GIN or coordinates index and gets no such bound, nor
+    an indexable category test: given both, the planner ANDs a selective bitmap with a
+    bitmap of every upcoming event (180,000 entries at 500k), which costs more than
+    either plan alone.
+    """
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
         statuses.append(EventPost.Status.CANCELLED)
@@ -443,38 +498,79 @@ def _filtered_events(
         date_floor = _central_midnight(params.date_from)
         floor = date_floor if floor is None else max(floor, date_floor)
     if floor is not None:
-        events = events.filter(ends_at__gt=floor, starts_at__gt=_earliest_running_start(floor))
+        events = events.filter(ends_at__gt=floor)
+        if strategy == "walk":
+            events = events.filter(starts_at__gt=floor - facts.longest_event)
     if params.date_to is not None:
         events = events.filter(starts_at__lt=_central_midnight(params.date_to + dt.timedelta(1)))
 
     if with_categories and params.categories:
-        events = events.filter(category__slug__in=params.categories)
-
-    if params.q:
-        events = events.filter(_matches(params.q))
+        category_ids = EventCategory.objects.filter(slug__in=params.categories).values("id")
+        if strategy == "index":
+            events = events.alias(unindexed_category_id=F("category_id") + 0).filter(
+                unindexed_category_id__in=category_ids
+            )
+        elif len(params.categories) == 1:
+            # An equality lets the (category, starts_at) index walk one category in order.
+            events = events.filter(category_id=Subquery(category_ids[:1]))
+        else:
+            events = events.filter(category_id__in=category_ids)
 
     if params.near is not None:
         events = events.filter(latitude__isnull=False)
-        if params.radius_km is not None:
-            chord_m = _chord_m(params.radius_km * 1000)
-            if for_knn:
-                # Bounds the nearest-first index walk; elsewhere the box would tempt the
-                # planner (cube selectivity is a fixed guess) onto an index that, on a
-                # campus, matches nearly every event.
-                box = Func(_place_point(params.near), chord_m, Value(3), function="cube_enlarge")
-                events = events.filter(
-                    _Operator(_event_point(), "<@", box, output_field=BooleanField())
-                )
-            events = events.filter(
-                _Operator(
-                    _straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField()
-                )
-            )
+    if not with_text_and_place:
+        return events
+
+    if params.q and not facts.query_is_empty:
+        events = events.filter(_matches(params.q))
+    if params.near is not None and params.radius_km is not None:
+        events = events.filter(**_bounding_box(params.near, params.radius_km))
+        chord_m = _chord_m(params.radius_km * 1000)
+        events = events.filter(
+            _Operator(_straight_distance_m(params.near), "<=", chord_m, output_field=BooleanField())
+        )
     return events
 
 
-def _candidate_order(params: SearchParams) -> list[str]:
-    return ["-starts_at", "-pk"] if params.include_past else ["starts_at", "pk"]
+def _bounding_box(near: tuple[float, float], radius_km: float) -> dict[str, float]:
+    """Latitude/longitude bounds around a circle, for event_published_coordinates_idx.
+
+    Longitude bounds are left out near a pole or the antimeridian, where they would wrap.
+    The box only narrows the search; the exact great-circle test follows it. (A GiST index
+    on ll_to_earth() was the first design: cube's operators have a fixed 0.1% selectivity
+    guess, and the planner read a campus-wide box of 360,000 rows through it.)
+    """
+    latitude, longitude = near
+    angle = radius_km / EARTH_RADIUS_KM * 1.01  # a little slack; the exact test follows
+    box = {
+        "latitude__gte": latitude - math.degrees(angle),
+        "latitude__lte": latitude + math.degrees(angle),
+    }
+    if abs(latitude) + math.degrees(angle) < 89:
+        longitude_angle = math.degrees(
+            math.asin(math.sin(angle) / math.cos(math.radians(latitude)))
+        )
+        if longitude - longitude_angle > -180 and longitude + longitude_angle < 180:
+            box["longitude__gte"] = longitude - longitude_angle
+            box["longitude__lte"] = longitude + longitude_angle
+    return box
+
+
+def _candidate_order(params: SearchParams, strategy: Strategy = "walk") -> list:
+    """Soonest first (latest first when past events are included).
+
+    For the index plan the start time is wrapped in an expression no index has: ordered by
+    starts_at itself, the planner may walk that index instead, from the first event ever
+    when the index plan has left it no lower bound.
+    """
+    starts_at = F("starts_at")
+    if strategy == "index":
+        starts_at = ExpressionWrapper(
+            F("starts_at") + Value(dt.timedelta(0)), output_field=DateTimeField()
+        )
+    if params.include_past:
+        return [starts_at.desc(), F("pk").desc()]
+    return [starts_at.asc(), F("pk").asc()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,10 +586,10 @@ def event_search(
 ) -> SearchResults:
     """One page of published events matching `params`, with total, facets and did-you-mean.
 
-    One SQL statement whatever the page size, plus one for the spelling suggestion when
-    nothing matches. Matches are read once into a capped candidate set (the soonest
-    CANDIDATE_LIMIT + 1); the total, the facets and, for relevance and start order, the page
-    come from it. The distance order walks the GiST index nearest first instead.
+    Two SQL statements whatever the page size (the plan facts, then the search), plus one
+    for the spelling suggestion when nothing matches. Matches are read once into a capped
+    candidate set (the soonest CANDIDATE_LIMIT + 1); the page in any order, the total and
+    the facets all come from it.
     """
     now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
@@ -513,9 +609,9 @@ def event_search(
     return SearchResults(
         events=page_events,
         total=min(total_rows, CANDIDATE_LIMIT),
-        total_is_capped=total_rows > CANDIDATE_LIMIT,
+        total_is_capped=total_rows > CANDIDATE_LIMIT or statement.window_may_hide_matches,
         facets=facets,
-        facets_are_capped=facet_rows > CANDIDATE_LIMIT,
+        facets_are_capped=facet_rows > CANDIDATE_LIMIT or statement.window_may_hide_matches,
         did_you_mean=did_you_mean,
         number=page,
         page_size=page_size,
@@ -526,6 +622,82 @@ def event_search(
 def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
     sql, sql_params = queryset.query.sql_with_params()
     return sql, tuple(sql_params)
+
+
+def _candidates_sql(
+    params: SearchParams,
+    *,
+    now: dt.datetime,
+    facts: _SearchFacts,
+    strategy: Strategy,
+    columns: list[str],
+    with_categories: bool = True,
+) -> tuple[str, tuple]:
+    """SQL for the first CANDIDATE_LIMIT + 1 matches in candidate order.
+
+    `columns` are event columns, plus "distance_m" for the straight-line distance to the
+    place searched near. A walk with a text or radius filter only looks at the next
+    WALK_WINDOW events: the walk is chosen when matches are common, so the window nearly
+    always fills the cap; when the planner overestimated (a phrase of two common words),
+    the window bounds the cost.
+    """
+    order = _candidate_order(params, strategy)
+    has_text = bool(params.q) and not facts.query_is_empty
+    has_radius = params.near is not None and params.radius_km is not None
+    events = _filtered_events(
+        params,
+        now=now,
+        facts=facts,
+        strategy=strategy,
+        with_categories=with_categories,
+        with_text_and_place=strategy == "index" or not (has_text or has_radius),
+    )
+    if strategy == "index" or not (has_text or has_radius):
+        if "distance_m" in columns and params.near is not None:
+            events = events.annotate(distance_m=_straight_distance_m(params.near))
+        return _compiled(events.order_by(*order).values(*columns)[: CANDIDATE_LIMIT + 1])
+
+    event_columns = [column for column in columns if column != "distance_m"]
+    window_columns = list(event_columns)
+    if has_text:
+        window_columns.append("search_vector")
+    if params.near is not None:
+        window_columns += ["latitude", "longitude"]
+    window_sql, window_params = _compiled(
+        events.order_by(*order).values(*dict.fromkeys(window_columns))[:WALK_WINDOW]
+    )
+    select = [f"window_events.{column}" for column in event_columns]
+    select_params: list = []
+    distance_sql = (
+        "cube_distance(event_geo_point(window_events.latitude, window_events.longitude),"
+        " event_geo_point(%s, %s))"
+    )
+    if "distance_m" in columns and params.near is not None:
+        select.append(f"{distance_sql} AS distance_m")
+        select_params += list(params.near)
+    # Conditions on the window's rows, which no index can serve: that is the point.
+    conditions: list[str] = []
+    condition_params: list = []
+    if has_text:
+        conditions.append(
+            "ts_match_vq(window_events.search_vector, websearch_to_tsquery(%s::regconfig, %s))"
+        )
+        condition_params += [SEARCH_CONFIG, params.q]
+    if has_radius and params.near is not None and params.radius_km is not None:
+        for lookup, bound in _bounding_box(params.near, params.radius_km).items():
+            column, comparison = lookup.split("__")
+            operator = ">=" if comparison == "gte" else "<="
+            conditions.append(f"window_events.{column} {operator} %s")
+            condition_params.append(bound)
+        conditions.append(f"{distance_sql} <= gc_to_sec(%s)")
+        condition_params += [*params.near, params.radius_km * 1000]
+    descending = " DESC" if params.include_past else ""
+    sql = (
+        f"SELECT {', '.join(select)} FROM ({window_sql}) AS window_events"  # noqa: S608
+        f" WHERE {' AND '.join(conditions)}"
+        f" ORDER BY starts_at{descending}, id{descending} LIMIT %s"
+    )
+    return sql, (*select_params, *window_params, *condition_params, CANDIDATE_LIMIT + 1)
 
 
 def _headline_options(**options: str) -> str:
@@ -566,52 +738,69 @@ class _SearchStatement:
             sort = "start"
         sql_params: list = []
         descending = " DESC" if params.include_past else ""
+        box = None
+        if params.near is not None and params.radius_km is not None:
+            box = _bounding_box(params.near, params.radius_km)
+        self.facts = facts = _search_facts(q=params.q, box=box)
+        has_text = bool(params.q) and not facts.query_is_empty
+        plan_sizes = {
+            "event_rows": facts.event_rows,
+            "wanted": CANDIDATE_LIMIT,
+            "window": WALK_WINDOW,
+        }
+        selective = (has_text and _prefers_index(facts.estimated_matches, **plan_sizes)) or (
+            box is not None and _prefers_index(facts.box_rows, **plan_sizes)
+        )
+        strategy: Strategy = "index" if selective else "walk"
+        # A walk that finds fewer matches than the cap may have stopped at its scan window.
+        self.window_may_hide_matches = (
+            strategy == "walk" and (has_text or box is not None) and facts.event_rows > WALK_WINDOW
+        )
 
         matched_columns = ["id", "category_id", "starts_at"]
         if sort == "relevance":
             matched_columns.append("search_vector")
-        matched_sql, matched_params = _compiled(
-            _filtered_events(params, now=now)
-            .order_by(*_candidate_order(params))
-            .values(*matched_columns)[: CANDIDATE_LIMIT + 1]
+        elif sort == "distance" and params.near is not None:
+            matched_columns.append("distance_m")
+        matched_sql, matched_params = _candidates_sql(
+            params, now=now, facts=facts, strategy=strategy, columns=matched_columns
         )
         ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
         sql_params += matched_params
 
         facet_source = "matched"
         if params.categories:
-            facet_sql, facet_params = _compiled(
-                _filtered_events(params, now=now, with_categories=False)
-                .order_by(*_candidate_order(params))
-                .values("category_id")[: CANDIDATE_LIMIT + 1]
+            facet_sql, facet_params = _candidates_sql(
+                params,
+                now=now,
+                facts=facts,
+                strategy=strategy,
+                columns=["id", "category_id", "starts_at"],
+                with_categories=False,
             )
             ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
             sql_params += facet_params
             facet_source = "facet_source"
 
+        # matched holds one extra row, only to tell whether the cap was reached.
+        candidates = (
+            f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608
+            " LIMIT %s) AS candidate"
+        )
         if sort == "relevance":
             ctes.append(
                 "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608
-                " websearch_to_tsquery(%s::regconfig, %s)) AS sort_key"
-                # matched holds one extra row, only to tell whether the cap was reached.
-                f" FROM (SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"
-                " LIMIT %s) AS candidate"
+                f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}"
                 " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
             )
             sql_params += [RANK_WEIGHTS, SEARCH_CONFIG, params.q, CANDIDATE_LIMIT, limit, offset]
             order = "page.sort_key DESC, event.starts_at, event.id"
         elif sort == "distance" and params.near is not None:
-            nearest_first = _Operator(
-                _event_point(), "<->", _place_point(params.near), output_field=FloatField()
+            ctes.append(
+                f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608
+                " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)"
             )
-            nearest_sql, nearest_params = _compiled(
-                _filtered_events(params, now=now, for_knn=True)
-                .annotate(sort_key=nearest_first)
-                .order_by("sort_key", "starts_at", "pk")
-                .values("id", "sort_key")[offset : offset + limit]
-            )
-            ctes.append(f"page AS ({nearest_sql})")
-            sql_params += nearest_params
+            sql_params += [CANDIDATE_LIMIT, limit, offset]
             order = "page.sort_key, event.starts_at, event.id"
         else:
             ctes.append(
@@ -750,31 +939,49 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     """Titles of upcoming published events whose title words start with the typed words.
 
     Every typed word is a prefix ("bask tour" finds "Basketball Tournament"); any input is
-    safe because only letters and digits reach to_tsquery.
+    safe because only letters and digits reach to_tsquery. Two statements: the plan facts,
+    then the titles, from the title GIN index for rare prefixes or, for common ones, from
+    the next SUGGEST_WINDOW events in start order.
     """
-    words = [word[:40] for word in _PREFIX_WORD.findall(_clean_text(prefix).lower())][:6]
+    # One-letter prefixes match half the vocabulary and make the GIN scan slow; they add
+    # little to the other words.
+    words = [w[:40] for w in _PREFIX_WORD.findall(_clean_text(prefix).lower()) if len(w) > 1][:6]
     if not words or limit < 1:
         return []
     now = now or timezone.now()
     tsquery = " & ".join(f"{word}:*" for word in words)
-    titles = (
-        EventPost.objects.filter(
-            status=EventPost.Status.PUBLISHED,
-            ends_at__gt=now,
-            starts_at__gt=_earliest_running_start(now),
-        )
-        .filter(
-            _Operator(
-                Func(F("title"), template=_SIMPLE_TSVECTOR),
-                "@@",
-                Func(Value(tsquery), template=_SIMPLE_TSQUERY),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("starts_at", "pk")
-        .values_list("title", flat=True)[: limit * 4]
+    facts = _search_facts(title_prefix=tsquery)
+    upcoming = EventPost.objects.filter(status=EventPost.Status.PUBLISHED, ends_at__gt=now)
+    title_matches = _Operator(
+        Func(F("title"), template=_SIMPLE_TSVECTOR),
+        "@@",
+        Func(Value(tsquery), template=_SIMPLE_TSQUERY),
+        output_field=BooleanField(),
     )
-    return list(dict.fromkeys(titles))[:limit]
+    if _prefers_index(
+        facts.estimated_title_matches,
+        event_rows=facts.event_rows,
+        wanted=limit * 4,
+        window=SUGGEST_WINDOW,
+    ):
+        titles = upcoming.filter(title_matches).order_by(*_candidate_order(SearchParams(), "index"))
+        found = list(titles.values_list("title", flat=True)[: limit * 4])
+    else:
+        window_sql, window_params = _compiled(
+            upcoming.filter(starts_at__gt=now - facts.longest_event)
+            .order_by("starts_at", "pk")
+            .values("id", "title", "starts_at")[:SUGGEST_WINDOW]
+        )
+        # A word-start regex per word: several times cheaper per row than to_tsvector.
+        word_starts = " AND ".join(["window_events.title ~* %s"] * len(words))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT title FROM ({window_sql}) AS window_events"  # noqa: S608
+                f" WHERE {word_starts} ORDER BY starts_at, id LIMIT %s",
+                (*window_params, *(rf"\m{word}" for word in words), limit * 4),
+            )
+            found = [title for (title,) in cursor.fetchall()]
+    return list(dict.fromkeys(found))[:limit]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -802,7 +1009,7 @@ def mark_highlights(text: str) -> SafeString:
 
 
 def format_count(count: int, *, capped: bool) -> str:
-    """'1,000+' for capped totals and facet counts, '42' otherwise."""
+    """'500+' for capped totals and facet counts, '42' otherwise."""
     return f"{count:,}+" if capped else f"{count:,}"
 
 

@@ -20,10 +20,11 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
+from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
-from . import permissions, tasks, tickets
+from . import geocoding, permissions, tasks, tickets
 from .emails import RegistrationEmailKind
 from .errors import (
     ActionForbidden,  # noqa: F401 - re-exported for views and the API
@@ -372,6 +373,7 @@ def event_create(
     )
     _event_validate(event=event)
     event.save()
+    geocoding.event_geocode_enqueue(event_id=event.pk)
     return event
 
 
@@ -415,6 +417,8 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
             event.latitude = event.longitude = None
             update_fields += ["geocode_status", "latitude", "longitude"]
         event.save(update_fields=update_fields)
+        if event.geocode_status == EventPost.GeocodeStatus.PENDING:
+            geocoding.event_geocode_enqueue(event_id=event.pk)
         if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
             for seated in _waitlist_fill(event=event):
                 _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
@@ -472,6 +476,21 @@ def event_unpublish(*, event_id: int, by: User) -> EventPost:
         if event.status == EventPost.Status.PUBLISHED:
             event.status = EventPost.Status.DRAFT
             event.save(update_fields=["status", "updated_at"])
+    return event
+
+
+def event_place(*, event_id: int, by: User, latitude: float, longitude: float) -> EventPost:
+    """The organizer puts the event on the map by hand; geocoding leaves it alone from now on.
+
+    A later change of place name or address sends it back to geocoding.
+    """
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise EventInvalid({"__all__": ["Latitude or longitude is out of range."]})
+    with _event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.EDIT)
+        event.latitude, event.longitude = latitude, longitude
+        event.geocode_status = EventPost.GeocodeStatus.MANUAL
+        event.save(update_fields=["latitude", "longitude", "geocode_status", "updated_at"])
     return event
 
 
@@ -561,7 +580,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
         raise CheckInClosed(f"Check-in closed six hours after the end: {_local(closes_at)}.")
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    # The E-score attendance award is queued here, with transaction.on_commit.
+    _score_sync_on_commit(registration_id=registration.pk)
     return CheckInOutcome(registration=registration, changed=True)
 
 
@@ -573,8 +592,21 @@ def registration_check_in_undo(*, registration_id: int, by: User) -> CheckInOutc
         return CheckInOutcome(registration=registration, changed=False)
     registration.checked_in_at = None
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    # The E-score reversal is queued here, with transaction.on_commit.
+    _score_sync_on_commit(registration_id=registration.pk)
     return CheckInOutcome(registration=registration, changed=True)
+
+
+def _score_sync_on_commit(*, registration_id: int) -> None:
+    """Make the E-score ledger match the check-in, after it commits.
+
+    robust: with Redis (the broker) down the check-in still stands; the attendance reconcile
+    on beat finds the unscored check-in and awards it.
+    """
+
+    def enqueue_score_attendance_sync() -> None:
+        escore_tasks.score_attendance_sync.delay(registration_id)
+
+    transaction.on_commit(enqueue_score_attendance_sync, robust=True)
 
 
 def registration_check_in_by_ticket(*, token: str, by: User) -> CheckInOutcome:

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from . import emails, geocoding
+from . import emails, geocoding, search
 
 logger = logging.getLogger(__name__)
 
@@ -112,3 +112,9 @@ def event_geocode_task(event_id: int) -> str | None:
 def geocode_cache_prune_task() -> int:
     """Drop cached Google answers past their age (beat runs this daily)."""
     return geocoding.geocode_cache_prune(older_than_days=settings.GEOCODE_CACHE_MAX_AGE_DAYS)
+
+
+@shared_task(acks_late=True)
+def search_words_refresh_task() -> None:
+    """Beat: refresh the did-you-mean vocabulary with the titles of new and edited events."""
+    search.search_words_refresh()

@@ -23,6 +23,7 @@ urlpatterns = [
     path("organize/events/<int:pk>/edit", organizer_views.event_edit, name="edit"),
     path("organize/events/<int:pk>/duplicate", organizer_views.event_duplicate, name="duplicate"),
     path("organize/events/<int:pk>/publish", organizer_views.event_publish, name="publish"),
+    path("organize/events/<int:pk>/place", organizer_views.event_place, name="place"),
     path("organize/events/<int:pk>/unpublish", organizer_views.event_unpublish, name="unpublish"),
     path("organize/events/<int:pk>/cancel", organizer_views.event_cancel, name="event-cancel"),
     path("organize/events/<int:pk>/roster.csv", organizer_views.roster_export, name="roster-csv"),

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
 from events.models import EventPost, EventRegistration
@@ -48,6 +49,8 @@ def user_profile_update(
     user.full_clean(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
+    user.save(update_fields=["display_name", "leaderboard_visibility", "pseudonym"])
+    _leaderboard_refresh_on_commit(user_id=user.pk)
     user.save(
         update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
     )
@@ -133,8 +136,8 @@ def user_delete(*, user: User) -> None:
         user = User.objects.select_for_update().get(pk=user.pk)
         EventRegistration.objects.filter(user=user).delete()
         user.score_entries.all().delete()
-        # The leaderboard is a cache of the ledger: escore drops the user from it on commit
-        # once its refresh service exists (the E-score issue wires it here).
+        # The leaderboard is a cache of the ledger: drop the user from it once this commits.
+        _leaderboard_refresh_on_commit(user_id=user.pk)
         EmailAddress.objects.filter(user=user).delete()
         # The record of e-mails sent holds the address; an anonymised account keeps none.
         user.email_deliveries.all().delete()
@@ -150,6 +153,18 @@ def user_delete(*, user: User) -> None:
         user.set_unusable_password()
         user.save()
         user.organizer_requests.all().delete()
+
+
+def _leaderboard_refresh_on_commit(*, user_id: int) -> None:
+    """Show the student's new name or visibility (or their absence) on the leaderboards.
+
+    robust: with Redis down the change stands; the leaderboard reconcile on beat catches up.
+    """
+
+    def enqueue_leaderboard_refresh_user() -> None:
+        escore_tasks.leaderboard_refresh_user.delay(user_id)
+
+    transaction.on_commit(enqueue_leaderboard_refresh_user, robust=True)
 
 
 # --- Clean-up ----------------------------------------------------------------------------

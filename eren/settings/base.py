@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "escore.tasks.leaderboard_reconcile",
         "schedule": 10 * 60,
     },
+    # "Did you mean" learns the words of new and edited titles.
+    "search-words-refresh": {
+        "task": "events.tasks.search_words_refresh_task",
+        "schedule": 60 * 60,
+    },
     "queue-due-reminder-emails": {
         "task": "events.tasks.reminders_queue_due",
         "schedule": timedelta(minutes=5),

@@ -68,3 +68,11 @@ def test_celery_is_configured_for_reliability():
     assert app.conf.task_serializer == "json"
     assert app.conf.task_always_eager is False
     assert app.conf.broker_url.startswith("redis://")
+
+
+def test_every_beat_entry_names_a_registered_task():
+    app.loader.import_default_modules()
+    scheduled = {name: entry["task"] for name, entry in app.conf.beat_schedule.items()}
+    assert scheduled, "the beat schedule is empty"
+    missing = {name: task for name, task in scheduled.items() if task not in app.tasks}
+    assert missing == {}

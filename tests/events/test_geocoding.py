@@ -6,6 +6,7 @@ import traceback
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from eren.celery import app as celery_app
@@ -14,7 +15,7 @@ from events.geocoding import GeocodingRetryableError, address_normalise, event_g
 from events.models import EventPost, GeocodeCache
 from events.places import CAMPUS_PLACES
 from tests import fake_google
-from tests.factories import EventPostFactory
+from tests.factories import EventPostFactory, OrganizerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -448,3 +449,50 @@ def test_prune_runs_daily_from_beat(settings):
     assert entry["task"] == "events.tasks.geocode_cache_prune_task"
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"].remaining_estimate(timezone.now()) <= dt.timedelta(days=1)
+
+
+class TestPlacingByHand:
+    """When geocoding fails, the organizer puts the event on the map from the manage page."""
+
+    def test_organizer_places_a_not_found_event_on_a_campus_building(self, client):
+        organizer = OrganizerFactory()
+        event = EventPostFactory(organizer=organizer, geocode_status="not_found")
+        client.force_login(organizer)
+        manage = client.get(reverse("events:manage", args=[event.pk])).content.decode()
+        assert "We could not find this place on the map" in manage
+
+        client.post(reverse("events:place", args=[event.pk]), {"place": "olin-library"})
+        event.refresh_from_db()
+        olin = CAMPUS_PLACES["olin-library"]
+        assert (event.geocode_status, event.latitude, event.longitude) == (
+            "manual",
+            olin.latitude,
+            olin.longitude,
+        )
+
+    def test_coordinates_by_hand_are_validated_and_others_may_not(self, client):
+        event = EventPostFactory(geocode_status="not_found")
+        client.force_login(event.organizer)
+        response = client.post(
+            reverse("events:place", args=[event.pk]),
+            {"latitude": "91", "longitude": "0"},
+            follow=True,
+        )
+        assert "less than or equal to 90" in response.content.decode()
+        client.post(reverse("events:place", args=[event.pk]), {"latitude": "38.65"})
+        event.refresh_from_db()
+        assert event.geocode_status == "not_found"
+
+        client.post(
+            reverse("events:place", args=[event.pk]), {"latitude": "38.65", "longitude": "-90.31"}
+        )
+        event.refresh_from_db()
+        assert (event.geocode_status, event.latitude) == ("manual", 38.65)
+
+        client.force_login(OrganizerFactory())
+        other = client.post(
+            reverse("events:place", args=[event.pk]), {"latitude": "1", "longitude": "1"}
+        )
+        assert other.status_code == 403
+        event.refresh_from_db()
+        assert event.latitude == 38.65

@@ -28,6 +28,13 @@ CENTRAL = ZoneInfo("America/Chicago")
 OLIN = CAMPUS_PLACES["olin-library"]
 
 
+@pytest.fixture(params=["index", "walk"])
+def plan(request, monkeypatch):
+    """Run the test under both plans event_search chooses between, whatever the data size."""
+    monkeypatch.setattr("events.search._prefers_index", lambda *_, **__: request.param == "index")
+    return request.param
+
+
 def titles(results) -> list[str]:
     return [event.title for event in results.events]
 
@@ -39,6 +46,7 @@ def search(**params) -> list[str]:
 # --- relevance and query syntax -----------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("plan")
 def test_title_match_ranks_above_description_match():
     EventPostFactory(title="Board games evening", description="Bring your chess set.")
     EventPostFactory(title="Chess club", description="Weekly games.")
@@ -46,6 +54,7 @@ def test_title_match_ranks_above_description_match():
     assert search(q="chess") == ["Chess club", "Board games evening"]
 
 
+@pytest.mark.usefixtures("plan")
 def test_equal_relevance_is_ordered_by_start_time():
     soon = timezone.now() + dt.timedelta(days=1)
     EventPostFactory(title="Jazz night late", starts_at=soon + dt.timedelta(days=2))
@@ -54,6 +63,7 @@ def test_equal_relevance_is_ordered_by_start_time():
     assert search(q="jazz") == ["Jazz night early", "Jazz night late"]
 
 
+@pytest.mark.usefixtures("plan")
 def test_quoted_phrase_needs_the_words_together():
     EventPostFactory(title="Free pizza Friday", description="")
     EventPostFactory(title="Pizza for everyone", description="Entry is free.")
@@ -62,6 +72,7 @@ def test_quoted_phrase_needs_the_words_together():
     assert len(search(q="free pizza")) == 2
 
 
+@pytest.mark.usefixtures("plan")
 def test_minus_excludes_a_word():
     EventPostFactory(title="Basketball tournament")
     EventPostFactory(title="Basketball practice")
@@ -69,6 +80,7 @@ def test_minus_excludes_a_word():
     assert search(q="basketball -tournament") == ["Basketball practice"]
 
 
+@pytest.mark.usefixtures("plan")
 def test_or_matches_either_word():
     EventPostFactory(title="Salsa lessons")
     EventPostFactory(title="Tango lessons")
@@ -87,6 +99,7 @@ def test_query_of_stop_words_and_operators_lists_upcoming_events():
 # --- filters and facets -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("plan")
 def test_category_filter_and_facets_that_ignore_it():
     music = EventCategoryFactory(slug="music", name="Music")
     sports = EventCategoryFactory(slug="sports", name="Sports")
@@ -117,6 +130,7 @@ def test_selected_category_without_matches_still_has_a_facet():
     assert ("career", "Career", 0) in results.facets
 
 
+@pytest.mark.usefixtures("plan")
 def test_date_range_is_in_central_time():
     now = dt.datetime(2030, 1, 10, 12, tzinfo=dt.UTC)
     # 23:00 Central on 1 February is already 2 February in UTC.
@@ -144,6 +158,7 @@ def test_date_range_includes_events_running_on_that_day():
     assert titles(event_search(SearchParams(date_from=day, date_to=day), now=now)) == ["Hackathon"]
 
 
+@pytest.mark.usefixtures("plan")
 def test_near_sorts_by_distance_and_drops_events_outside_the_radius():
     EventPostFactory(title="Far", latitude=OLIN.latitude + 0.02, longitude=OLIN.longitude)
     EventPostFactory(title="Near", latitude=OLIN.latitude + 0.001, longitude=OLIN.longitude)
@@ -170,6 +185,7 @@ def test_near_by_building_name_or_slug_or_coordinates():
     assert by_point.near == by_fields.near == (38.6485, -90.3078)
 
 
+@pytest.mark.usefixtures("plan")
 def test_drafts_cancelled_and_past_events_are_excluded_by_default():
     now = timezone.now()
     EventPostFactory(title="Open rehearsal")
@@ -269,6 +285,7 @@ def test_no_did_you_mean_when_something_matches():
     assert event_search(SearchParams(q="basketball")).did_you_mean is None
 
 
+@pytest.mark.usefixtures("plan")
 def test_suggest_matches_title_word_prefixes_of_upcoming_events():
     now = timezone.now()
     EventPostFactory(title="Basketball Tournament")
@@ -283,6 +300,8 @@ def test_suggest_matches_title_word_prefixes_of_upcoming_events():
     assert event_suggest("bask") == ["Basketball Tournament"]
     assert event_suggest("tourn bas") == ["Basketball Tournament"]
     assert sorted(event_suggest("BAS")) == ["Base camp climbing", "Basketball Tournament"]
+    assert event_suggest("basketball t") == ["Basketball Tournament"]
+    assert event_suggest("b") == []
 
 
 def test_suggest_returns_each_title_once_up_to_the_limit():
@@ -417,6 +436,24 @@ def test_pages_follow_each_other():
     assert (last.has_next(), last.has_previous()) == (False, True)
 
 
+@pytest.mark.parametrize(
+    ("estimated", "event_rows", "expected"),
+    [
+        (None, 500_000, False),  # no text or place filter: nothing to look up
+        (50, 500_000, True),  # rare word: every match through GIN
+        (7_000, 500_000, False),  # more than the walk's window would read
+        (2_400, 5_000, False),  # half the table: the walk finds its matches sooner
+        (80, 5_000, True),
+    ],
+)
+def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
+    from events.search import _prefers_index
+
+    chosen = _prefers_index(estimated, event_rows=event_rows, wanted=500, window=5_000)
+
+    assert chosen is expected
+
+
 def test_totals_are_capped(monkeypatch):
     monkeypatch.setattr("events.search.CANDIDATE_LIMIT", 3)
     music = EventCategoryFactory(slug="music", name="Music")
@@ -451,7 +488,7 @@ def test_query_count_is_fixed_whatever_the_page_size(
             longitude=OLIN.longitude,
         )
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):
         results = event_search(params, page_size=page_size)
         for event in results.events:
             assert event.category.name

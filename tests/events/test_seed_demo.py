@@ -189,3 +189,12 @@ def test_demo_accounts_have_a_verified_address_so_they_can_sign_in():
         EmailAddress.objects.filter(verified=True, primary=True).values_list("email", flat=True)
     )
     assert verified == {"student@wustl.edu", "organizer@wustl.edu", "admin@wustl.edu"}
+
+
+def test_seeding_fills_the_did_you_mean_vocabulary():
+    from django.db import connection
+
+    call_command("seed_demo", events=40, students=10, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM events_search_word")
+        assert cursor.fetchone()[0] > 0

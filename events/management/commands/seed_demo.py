@@ -30,6 +30,7 @@ from escore.demo import demo_scores_award
 from escore.services import leaderboard_rebuild
 from events import demo_data
 from events.models import EventCategory, EventPost, EventRegistration
+from events.search import search_words_refresh
 from users.models import User
 
 DEMO_PASSWORD = "washu-demo"  # noqa: S105 - published credentials of the local demo accounts
@@ -122,6 +123,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         with transaction.atomic():
             counts = demo_seed(event_count=event_count, student_count=student_count)
+        # "Did you mean" draws on the words of the titles just loaded.
+        search_words_refresh()
         try:
             leaderboard_rebuild()
         except RedisError as error:

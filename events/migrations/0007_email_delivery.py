@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0005_geocode_cache"),
+        ("events", "0006_search_plan_facts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
