@@ -6,6 +6,7 @@ queued is recorded in the database, and the reconciles catch the E-score up.
 
 import datetime as dt
 
+import kombu.pools
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,10 @@ CLOSED_PORT = 9
 
 
 def _reset_broker_connections() -> None:
-    celery_app.pool.force_close_all()
+    # app.pool is kombu's process-wide pool for the broker URL: closing it alone leaves the
+    # closed pool registered, and every later .delay() fails with "Acquire on closed pool".
+    # kombu.pools.reset() closes and forgets them all.
+    kombu.pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
