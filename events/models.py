@@ -204,10 +204,8 @@ class EventRegistration(models.Model):
 class OrganizerMessage(models.Model):
     """An e-mail an organizer sent to everyone confirmed for the event.
 
-    The rows are also the rate limit: at most MESSAGES_PER_HOUR per event in any hour.
+    The rows are also the rate limit: settings.RATELIMITS["organizer_message_event"].
     """
-
-    MESSAGES_PER_HOUR = 3
 
     event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="messages")
     sent_by = models.ForeignKey(

@@ -15,11 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
+from eren.ratelimits import rate_describe, rate_parse
 from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email
@@ -618,7 +620,8 @@ def registration_check_in_by_ticket(*, token: str, by: User) -> CheckInOutcome:
 def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) -> OrganizerMessage:
     """Queue an e-mail from the organizer to every confirmed student.
 
-    At most OrganizerMessage.MESSAGES_PER_HOUR per event in any hour, counted from the rows;
+    At most settings.RATELIMITS["organizer_message_event"] per event (3 in any hour unless
+    configured otherwise), counted from the rows;
     the event's row lock makes two organizers sending at once count each other.
     """
     subject, body = subject.strip(), body.strip()
@@ -638,16 +641,19 @@ def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) 
         if errors:
             raise EventInvalid(errors)
         now = timezone.now()
+        rate = settings.RATELIMITS["organizer_message_event"]
+        allowed, seconds = rate_parse(rate)
+        window = timedelta(seconds=seconds)
         recent = list(
-            OrganizerMessage.objects.filter(event=event, created_at__gt=now - timedelta(hours=1))
+            OrganizerMessage.objects.filter(event=event, created_at__gt=now - window)
             .order_by("created_at")
             .values_list("created_at", flat=True)
         )
-        if len(recent) >= OrganizerMessage.MESSAGES_PER_HOUR:
-            next_at = recent[-OrganizerMessage.MESSAGES_PER_HOUR] + timedelta(hours=1)
+        if len(recent) >= allowed:
+            next_at = recent[-allowed] + window
             raise MessageRateLimited(
-                f"You can e-mail this event's students {OrganizerMessage.MESSAGES_PER_HOUR} "
-                f"times an hour. Try again after {_local(next_at)}.",
+                f"You can e-mail this event's students {rate_describe(rate)}. "
+                f"Try again after {_local(next_at)}.",
                 retry_after=max(int((next_at - now).total_seconds()) + 1, 1),
             )
         message.created_at = now

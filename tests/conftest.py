@@ -13,11 +13,12 @@ def _isolated_cache(settings):
     prefix = f"eren-test-{uuid.uuid4().hex[:12]}"
     caches = {name: dict(config) for name, config in settings.CACHES.items()}
     caches["default"]["KEY_PREFIX"] = prefix
+    caches["ratelimit"]["KEY_PREFIX"] = f"{prefix}-rl"
     settings.CACHES = caches
     yield prefix
     try:
         client = get_redis_connection("default")
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         if keys:
             client.delete(*keys)
     except Exception:  # noqa: S110 - a test that stopped Redis cleans nothing

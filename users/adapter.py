@@ -2,6 +2,9 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.http import HttpRequest
+
+from eren.ratelimits import client_ip
 
 from .school_email import school_email_domains_display, school_email_is_allowed
 
@@ -17,3 +20,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 code="email_domain_not_allowed",
             )
         return email
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's remaining limits key on the same address as eren.ratelimits."""
+        return client_ip(request)

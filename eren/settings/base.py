@@ -4,6 +4,7 @@ Local defaults let `make run` work with nothing set. `DJANGO_ENV=staging|product
 refuses to start without the secrets and hosts a real deployment needs.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "ninja",
+    "corsheaders",
+    "csp",
     "users",
     "events",
     "escore",
@@ -75,7 +78,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "eren.security.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so a preflight is answered before any redirect.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last: it needs request.user and answers before the view runs.
+    "eren.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "eren.urls"
@@ -141,6 +150,18 @@ CACHES = {
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Rate-limit counters: the same Redis, but errors reach eren.ratelimits, which decides per
+# limit whether Redis being down lets the request through (reads) or refuses it (logins).
+CACHES["ratelimit"] = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": env.str("RATELIMIT_REDIS_URL", default=REDIS_URL),
+    "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="eren") + "-rl",
+    "OPTIONS": {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": 0.5,
+        "SOCKET_TIMEOUT": 0.5,
+    },
+}
 
 # The database is the copy that counts; Redis in front of it makes reads cheap.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -291,14 +312,94 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=DEPLOYED)
 SECURE_REDIRECT_EXEMPT = [r"^health"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if DEPLOYED else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = DEPLOYED
-SECURE_HSTS_PRELOAD = False
+# Off by default: browsers' preload list takes registrable domains only (washu.edu), so the
+# directive on eren.washu.edu would promise HTTPS-only on the university's behalf and change
+# nothing. Off is a decision, so Django's reminder about it (security.W021) is silenced here.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = DEPLOYED
 CSRF_COOKIE_SECURE = DEPLOYED
 SESSION_COOKIE_HTTPONLY = True
+# API clients read the csrftoken cookie to send it back in X-CSRFToken (see eren/api.py).
+CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_REFERRER_POLICY = env.str(
+    "SECURE_REFERRER_POLICY", default="strict-origin-when-cross-origin"
+)
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+if not SECURE_HSTS_PRELOAD and "security.W021" not in SILENCED_SYSTEM_CHECKS:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# The site itself is served at the root; the admin sits at ADMIN_URL behind staff login.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+if ADMIN_URL.startswith("/") or not ADMIN_URL.endswith("/") or ADMIN_URL.strip("/") == "":
+    raise ImproperlyConfigured(
+        f"ADMIN_URL must be a relative path ending in a slash, like 'admin/' (got {ADMIN_URL!r})."
+    )
+
+# Content-Security-Policy (django-csp 4): scripts and styles come from files only, never
+# inline. STATIC_URL may point at a CDN, whose origin is then allowed for assets.
+_static_origin = (
+    "/".join(STATIC_URL.split("/")[:3]) if STATIC_URL.startswith(("http://", "https://")) else None
+)
+_assets = ["'self'", *([_static_origin] if _static_origin else [])]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": _assets,
+        "style-src": _assets,
+        # data: for the icons Swagger UI's stylesheet embeds (/api/v1/docs).
+        "img-src": [*_assets, "data:"],
+        "font-src": _assets,
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Features the site uses (geolocation for "near me" on the search page), all others off.
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default=(
+        "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), "
+        "magnetometer=(), gyroscope=(), accelerometer=(), browsing-topics=()"
+    ),
+)
+
+# CORS (django-cors-headers): the JSON API only, to the origins listed; no cookies cross
+# origin, so another site can read public data but never act as a logged-in student.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False
+
+# --- Rate limits (eren/ratelimits.py, django-ratelimit counters in Redis) ----------------
+
+# Client addresses come from X-Forwarded-For: exactly this many proxies (the ALB: 1) append
+# to it, so the entry that many places from the right is the client; anything to its left
+# was written by the client and is ignored. 0 (local): REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "eren.ratelimits.client_ip"
+# "count/period" with period s, m, h or d (django-ratelimit's syntax), e.g. "10/m".
+RATELIMITS = {
+    "login_ip": env.str("RATELIMIT_LOGIN_IP", default="10/m"),
+    "login_account": env.str("RATELIMIT_LOGIN_ACCOUNT", default="5/m"),
+    "signup_ip": env.str("RATELIMIT_SIGNUP_IP", default="5/h"),
+    "password_reset_account": env.str("RATELIMIT_PASSWORD_RESET_ACCOUNT", default="5/h"),
+    "registration_user": env.str("RATELIMIT_REGISTRATION_USER", default="30/m"),
+    "search_ip": env.str("RATELIMIT_SEARCH_IP", default="120/m"),
+    "api_user": env.str("RATELIMIT_API_USER", default="600/m"),
+    # Counted from OrganizerMessage rows in the database, not Redis (events.services).
+    "organizer_message_event": env.str("RATELIMIT_ORGANIZER_MESSAGE_EVENT", default="3/h"),
+}
+for _name, _rate in RATELIMITS.items():
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"Rate limit {_name} must look like 10/m (got {_rate!r}).")
+# allauth's own limits for the same actions are off: one counter per action, kept above.
+# Its other limits (e-mail confirmation resends, password changes) stay on.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "signup": None, "reset_password": None}
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
 # A test run never shares keys with `make run` on the same Redis.
 CACHES["default"]["KEY_PREFIX"] = "eren-test"
+CACHES["ratelimit"]["KEY_PREFIX"] = "eren-test-rl"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Tasks a test enqueues never reach a `make run` worker on the same Redis.
 CELERY_TASK_DEFAULT_QUEUE = "eren-test"
