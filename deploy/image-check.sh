@@ -91,7 +91,6 @@ run() {
     --env REDIS_URL=redis://127.0.0.1:6379/0 \
     --env ALLOWED_HOSTS=eren.washu.edu \
     --env DISABLE_SERVER_SIDE_CURSORS=true \
-    --env SILENCED_SYSTEM_CHECKS=security.W021 \
     "$container" -- "$@"
 }
 echo "== manage.py check --deploy"
