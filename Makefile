@@ -5,16 +5,26 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell sha1sum $(LOCK) | cut -c1-12)
 
-.PHONY: run test lint migrations-check pytest venv lock clean browser
+.PHONY: run test lint security-lint audit migrations-check pytest venv lock clean browser
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: $(STAMP) browser deploy-tools lint migrations-check pytest
+test: $(STAMP) browser deploy-tools lint security-lint migrations-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# bandit over the app code (settings in pyproject.toml): medium severity and above fail.
+security-lint: $(STAMP)
+	$(BIN)/bandit -c pyproject.toml -r eren users events escore --severity-level medium --quiet
+
+# Known vulnerabilities in the pinned runtime dependencies. pip-audit asks PyPI's vulnerability
+# data over the internet, so it is not part of make test (CI's sandbox has no such access);
+# Jenkins runs it after make test, and it is worth a run before every dependency change.
+audit: $(STAMP)
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip -r requirements/base.txt
 
 migrations-check: $(STAMP)
 	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run

@@ -59,7 +59,7 @@ def rate_describe(rate: str) -> str:
 def client_ip(request: HttpRequest) -> str:
     """The client's address: X-Forwarded-For read from the right, trusting
     settings.TRUSTED_PROXY_COUNT proxies and nothing the client wrote itself."""
-    remote_addr = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a key, not a bind
+    remote_addr = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a key, not a bind # nosec B104
     trusted = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if trusted <= 0 or not forwarded:

@@ -98,7 +98,7 @@ if ARGV[2] ~= '' then
 end
 return {top, names, size, standing}
 """
-_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()  # noqa: S324 - Redis's script id
+_READ_SHA = hashlib.sha1(_READ.encode(), usedforsecurity=False).hexdigest()  # Redis's script id
 
 
 @dataclass(frozen=True)

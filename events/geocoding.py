@@ -194,7 +194,7 @@ def _google_fetch(request: urllib.request.Request, timeout: float) -> tuple[int,
     """
     problem = None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https URL from settings # nosec B310
             return response.status, response.read()
     except urllib.error.HTTPError as http_error:
         http_status, body = http_error.code, http_error.read()

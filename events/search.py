@@ -693,7 +693,7 @@ def _candidates_sql(
         condition_params += [*params.near, params.radius_km * 1000]
     descending = " DESC" if params.include_past else ""
     sql = (
-        f"SELECT {', '.join(select)} FROM ({window_sql}) AS window_events"  # noqa: S608
+        f"SELECT {', '.join(select)} FROM ({window_sql}) AS window_events"  # noqa: S608 - values are parameters # nosec B608
         f" WHERE {' AND '.join(conditions)}"
         f" ORDER BY starts_at{descending}, id{descending} LIMIT %s"
     )
@@ -784,12 +784,12 @@ class _SearchStatement:
 
         # matched holds one extra row, only to tell whether the cap was reached.
         candidates = (
-            f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608
+            f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608 - values are parameters # nosec B608
             " LIMIT %s) AS candidate"
         )
         if sort == "relevance":
             ctes.append(
-                "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608
+                "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608 - values are parameters # nosec B608
                 f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}"
                 " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
             )
@@ -797,14 +797,14 @@ class _SearchStatement:
             order = "page.sort_key DESC, event.starts_at, event.id"
         elif sort == "distance" and params.near is not None:
             ctes.append(
-                f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608
+                f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608 - values are parameters # nosec B608
                 " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)"
             )
             sql_params += [CANDIDATE_LIMIT, limit, offset]
             order = "page.sort_key, event.starts_at, event.id"
         else:
             ctes.append(
-                "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608
+                "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608 - values are parameters # nosec B608
                 f" ORDER BY starts_at{descending}, id{descending} LIMIT %s OFFSET %s)"
             )
             sql_params += [limit, offset]
@@ -864,7 +864,7 @@ class _SearchStatement:
                 JOIN events_eventcategory AS category ON category.id = event.category_id
             ) ON true
             ORDER BY {order}
-        """  # noqa: S608
+        """  # noqa: S608 - values are parameters # nosec B608
         self.params = tuple(sql_params)
 
     def event_from_row(self, row: tuple) -> EventPost:
@@ -976,7 +976,7 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
         word_starts = " AND ".join(["window_events.title ~* %s"] * len(words))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT title FROM ({window_sql}) AS window_events"  # noqa: S608
+                f"SELECT title FROM ({window_sql}) AS window_events"  # noqa: S608 - values are parameters # nosec B608
                 f" WHERE {word_starts} ORDER BY starts_at, id LIMIT %s",
                 (*window_params, *(rf"\m{word}" for word in words), limit * 4),
             )
@@ -1005,7 +1005,7 @@ def mark_highlights(text: str) -> SafeString:
         f"<mark>{conditional_escape(piece)}</mark>" if is_match else str(conditional_escape(piece))
         for piece, is_match in highlight_segments(text)
     ]
-    return mark_safe("".join(parts))  # noqa: S308 - every piece above was escaped
+    return mark_safe("".join(parts))  # noqa: S308 - every piece was escaped # nosec B308 B703
 
 
 def format_count(count: int, *, capped: bool) -> str:
