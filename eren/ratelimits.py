@@ -53,7 +53,8 @@ def rate_parse(rate: str) -> tuple[int, int]:
 def rate_describe(rate: str) -> str:
     """ "3/h" → "3 times an hour", for messages to the people who hit it."""
     count, seconds = rate_parse(rate)
-    return f"{count} times " + _PERIOD_WORDS.get(seconds, f"in {seconds} seconds")
+    times = "once" if count == 1 else f"{count} times"
+    return f"{times} " + _PERIOD_WORDS.get(seconds, f"in {seconds} seconds")
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -103,6 +103,8 @@ ERRORS = {
     404: ErrorOut,
     409: ErrorOut,
     422: ErrorOut,
+    # eren.ratelimits answers before the view: 600 a minute per user, registrations and searches.
+    429: ErrorOut,
     503: ErrorOut,
 }
 

@@ -220,9 +220,17 @@ def test_organizer_message_limit_comes_from_settings(settings, limits):
     services.organizer_message_send(event_id=event.pk, by=organizer, subject="A", body="B")
     with pytest.raises(services.MessageRateLimited) as refused:
         services.organizer_message_send(event_id=event.pk, by=organizer, subject="C", body="D")
-    assert "1 times an hour" in refused.value.message
+    assert "once an hour" in refused.value.message
     assert 3500 < refused.value.retry_after <= 3601
     assert OrganizerMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("rate", "described"),
+    [("3/h", "3 times an hour"), ("1/d", "once a day"), ("10/5m", "10 times in 300 seconds")],
+)
+def test_rate_descriptions_read_naturally(rate, described):
+    assert ratelimits.rate_describe(rate) == described
 
 
 def test_limits_can_be_switched_off(client, settings, limits):
