@@ -428,6 +428,8 @@ class _SearchFacts:
     box_rows: int | None
     event_rows: float
     longest_event: dt.timedelta
+    # Rows the index plan fetches: more than the matches when the query has negations.
+    index_rows: float | None
 
 
 def _search_facts(
@@ -453,17 +455,25 @@ def _search_facts(
 
 
 def _prefers_index(
-    estimated_rows: float | None, *, event_rows: float, wanted: int, window: int
+    estimated_rows: float | None,
+    *,
+    event_rows: float,
+    wanted: int,
+    window: int,
+    index_rows: float | None = None,
 ) -> bool:
     """Whether fetching every match through an index beats walking upcoming events.
 
-    The index plan reads every match, past ones included; the walk reads events in start
+    The index plan reads every match, past ones included, and for a query with negations
+    every event matching its other words (`index_rows`); the walk reads events in start
     order until it has `wanted` matches, about wanted x event_rows / matches of them, and
-    never more than `window`. Take the index while it reads fewer rows than both.
+    never more than `window`. Take the index while it reads fewer rows than the walk.
     """
     if estimated_rows is None:
         return False
-    return estimated_rows <= window and estimated_rows**2 < wanted * max(event_rows, 1.0)
+    index_reads = max(estimated_rows, index_rows or 0.0)
+    walk_reads = min(float(window), wanted * max(event_rows, 1.0) / max(estimated_rows, 1.0))
+    return index_reads <= window and index_reads < walk_reads
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
@@ -760,9 +770,10 @@ class _SearchStatement:
             "wanted": CANDIDATE_LIMIT,
             "window": WALK_WINDOW,
         }
-        selective = (has_text and _prefers_index(facts.estimated_matches, **plan_sizes)) or (
-            box is not None and _prefers_index(facts.box_rows, **plan_sizes)
-        )
+        selective = (
+            has_text
+            and _prefers_index(facts.estimated_matches, index_rows=facts.index_rows, **plan_sizes)
+        ) or (box is not None and _prefers_index(facts.box_rows, **plan_sizes))
         strategy: Strategy = "index" if selective else "walk"
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
         self.window_may_hide_matches = (

@@ -454,6 +454,24 @@ def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
     assert chosen is expected
 
 
+@pytest.mark.parametrize(
+    ("estimated", "index_rows", "expected"),
+    [
+        (800, None, True),  # at 5,000 events: fewer matches than the walk would read
+        (800, 2_400, False),  # `club -meeting`: the index fetches every `club` event first
+        (2_600, 5_000, False),  # negations only: the index cannot narrow anything
+    ],
+)
+def test_plan_choice_counts_what_the_index_fetches(estimated, index_rows, expected):
+    from events.search import _prefers_index
+
+    chosen = _prefers_index(
+        estimated, event_rows=5_000, wanted=200, window=5_000, index_rows=index_rows
+    )
+
+    assert chosen is expected
+
+
 def test_totals_are_capped(monkeypatch):
     monkeypatch.setattr("events.search.CANDIDATE_LIMIT", 3)
     music = EventCategoryFactory(slug="music", name="Music")
