@@ -239,6 +239,18 @@ def test_headline_marks_the_match_and_rendering_escapes_html():
     assert "<img" not in description_html
 
 
+def test_headline_of_a_long_description_shows_the_first_match():
+    filler = "Bring a friend and a water bottle to the quad. " * 60  # ~2,900 characters
+    EventPostFactory(
+        title="Spring fair", description=f"{filler}The Ultimate club meets here. {filler}"
+    )
+
+    (event,) = event_search(SearchParams(q="clubs")).events
+
+    assert f"Ultimate {HIGHLIGHT_START}club{HIGHLIGHT_STOP} meets" in event.headline_description
+    assert len(event.headline_description) < 400
+
+
 def test_markers_typed_into_event_text_are_not_highlights():
     EventPostFactory(title=f"Jazz {HIGHLIGHT_START}<img src=x>{HIGHLIGHT_STOP} night")
 
