@@ -742,8 +742,8 @@ _DESCRIPTION_HEADLINE_OPTIONS = _headline_options(
 # character one with many matches. It gets at most this many characters, starting a little
 # before the first occurrence of a query lexeme, which in English is nearly always a prefix
 # of the word ("meet" in "meetings"); where none occurs it gets the beginning.
-HEADLINE_TEXT_LENGTH = 400
-HEADLINE_LEAD = 120
+HEADLINE_TEXT_LENGTH = 300
+HEADLINE_LEAD = 100
 # A lexeme in a tsquery's text: quoted, with quotes inside doubled.
 _TSQUERY_LEXEME = r"'((?:[^']|'')+)'"
 

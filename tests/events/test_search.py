@@ -248,7 +248,7 @@ def test_headline_of_a_long_description_shows_the_first_match():
     (event,) = event_search(SearchParams(q="clubs")).events
 
     assert f"Ultimate {HIGHLIGHT_START}club{HIGHLIGHT_STOP} meets" in event.headline_description
-    assert len(event.headline_description) < 400
+    assert len(event.headline_description) < 300
 
 
 def test_markers_typed_into_event_text_are_not_highlights():
