@@ -755,7 +755,7 @@ def _description_excerpt(q: str) -> tuple[str, list]:
         " querytree(websearch_to_tsquery(%s::regconfig, %s)), %s, 'g') AS found)"
     )
     sql = (
-        "CASE WHEN length(event.description) <= %s THEN event.description ELSE ("  # noqa: S608 - constants only
+        "CASE WHEN length(event.description) <= %s THEN event.description ELSE ("  # noqa: S608 - constants only # nosec B608
         " SELECT CASE WHEN start.at = 1 THEN left(event.description, %s)"
         # Drop the word the excerpt starts inside of.
         " ELSE regexp_replace(substr(event.description, start.at, %s), '^\\S*\\s+', '') END"
@@ -845,7 +845,7 @@ class _SearchStatement:
         )
         if ranked_in_walk:
             ctes.append(
-                f"page AS (SELECT id, rank AS sort_key FROM {candidates}"  # noqa: S608
+                f"page AS (SELECT id, rank AS sort_key FROM {candidates}"  # noqa: S608 - values are parameters # nosec B608
                 " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
             )
             sql_params += [CANDIDATE_LIMIT, limit, offset]
