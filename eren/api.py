@@ -6,6 +6,7 @@ Every error answers `{"error": {"code": str, "message": str, "fields": {name: [m
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,6 +35,7 @@ DEFAULT_CODES = {
     409: "conflict",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -112,6 +114,23 @@ def on_http_error(request, exc: HttpError):
         message=str(exc),
         fields=getattr(exc, "fields", None),
     )
+
+
+def on_database_unavailable(request, exc):
+    # PostgreSQL or PgBouncer is unreachable: a retryable 503, not a bug report.
+    logger.error("Database unavailable: %s", type(exc).__name__)
+    response = error_response(
+        request,
+        status=503,
+        code="unavailable",
+        message="The service is briefly unavailable. Please try again in a minute.",
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
+api.add_exception_handler(OperationalError, on_database_unavailable)
+api.add_exception_handler(InterfaceError, on_database_unavailable)
 
 
 @api.exception_handler(Exception)
