@@ -13,7 +13,63 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+# Answers any operation can give, documented on each one that does not say so itself:
+# invalid input, rate limited, database unavailable; 401/403 where a session is needed and
+# 404 where the path names something.
+_ERRORS_EVERYWHERE = {
+    422: "Some input is not valid.",
+    429: "Too many requests.",
+    503: "Briefly unavailable; try again.",
+}
+_ERRORS_WITH_AUTH = {401: "Log in to do this.", 403: "You are not allowed to do this."}
+_ERRORS_WITH_PATH = {404: "Not found."}
+
+
+class ErenAPI(NinjaAPI):
+    """A NinjaAPI whose schema documents the error shape on every answer it can give."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        error_ref = {"$ref": "#/components/schemas/ApiError"}
+        schema.setdefault("components", {}).setdefault("schemas", {})["ApiError"] = {
+            "type": "object",
+            "title": "ApiError",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "fields"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                }
+            },
+        }
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                errors = dict(_ERRORS_EVERYWHERE)
+                if operation.get("security"):
+                    errors.update(_ERRORS_WITH_AUTH)
+                if "{" in path:
+                    errors.update(_ERRORS_WITH_PATH)
+                responses = operation.setdefault("responses", {})
+                for status, description in errors.items():
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": error_ref}},
+                        },
+                    )
+        return schema
+
+
+api = ErenAPI(
     title="E-Ren API",
     version="1",
     description=(

@@ -120,7 +120,6 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
             _counters_add(event=event, seats=1)
         else:
             _counters_add(event=event, waitlist=1)
-        metrics.increment_on_commit("registrations.created", tags={"status": status})
 
         for seated in promoted:
             _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
@@ -128,6 +127,7 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
             registration=registration,
             kind=RegistrationEmailKind.CONFIRMED if confirmed else RegistrationEmailKind.WAITLISTED,
         )
+        metrics.increment_on_commit("registrations.created", tags={"status": status})
     return registration
 
 
