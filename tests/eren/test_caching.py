@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from eren.caching import process_pages
 from eren.static import StaticFilesMiddleware
 from tests.factories import EventPostFactory, UserFactory
 
@@ -70,8 +71,22 @@ def test_anonymous_list_is_served_from_redis_for_five_minutes(client):
     client.force_login(UserFactory())
     assert "Second title" in client.get("/").content.decode()
     cache.clear()
+    process_pages.clear()
     client.logout()
     assert "Second title" in client.get("/").content.decode()
+
+
+def test_a_worker_keeps_a_page_no_longer_than_redis_does(client, monkeypatch):
+    import time as time_module
+
+    EventPostFactory(title="Kept title")
+    client.get("/")
+    cache.clear()  # as if Redis expired it...
+    assert "Kept title" in client.get("/").content.decode()  # ...this worker still has it
+    later = time_module.time() + 301
+    monkeypatch.setattr("eren.caching.time.time", lambda: later)
+    EventPostFactory(title="Newer title")
+    assert "Newer title" in client.get("/").content.decode()
 
 
 def test_cached_anonymous_list_costs_no_queries(client, django_assert_num_queries):
