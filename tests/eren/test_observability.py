@@ -326,3 +326,53 @@ def test_a_geocoding_failure_is_counted(statsd_listener, settings):
     with pytest.raises(geocoding.GeocodingRetryableError):
         geocoding.google_geocode("Brookings Hall")
     assert any(p.startswith("eren.geocoding.failures:1|c") for p in statsd_listener())
+
+
+def test_under_ddtrace_run_json_lines_carry_the_trace_and_span_ids():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = "\n".join(
+        [
+            "import logging, sys",
+            "from eren.logging import JsonFormatter",
+            "handler = logging.StreamHandler(sys.stdout)",
+            "handler.setFormatter(JsonFormatter('%(levelname)s %(name)s %(message)s'))",
+            "logging.getLogger().handlers = [handler]",
+            "logging.getLogger().setLevel(logging.INFO)",
+            "from ddtrace.trace import tracer",
+            "with tracer.trace('request'):",
+            "    logging.getLogger('eren.test').info('inside a span')",
+        ]
+    )
+    env = {
+        **os.environ,
+        "DD_LOGS_INJECTION": "true",
+        "DD_SERVICE": "eren-web",
+        "DD_ENV": "test",
+        "DD_VERSION": "abc123",
+        "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+        "DD_TRACE_AGENT_URL": "http://127.0.0.1:9",
+    }
+    bin_dir = Path(sys.executable).parent
+    completed = subprocess.run(
+        [str(bin_dir / "ddtrace-run"), sys.executable, "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    line = next(x for x in completed.stdout.splitlines() if "inside a span" in x)
+    payload = json.loads(line)
+    assert payload["dd.trace_id"]
+    assert payload["dd.span_id"]
+    assert (payload["dd.service"], payload["dd.env"], payload["dd.version"]) == (
+        "eren-web",
+        "test",
+        "abc123",
+    )
