@@ -1,7 +1,13 @@
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from celery import _state as celery_state
+from django.db import connection
 from django_redis import get_redis_connection
 
 from eren.celery import app as celery_app
@@ -40,3 +46,74 @@ def celery_eager():
     # lock; threads racing through it can leave it set, and then every later result.get()
     # in this process refuses to block.
     celery_state._set_task_join_will_block(False)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url_for_subprocesses() -> str:
+    """The URL of the database this test run uses, for processes the tests start."""
+    database = connection.settings_dict
+    return (
+        f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'] or '')}"
+        f"@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
+@pytest.fixture
+def celery_worker(tmp_path):
+    """Start real Celery worker processes on a queue of the test's own; all stop at the end.
+
+    `celery_worker(name=..., settings_module=..., pool=..., concurrency=..., env=...)` starts
+    one and returns its Popen with `.log` (a Path to its output); `celery_worker.queue` is the
+    queue to send to, so no other worker on the same Redis can take the test's tasks.
+    """
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    workers: list[subprocess.Popen] = []
+
+    def start(
+        *,
+        name: str = "worker",
+        settings_module: str = "eren.settings.test",
+        pool: str = "solo",
+        concurrency: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen:
+        log = tmp_path / f"{name}.log"
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "eren",
+                "worker",
+                "--queues",
+                queue,
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}@%h",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "info",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, **(env or {})},
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        worker.log = log
+        workers.append(worker)
+        return worker
+
+    start.queue = queue
+    yield start
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=20)

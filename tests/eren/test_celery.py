@@ -1,7 +1,3 @@
-import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,52 +7,14 @@ from eren.celery import app, ping
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def worker_queue(tmp_path):
-    """A real Celery worker process on a queue of its own, so no other worker steals the task."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    log = tmp_path / "worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "eren.settings.test"}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "eren",
-            "worker",
-            "--queues",
-            queue,
-            "--concurrency",
-            "1",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield queue, log
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
-
-
-def test_task_makes_a_round_trip_through_redis_to_a_worker_process(worker_queue):
-    queue, log = worker_queue
-    result = ping.apply_async(queue=queue)
+def test_task_makes_a_round_trip_through_redis_to_a_worker_process(celery_worker):
+    worker = celery_worker()
+    result = ping.apply_async(queue=celery_worker.queue)
     # Generous: a worker's cold start on a loaded 2-core CI machine can take many seconds.
     try:
         answer = result.get(timeout=120)
     except Exception as error:
-        pytest.fail(f"No answer from the worker ({error!r}). Its log:\n{log.read_text()}")
+        pytest.fail(f"No answer from the worker ({error!r}). Its log:\n{worker.log.read_text()}")
     assert answer == "pong"
     assert result.successful()
 

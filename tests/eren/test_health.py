@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.conftest import database_url_for_subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = 9  # discard: nothing listens there on a test machine
@@ -56,13 +57,9 @@ def test_readiness_answers_200_when_postgres_and_redis_answer(client):
 
 @pytest.mark.django_db
 def test_readiness_names_redis_when_redis_is_unreachable():
-    database = connection.settings_dict
-    test_database_url = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
     status, body = request_in_fresh_process(
         "/health/ready",
-        DATABASE_URL=test_database_url,
+        DATABASE_URL=database_url_for_subprocesses(),
         REDIS_URL=f"redis://127.0.0.1:{CLOSED_PORT}/0",
     )
     assert status == 503

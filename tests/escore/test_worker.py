@@ -1,12 +1,8 @@
 """A worker killed with SIGKILL in the middle of an award: another worker runs the task
 again and the award happens once. Real worker processes, real broker, real database."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -22,54 +18,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def start_worker(tmp_path, _isolated_cache):
-    """Start worker processes on a queue of their own; each is stopped at the end."""
-    queue = f"test-escore-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.escore.worker_settings",
-        "ESCORE_TEST_DATABASE": connection.settings_dict["NAME"],
-        "ESCORE_TEST_CACHE_PREFIX": _isolated_cache,
-    }
-    workers = []
+def start_worker(celery_worker, _isolated_cache):
+    """Workers with a visibility timeout of seconds (tests/escore/worker_settings.py), on the
+    test's database and cache prefix."""
 
-    def start(name: str) -> subprocess.Popen:
-        log = tmp_path / f"{name}.log"
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "eren",
-                "worker",
-                "--queues",
-                queue,
-                "--pool",
-                "solo",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "info",
-                "--hostname",
-                f"{name}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
+    def start(name: str):
+        return celery_worker(
+            name=name,
+            settings_module="tests.escore.worker_settings",
+            env={
+                "ESCORE_TEST_DATABASE": connection.settings_dict["NAME"],
+                "ESCORE_TEST_CACHE_PREFIX": _isolated_cache,
+            },
         )
-        worker.log = log
-        workers.append(worker)
-        return worker
 
-    start.queue = queue
-    yield start
-    for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait(timeout=20)
+    start.queue = celery_worker.queue
+    return start
 
 
 def wait_for(condition, *, timeout: float, what: str, logs=()) -> None:

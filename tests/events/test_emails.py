@@ -632,3 +632,34 @@ def test_a_forged_reminders_link_changes_nothing(client):
         response = client.post(reverse("users:reminders-off", args=[bad]))
         assert response.status_code == 400
     assert set(UserFactory._meta.model.objects.values_list("email_reminders", flat=True)) == {True}
+
+
+def test_the_organizer_edit_page_emails_only_when_time_or_place_changes(
+    client, django_capture_on_commit_callbacks
+):
+    event = EventPostFactory(location_name="Olin Library", address="")
+    register(event, UserFactory(), django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    client.force_login(event.organizer)
+    form = {
+        "title": "New title",
+        "category": event.category.pk,
+        # The form shows minutes; the factory's start has seconds: unchanged all the same.
+        "starts_at": timezone.localtime(event.starts_at).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": timezone.localtime(event.ends_at).strftime("%Y-%m-%dT%H:%M"),
+        "location_name": "Olin Library",
+        "address": "",
+        "capacity": event.capacity,
+        "description": event.description,
+    }
+    url = reverse("events:edit", args=[event.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, form).status_code == 302
+    assert mail.outbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {**form, "location_name": "Simon Hall"}).status_code == 302
+    [message] = mail.outbox
+    assert message.subject == "Changed: New title"
+    assert "(was Olin Library)" in message.body
