@@ -78,3 +78,8 @@ bench-search-data: $(STAMP)
 bench-search: bench-search-data
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.search_benchmark --iterations 200 --server $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.search_benchmark --iterations 50 --server $(BENCH_ARGS)
+
+# Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
+.PHONY: bench-pages
+bench-pages: $(STAMP)
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
