@@ -188,6 +188,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers log through Django's LOGGING (JSON with trace ids when deployed), not Celery's own
+# handler, so Datadog correlates task logs like web logs.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).

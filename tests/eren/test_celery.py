@@ -1,10 +1,10 @@
-from pathlib import Path
+import json
+import time
 
 import pytest
 
 from eren.celery import app, ping
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_task_makes_a_round_trip_through_redis_to_a_worker_process(celery_worker):
@@ -34,3 +34,16 @@ def test_every_beat_entry_names_a_registered_task():
     assert scheduled, "the beat schedule is empty"
     missing = {name: task for name, task in scheduled.items() if task not in app.tasks}
     assert missing == {}
+
+
+def test_workers_log_json_through_djangos_logging(celery_worker):
+    """Deployed workers must log like the web pods: one JSON object a line, for Datadog."""
+    worker = celery_worker(env={"LOG_FORMAT": "json"})
+    deadline = time.monotonic() + 120
+    while "ready." not in worker.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lines = [line for line in worker.log.read_text().splitlines() if "ready." in line]
+    assert lines, f"The worker never became ready. Its log:\n{worker.log.read_text()}"
+    record = json.loads(lines[0])
+    assert record["logger"] == "celery.apps.worker"
+    assert record["status"] == "INFO"
