@@ -6,7 +6,6 @@ import pytest
 from eren.celery import app, ping
 
 
-
 def test_task_makes_a_round_trip_through_redis_to_a_worker_process(celery_worker):
     worker = celery_worker()
     result = ping.apply_async(queue=celery_worker.queue)
