@@ -14,7 +14,7 @@ then turns the markers into <mark>) or split with `highlight_segments()` for JSO
 
 Bounded work, so a common word costs the same at 5k or 500k events:
 - Ranking, the total, the facets and the distance order use the soonest CANDIDATE_LIMIT
-  (500) matches; `total_is_capped` / `facets_are_capped` say when there are more ("500+").
+  (200) matches; `total_is_capped` / `facets_are_capped` say when there are more ("200+").
 - Each search first asks event_search_facts() (one round trip) for the planner's estimate
   of its matches. Selective searches fetch every match through the GIN (or coordinates)
   index; the others walk upcoming events in start order and stop after WALK_WINDOW (5,000)
@@ -63,7 +63,10 @@ MAX_PAGE_SIZE = 100
 # earthdistance's earth() radius, so bounding boxes agree with its distances.
 EARTH_RADIUS_KM = 6378.168
 # Ranking, totals and facets read at most this many matches; also the deepest reachable result.
-CANDIDATE_LIMIT = 500
+# 200 soonest matches of a common word span about seven weeks of a 1,800-event term and hold
+# dozens of title matches, more than a first page; every candidate costs ranking time (500
+# took twice as long; docs/BENCHMARKS.md).
+CANDIDATE_LIMIT = 200
 # No search reads many more rows than this: a query whose words are common looks for its
 # matches among this many upcoming events (in start order) instead of reading them all.
 WALK_WINDOW = 5_000
@@ -425,6 +428,8 @@ class _SearchFacts:
     box_rows: int | None
     event_rows: float
     longest_event: dt.timedelta
+    # Rows the index plan fetches: more than the matches when the query has negations.
+    index_rows: float | None
 
 
 def _search_facts(
@@ -450,17 +455,25 @@ def _search_facts(
 
 
 def _prefers_index(
-    estimated_rows: float | None, *, event_rows: float, wanted: int, window: int
+    estimated_rows: float | None,
+    *,
+    event_rows: float,
+    wanted: int,
+    window: int,
+    index_rows: float | None = None,
 ) -> bool:
     """Whether fetching every match through an index beats walking upcoming events.
 
-    The index plan reads every match, past ones included; the walk reads events in start
+    The index plan reads every match, past ones included, and for a query with negations
+    every event matching its other words (`index_rows`); the walk reads events in start
     order until it has `wanted` matches, about wanted x event_rows / matches of them, and
-    never more than `window`. Take the index while it reads fewer rows than both.
+    never more than `window`. Take the index while it reads fewer rows than the walk.
     """
     if estimated_rows is None:
         return False
-    return estimated_rows <= window and estimated_rows**2 < wanted * max(event_rows, 1.0)
+    index_reads = max(estimated_rows, index_rows or 0.0)
+    walk_reads = min(float(window), wanted * max(event_rows, 1.0) / max(estimated_rows, 1.0))
+    return index_reads <= window and index_reads < walk_reads
 
 
 def _central_midnight(day: dt.date) -> dt.datetime:
@@ -636,10 +649,13 @@ def _candidates_sql(
     """SQL for the first CANDIDATE_LIMIT + 1 matches in candidate order.
 
     `columns` are event columns, plus "distance_m" for the straight-line distance to the
-    place searched near. A walk with a text or radius filter only looks at the next
-    WALK_WINDOW events: the walk is chosen when matches are common, so the window nearly
-    always fills the cap; when the planner overestimated (a phrase of two common words),
-    the window bounds the cost.
+    place searched near and, for a walk only, "rank" for ts_rank of the text query: computed
+    on the capped rows as they leave the walk, so the candidate set need not carry the wide
+    search_vector. (The index plan sorts all its matches first, so it ranks later.)
+
+    A walk with a text or radius filter only looks at the next WALK_WINDOW events: the walk
+    is chosen when matches are common, so the window nearly always fills the cap; when the
+    planner overestimated (a phrase of two common words), the window bounds the cost.
     """
     order = _candidate_order(params, strategy)
     has_text = bool(params.q) and not facts.query_is_empty
@@ -657,7 +673,7 @@ def _candidates_sql(
             events = events.annotate(distance_m=_straight_distance_m(params.near))
         return _compiled(events.order_by(*order).values(*columns)[: CANDIDATE_LIMIT + 1])
 
-    event_columns = [column for column in columns if column != "distance_m"]
+    event_columns = [column for column in columns if column not in ("distance_m", "rank")]
     window_columns = list(event_columns)
     if has_text:
         window_columns.append("search_vector")
@@ -675,6 +691,12 @@ def _candidates_sql(
     if "distance_m" in columns and params.near is not None:
         select.append(f"{distance_sql} AS distance_m")
         select_params += list(params.near)
+    if "rank" in columns and has_text:
+        select.append(
+            "ts_rank(%s::real[], window_events.search_vector,"
+            " websearch_to_tsquery(%s::regconfig, %s)) AS rank"
+        )
+        select_params += [RANK_WEIGHTS, SEARCH_CONFIG, params.q]
     # Conditions on the window's rows, which no index can serve: that is the point.
     conditions: list[str] = []
     condition_params: list = []
@@ -715,6 +737,36 @@ _DESCRIPTION_HEADLINE_OPTIONS = _headline_options(
     MaxFragments="2",
     FragmentDelimiter=" … ",
 )
+# ts_headline parses and stems all the text it is given, and with MaxFragments it weighs
+# every cover of the query: ~45 µs for a 420-character description, ~4 ms for a 5,000-
+# character one with many matches. It gets at most this many characters, starting a little
+# before the first occurrence of a query lexeme, which in English is nearly always a prefix
+# of the word ("meet" in "meetings"); where none occurs it gets the beginning.
+HEADLINE_TEXT_LENGTH = 300
+HEADLINE_LEAD = 100
+# A lexeme in a tsquery's text: quoted, with quotes inside doubled.
+_TSQUERY_LEXEME = r"'((?:[^']|'')+)'"
+
+
+def _description_excerpt(q: str) -> tuple[str, list]:
+    """SQL for the part of event.description a headline needs, and its parameters."""
+    lexemes = (
+        "(SELECT array_agg(replace(found[1], '''''', '''')) FROM regexp_matches("
+        " querytree(websearch_to_tsquery(%s::regconfig, %s)), %s, 'g') AS found)"
+    )
+    sql = (
+        "CASE WHEN length(event.description) <= %s THEN event.description ELSE ("  # noqa: S608 - constants only
+        " SELECT CASE WHEN start.at = 1 THEN left(event.description, %s)"
+        # Drop the word the excerpt starts inside of.
+        " ELSE regexp_replace(substr(event.description, start.at, %s), '^\\S*\\s+', '') END"
+        " FROM (SELECT greatest(1, coalesce(min(nullif(strpos(lower(event.description),"
+        f" lexeme), 0)), 1) - %s) AS at FROM unnest({lexemes}) AS lexeme) AS start"
+        ") END"
+    )
+    length = HEADLINE_TEXT_LENGTH
+    return sql, [length, length, length, HEADLINE_LEAD, SEARCH_CONFIG, q, _TSQUERY_LEXEME]
+
+
 _EVENT_FIELDS = [f for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
 _CATEGORY_FIELDS = list(EventCategory._meta.concrete_fields)
 # Positions in a result row: total, facets, rank, distance_km, two headlines, then the columns.
@@ -748,9 +800,10 @@ class _SearchStatement:
             "wanted": CANDIDATE_LIMIT,
             "window": WALK_WINDOW,
         }
-        selective = (has_text and _prefers_index(facts.estimated_matches, **plan_sizes)) or (
-            box is not None and _prefers_index(facts.box_rows, **plan_sizes)
-        )
+        selective = (
+            has_text
+            and _prefers_index(facts.estimated_matches, index_rows=facts.index_rows, **plan_sizes)
+        ) or (box is not None and _prefers_index(facts.box_rows, **plan_sizes))
         strategy: Strategy = "index" if selective else "walk"
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
         self.window_may_hide_matches = (
@@ -758,7 +811,10 @@ class _SearchStatement:
         )
 
         matched_columns = ["id", "category_id", "starts_at"]
-        if sort == "relevance":
+        ranked_in_walk = sort == "relevance" and strategy == "walk" and has_text
+        if ranked_in_walk:
+            matched_columns.append("rank")
+        elif sort == "relevance":
             matched_columns.append("search_vector")
         elif sort == "distance" and params.near is not None:
             matched_columns.append("distance_m")
@@ -787,7 +843,14 @@ class _SearchStatement:
             f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608
             " LIMIT %s) AS candidate"
         )
-        if sort == "relevance":
+        if ranked_in_walk:
+            ctes.append(
+                f"page AS (SELECT id, rank AS sort_key FROM {candidates}"  # noqa: S608
+                " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+            )
+            sql_params += [CANDIDATE_LIMIT, limit, offset]
+            order = "page.sort_key DESC, event.starts_at, event.id"
+        elif sort == "relevance":
             ctes.append(
                 "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608
                 f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}"
@@ -816,18 +879,21 @@ class _SearchStatement:
         query_sql = "websearch_to_tsquery(%s::regconfig, %s)"
         query_params = [SEARCH_CONFIG, params.q]
         if params.q:
-            display[0] = (
-                f"ts_rank(%s::real[], event.search_vector, {query_sql})",
-                [RANK_WEIGHTS, *query_params],
-            )
-            for position, column, options in (
-                (2, "title", _TITLE_HEADLINE_OPTIONS),
-                (3, "description", _DESCRIPTION_HEADLINE_OPTIONS),
+            # The relevance order has ranked the page already; other orders rank it here.
+            display[0] = ("page.sort_key::real", [])
+            if sort != "relevance":
+                display[0] = (
+                    f"ts_rank(%s::real[], event.search_vector, {query_sql})",
+                    [RANK_WEIGHTS, *query_params],
+                )
+            for position, (text_sql, text_params), options in (
+                (2, ("event.title", []), _TITLE_HEADLINE_OPTIONS),
+                (3, _description_excerpt(params.q), _DESCRIPTION_HEADLINE_OPTIONS),
             ):
                 # Marker characters typed into the text are dropped, so every marker is ours.
                 display[position] = (
-                    f"ts_headline(%s::regconfig, replace(event.{column}, %s, ''), {query_sql}, %s)",
-                    [SEARCH_CONFIG, _MARKER_CHARACTER, *query_params, options],
+                    f"ts_headline(%s::regconfig, replace({text_sql}, %s, ''), {query_sql}, %s)",
+                    [SEARCH_CONFIG, *text_params, _MARKER_CHARACTER, *query_params, options],
                 )
         if params.near is not None:
             display[1] = (

@@ -239,6 +239,18 @@ def test_headline_marks_the_match_and_rendering_escapes_html():
     assert "<img" not in description_html
 
 
+def test_headline_of_a_long_description_shows_the_first_match():
+    filler = "Bring a friend and a water bottle to the quad. " * 60  # ~2,900 characters
+    EventPostFactory(
+        title="Spring fair", description=f"{filler}The Ultimate club meets here. {filler}"
+    )
+
+    (event,) = event_search(SearchParams(q="clubs")).events
+
+    assert f"Ultimate {HIGHLIGHT_START}club{HIGHLIGHT_STOP} meets" in event.headline_description
+    assert len(event.headline_description) < 300
+
+
 def test_markers_typed_into_event_text_are_not_highlights():
     EventPostFactory(title=f"Jazz {HIGHLIGHT_START}<img src=x>{HIGHLIGHT_STOP} night")
 
@@ -450,6 +462,24 @@ def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
     from events.search import _prefers_index
 
     chosen = _prefers_index(estimated, event_rows=event_rows, wanted=500, window=5_000)
+
+    assert chosen is expected
+
+
+@pytest.mark.parametrize(
+    ("estimated", "index_rows", "expected"),
+    [
+        (800, None, True),  # at 5,000 events: fewer matches than the walk would read
+        (800, 2_400, False),  # `club -meeting`: the index fetches every `club` event first
+        (2_600, 5_000, False),  # negations only: the index cannot narrow anything
+    ],
+)
+def test_plan_choice_counts_what_the_index_fetches(estimated, index_rows, expected):
+    from events.search import _prefers_index
+
+    chosen = _prefers_index(
+        estimated, event_rows=5_000, wanted=200, window=5_000, index_rows=index_rows
+    )
 
     assert chosen is expected
 
