@@ -85,7 +85,7 @@ DROP_SQL = "DROP FUNCTION event_search_facts(tsquery, tsquery, double precision[
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0006_search_plan_facts"),
+        ("events", "0007_email_delivery"),
     ]
 
     operations = [
