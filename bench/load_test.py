@@ -34,6 +34,7 @@ def locust_run(
     duration: int,
     processes: int = 1,
     env: dict[str, str] | None = None,
+    reset_stats: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Run locust headless; return its statistics by request name ("Aggregated" included)."""
     with tempfile.TemporaryDirectory(prefix="eren-locust-") as directory:
@@ -51,13 +52,14 @@ def locust_run(
             f"{duration}s",
             "--host",
             server.url,
-            "--reset-stats",
             "--only-summary",
             "--csv",
             str(prefix),
             "--loglevel",
             "WARNING",
         ]
+        if reset_stats:
+            command.append("--reset-stats")
         if processes > 1:
             command += ["--processes", str(processes)]
         subprocess.run(
@@ -67,6 +69,7 @@ def locust_run(
             check=False,  # exit code 1 means failures; they are reported, not raised
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            timeout=duration + 60,
         )
         with open(f"{prefix}_stats.csv", newline="") as stats:
             return {row["Name"]: _numbers(row) for row in csv.DictReader(stats)}
