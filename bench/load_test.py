@@ -71,6 +71,13 @@ def locust_run(
             stderr=subprocess.DEVNULL,
             timeout=duration + 60,
         )
+        with open(f"{prefix}_failures.csv", newline="") as failures:
+            for row in list(csv.DictReader(failures))[:5]:
+                print(
+                    f"failure: {row['Method']} {row['Name']}: {row['Error']} "
+                    f"({row['Occurrences']} times)",
+                    file=sys.stderr,
+                )
         with open(f"{prefix}_stats.csv", newline="") as stats:
             return {row["Name"]: _numbers(row) for row in csv.DictReader(stats)}
 
