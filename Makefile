@@ -69,6 +69,11 @@ bench-search: bench-search-data
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.search_benchmark --iterations 200 --server $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.search_benchmark --iterations 50 --server $(BENCH_ARGS)
 
+# Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
+.PHONY: bench-pages
+bench-pages: $(STAMP)
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
+
 # Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
 # it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
 # gunicorn as production does and locust on this machine (/health baseline, page ratios,
@@ -90,4 +95,4 @@ bench-load: $(STAMP)
 	  --duration $(BENCH_DURATION) $(BENCH_LOAD_ARGS)
 bench-contention: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
-bench: bench-search bench-leaderboard bench-data bench-load bench-contention
+bench: bench-search bench-leaderboard bench-pages bench-data bench-load bench-contention

@@ -29,3 +29,30 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 proxy_allow_ips = forwarded_allow_ips
+
+# Logs: JSON lines on stdout when deployed (the same shape as Django's, see eren/logging.py),
+# so Datadog parses gunicorn's own lines too; the access line names the request id.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
+_deployed = os.environ.get("DJANGO_ENV") in {"staging", "production"}
+if os.environ.get("LOG_FORMAT", "json" if _deployed else "plain") == "json":
+    _json_handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "stream": "ext://sys.stdout",
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "eren.logging.JsonFormatter",
+                "format": "%(levelname)s %(name)s %(message)s",
+            }
+        },
+        "handlers": {"console": _json_handler, "error_console": _json_handler},
+        "root": {"level": "INFO", "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }

@@ -6,13 +6,70 @@ Every error answers `{"error": {"code": str, "message": str, "fields": {name: [m
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+# Answers any operation can give, documented on each one that does not say so itself:
+# invalid input, rate limited, database unavailable; 401/403 where a session is needed and
+# 404 where the path names something.
+_ERRORS_EVERYWHERE = {
+    422: "Some input is not valid.",
+    429: "Too many requests.",
+    503: "Briefly unavailable; try again.",
+}
+_ERRORS_WITH_AUTH = {401: "Log in to do this.", 403: "You are not allowed to do this."}
+_ERRORS_WITH_PATH = {404: "Not found."}
+
+
+class ErenAPI(NinjaAPI):
+    """A NinjaAPI whose schema documents the error shape on every answer it can give."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        error_ref = {"$ref": "#/components/schemas/ApiError"}
+        schema.setdefault("components", {}).setdefault("schemas", {})["ApiError"] = {
+            "type": "object",
+            "title": "ApiError",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "fields"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                }
+            },
+        }
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                errors = dict(_ERRORS_EVERYWHERE)
+                if operation.get("security"):
+                    errors.update(_ERRORS_WITH_AUTH)
+                if "{" in path:
+                    errors.update(_ERRORS_WITH_PATH)
+                responses = operation.setdefault("responses", {})
+                for status, description in errors.items():
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {"application/json": {"schema": error_ref}},
+                        },
+                    )
+        return schema
+
+
+api = ErenAPI(
     title="E-Ren API",
     version="1",
     description=(
@@ -34,6 +91,7 @@ DEFAULT_CODES = {
     409: "conflict",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -112,6 +170,23 @@ def on_http_error(request, exc: HttpError):
         message=str(exc),
         fields=getattr(exc, "fields", None),
     )
+
+
+def on_database_unavailable(request, exc):
+    # PostgreSQL or PgBouncer is unreachable: a retryable 503, not a bug report.
+    logger.error("Database unavailable: %s", type(exc).__name__)
+    response = error_response(
+        request,
+        status=503,
+        code="unavailable",
+        message="The service is briefly unavailable. Please try again in a minute.",
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
+api.add_exception_handler(OperationalError, on_database_unavailable)
+api.add_exception_handler(InterfaceError, on_database_unavailable)
 
 
 @api.exception_handler(Exception)

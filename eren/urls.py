@@ -14,6 +14,8 @@ api.add_router("/me", users_router)
 api.add_router("/me", me_router)
 api.add_router("/", escore_router)
 
+handler500 = "eren.errors.server_error"
+
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),

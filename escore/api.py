@@ -6,7 +6,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.security import django_auth
 
 from eren.api import ApiError
@@ -93,7 +93,11 @@ def _term_out(term) -> dict | None:
         "the answer came from the database."
     ),
 )
-def leaderboard(request: HttpRequest, term: str = "current", limit: int = selectors.DEFAULT_LIMIT):
+def leaderboard(
+    request: HttpRequest,
+    term: str = Query("current", pattern="^(current|all)$"),
+    limit: int = Query(selectors.DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+):
     fields = {}
     if term not in selectors.SCOPES:
         fields["term"] = ["Must be current or all."]

@@ -6,7 +6,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from eren.api import ApiError
@@ -139,7 +139,11 @@ def category_list(request: HttpRequest):
         "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`."
     ),
 )
-def event_list(request: HttpRequest, page: int = 1, page_size: int = 20):
+def event_list(
+    request: HttpRequest,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
+):
     if page < 1:
         raise ApiError(422, INVALID, fields={"page": ["Must be 1 or more."]})
     if not 1 <= page_size <= MAX_PAGE_SIZE:

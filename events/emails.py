@@ -34,6 +34,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from eren import metrics
 from users.models import User
 
 from .calendar import calendar_render
@@ -194,6 +195,7 @@ def _deliver(
             return False
         # An exception here (SMTP refused, connection dropped) rolls the row back.
         message.send()
+    metrics.increment("emails.sent", tags={"kind": kind})
     return True
 
 

@@ -25,6 +25,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from eren import metrics
+
 from .models import EventPost, GeocodeCache
 from .places import CAMPUS_PLACES, Place, place_find
 
@@ -214,6 +216,18 @@ def _google_fetch(request: urllib.request.Request, timeout: float) -> tuple[int,
 
 
 def google_geocode(query: str) -> GeocodeResult:
+    """Ask Google where `query` is; failures are counted (`eren.geocoding.failures`)."""
+    try:
+        result = _google_geocode(query)
+    except GeocodingRetryableError:
+        metrics.increment("geocoding.failures", tags={"kind": "retryable"})
+        raise
+    if result is DENIED:
+        metrics.increment("geocoding.failures", tags={"kind": "denied"})
+    return result
+
+
+def _google_geocode(query: str) -> GeocodeResult:
     """Ask Google where `query` is. Raises `GeocodingRetryableError` on transient failures.
 
     The key travels in the query string (Google's API has no other way for server keys),

@@ -51,6 +51,8 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from eren import metrics
+
 from .models import SEARCH_CONFIG, EventCategory, EventPost
 from .places import CAMPUS_PLACES, place_find
 
@@ -619,6 +621,7 @@ def event_search(
     page_events = [statement.event_from_row(row) for row in rows if row[_EVENT_ID] is not None]
 
     did_you_mean = spelling_suggestion(params.q) if total_rows == 0 and params.q else None
+    metrics.increment("searches", tags={"results": "some" if total_rows else "none"})
     return SearchResults(
         events=page_events,
         total=min(total_rows, CANDIDATE_LIMIT),

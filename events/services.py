@@ -20,6 +20,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
+from eren import metrics
 from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email
@@ -126,6 +127,7 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
             registration=registration,
             kind=RegistrationEmailKind.CONFIRMED if confirmed else RegistrationEmailKind.WAITLISTED,
         )
+        metrics.increment_on_commit("registrations.created", tags={"status": status})
     return registration
 
 
@@ -157,6 +159,7 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
             _counters_add(event=event, seats=-1)
         else:
             _counters_add(event=event, waitlist=-1)
+        metrics.increment_on_commit("registrations.cancelled")
 
         for seated in _waitlist_fill(event=event):
             _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
@@ -581,6 +584,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
     _score_sync_on_commit(registration_id=registration.pk)
+    metrics.increment_on_commit("check_ins")
     return CheckInOutcome(registration=registration, changed=True)
 
 

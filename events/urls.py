@@ -1,14 +1,16 @@
 from django.urls import path
 
+from eren.caching import anonymous_page_cache
+
 from . import organizer_views, views
 
 app_name = "events"
 
 urlpatterns = [
-    path("", views.EventListView.as_view(), name="list"),
-    path("search/", views.SearchView.as_view(), name="search"),
+    path("", anonymous_page_cache(views.EventListView.as_view()), name="list"),
+    path("search/", anonymous_page_cache(views.SearchView.as_view()), name="search"),
     path("search/suggest", views.search_suggest, name="suggest"),
-    path("events/<int:pk>/", views.EventDetailView.as_view(), name="detail"),
+    path("events/<int:pk>/", anonymous_page_cache(views.EventDetailView.as_view()), name="detail"),
     path("events/<int:pk>/register", views.registration_create, name="register"),
     path("events/<int:pk>/cancel", views.registration_cancel, name="cancel"),
     path("events/<int:pk>/calendar.ics", views.event_calendar, name="calendar"),

@@ -11,6 +11,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from eren.sentry import sentry_init as _sentry_init
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -74,8 +76,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines and every response carry the request id.
+    "eren.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "eren.static.StaticFilesMiddleware",
+    "eren.caching.DefaultPrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -283,6 +288,15 @@ STORAGES = {
     },
 }
 
+# Unhashed static names (hashed ones are cached for a year, see eren/static.py): the
+# architecture's 1 hour for assets.
+WHITENOISE_MAX_AGE = env.int("WHITENOISE_MAX_AGE", default=0 if DEBUG else 60 * 60)
+
+# --- HTTP caching (eren/caching.py) -----------------------------------------------------
+
+# Anonymous list, search and detail pages: public for this long, and kept whole in Redis.
+ANONYMOUS_PAGE_CACHE_SECONDS = env.int("ANONYMOUS_PAGE_CACHE_SECONDS", default=300)
+
 # --- Security ---------------------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -303,14 +317,38 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 # --- Logging ----------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one object a line for Datadog (with dd.trace_id/dd.span_id under ddtrace-run).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if DEPLOYED else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain (got {LOG_FORMAT!r}).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "eren.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "eren.logging.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+            "stream": "ext://sys.stdout",
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Error tracking and metrics ---------------------------------------------------------
+
+# Sentry starts only when SENTRY_DSN is set (eren/sentry.py); DogStatsD metrics are sent
+# only when DD_AGENT_HOST or DD_DOGSTATSD_URL names an agent (eren/metrics.py).
+SENTRY_ENABLED = _sentry_init(env.ENVIRON)
 
 # --- Geocoding (events/geocoding.py) ----------------------------------------------------
 

@@ -80,6 +80,14 @@ def test_event_list_query_count_is_fixed_whatever_the_page_size(
         client.get("/")
 
 
+@pytest.fixture
+def no_page_cache(settings):
+    # The card fragment cache is what these tests check; the whole-page cache in front of it
+    # keeps anonymous pages for 5 minutes on purpose (tests/eren/test_caching.py).
+    settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0
+
+
+@pytest.mark.usefixtures("no_page_cache")
 def test_event_card_cache_shows_a_new_title_at_once(client):
     event = EventPostFactory(title="Old title")
     assert "Old title" in client.get("/").content.decode()
@@ -90,6 +98,7 @@ def test_event_card_cache_shows_a_new_title_at_once(client):
     assert "Old title" not in content
 
 
+@pytest.mark.usefixtures("no_page_cache")
 def test_event_card_cache_shows_seats_taken_at_once(client, django_user_model):
     event = EventPostFactory(capacity=2)
     assert "2 spots left" in client.get("/").content.decode()
