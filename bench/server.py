@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -104,6 +105,10 @@ class BenchServer:
         return environment
 
     def start(self) -> BenchServer:
+        if threading.current_thread() is threading.main_thread():
+            # gunicorn runs in a session of its own (Ctrl-C must not reach it half-way), so a
+            # SIGTERM to this process exits through stop() instead of leaving it running.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         self._tmp = tempfile.mkdtemp(prefix="eren-bench-")
         environment = self.environment()
         environment["STATIC_ROOT"] = str(static_root_collected(environment))
