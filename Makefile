@@ -83,3 +83,26 @@ bench-search: bench-search-data
 .PHONY: bench-pages
 bench-pages: $(STAMP)
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
+
+# Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
+# it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
+# gunicorn as production does and locust on this machine (/health baseline, page ratios,
+# the 200-user mix, worker RSS), bench-contention sends 500 registrations for 100 seats.
+# `make bench` runs every benchmark; results go in docs/BENCHMARKS.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/12
+BENCH_EVENTS ?= 5000
+BENCH_STUDENTS ?= 100000
+BENCH_USERS ?= 200
+BENCH_DURATION ?= 60
+BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING
+.PHONY: bench bench-data bench-load bench-contention
+bench-data: $(STAMP)
+	$(BENCH_ENV) $(BIN)/python -m bench.generate_events --events $(BENCH_EVENTS) \
+	  --students $(BENCH_STUDENTS) --reset
+bench-load: $(STAMP)
+	$(BENCH_ENV) $(BIN)/python -m bench.load_test --users $(BENCH_USERS) \
+	  --duration $(BENCH_DURATION) $(BENCH_LOAD_ARGS)
+bench-contention: $(STAMP)
+	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
+bench: bench-search bench-leaderboard bench-pages bench-data bench-load bench-contention

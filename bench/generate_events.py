@@ -2,6 +2,13 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eren_bench_500k \
         python -m bench.generate_events --events 500000 --reset
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eren_bench \
+        python -m bench.generate_events --events 5000 --students 100000 --reset
+
+--students adds the leaderboard benchmark's students and their score ledger (SQL
+generate_series), about three registrations each on upcoming events, and makes every student
+able to log in for the load test: one password (BENCH_PASSWORD) hashed once and copied to
+every row, and a verified allauth e-mail address each.
 
 Creates and migrates the database when needed. Refuses any database whose name does not
 start with "eren_bench", so it can never empty a development or test database. Text follows
@@ -19,6 +26,7 @@ import sys
 import time
 
 import django
+from django.contrib.auth.hashers import make_password
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eren.settings.base")
 django.setup()
@@ -28,6 +36,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from bench.leaderboard_benchmark import EMAIL_DOMAIN as STUDENT_EMAIL_DOMAIN  # noqa: E402
+from bench.leaderboard_benchmark import data_create as students_and_scores_create  # noqa: E402
 from bench.vocabulary import STOP_WORDS, ranked_words, zipf_cumulative_weights  # noqa: E402
 from events.models import EventCategory  # noqa: E402
 from events.search import CAMPUS_PLACES, search_words_refresh  # noqa: E402
@@ -57,6 +67,8 @@ TITLE_KINDS = [
 ]  # fmt: skip
 ORGANIZER_COUNT = 300
 BENCH_EMAIL_DOMAIN = "bench.invalid"
+# The load test logs students in with this password (bench/locustfile.py).
+BENCH_PASSWORD = "washu-bench"  # noqa: S105 - a benchmark database's only password
 COPY_COLUMNS = (
     "title", "description", "location_name", "address", "latitude", "longitude",
     "geocode_status", "starts_at", "ends_at", "capacity", "status", "cancellation_reason",
@@ -96,6 +108,10 @@ def reset() -> None:
             " RESTART IDENTITY CASCADE"
         )
         cursor.execute("DELETE FROM users_user WHERE email LIKE %s", (f"%@{BENCH_EMAIL_DOMAIN}",))
+        students = f"%@{STUDENT_EMAIL_DOMAIN}"
+        cursor.execute("DELETE FROM account_emailaddress WHERE email LIKE %s", (students,))
+        cursor.execute("DELETE FROM django_session")
+        cursor.execute("DELETE FROM users_user WHERE email LIKE %s", (students,))
 
 
 def _organizer_ids() -> list[int]:
@@ -104,8 +120,9 @@ def _organizer_ids() -> list[int]:
         for number in range(ORGANIZER_COUNT):
             cursor.execute(
                 "INSERT INTO users_user (password, is_superuser, email, display_name, is_staff,"
-                " is_active, date_joined, is_organizer, leaderboard_visibility, pseudonym)"
-                " VALUES ('!', false, %s, %s, false, true, %s, true, 'public', '')"
+                " is_active, date_joined, is_organizer, leaderboard_visibility, pseudonym,"
+                " email_reminders)"
+                " VALUES ('!', false, %s, %s, false, true, %s, true, 'public', '', true)"
                 " ON CONFLICT DO NOTHING",
                 (f"organizer{number}@{BENCH_EMAIL_DOMAIN}", f"Organizer {number}", now),
             )
@@ -203,9 +220,77 @@ def load(count: int, *, seed: int) -> None:
                 copy.write_row(row)
 
 
+def students_load(count: int) -> None:
+    """Students with scores, registrations in proportion, and a way to log in."""
+    students_and_scores_create(students=count)
+    password = make_password(BENCH_PASSWORD)  # PBKDF2 once, not once a row
+    students = f"student%@{STUDENT_EMAIL_DOMAIN}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE users_user SET password = %s WHERE email LIKE %s", (password, students)
+        )
+        cursor.execute(
+            'INSERT INTO account_emailaddress (user_id, email, verified, "primary")'
+            " SELECT id, email, true, true FROM users_user WHERE email LIKE %s"
+            " ON CONFLICT DO NOTHING",
+            (students,),
+        )
+        # 0 to 6 registrations a student (3 on average) on upcoming published events; the
+        # first `capacity` of an event are confirmed, the rest waitlisted, and the event's
+        # counters match its rows, as registration_create would leave them.
+        cursor.execute(
+            "SELECT array_agg(id ORDER BY id) FROM events_eventpost"
+            " WHERE status = 'published' AND starts_at > now()"
+        )
+        (upcoming,) = cursor.fetchone()
+        if not upcoming:
+            return
+        cursor.execute(
+            """
+            INSERT INTO events_eventregistration (status, registered_at, created_at, updated_at,
+                event_id, user_id)
+            SELECT 'confirmed', now(), now(), now(),
+                (%(events)s::bigint[])[1 + ((u.id * 7919 + k * 104729) %% %(n)s)], u.id
+            FROM users_user u CROSS JOIN LATERAL generate_series(1, (u.id * 13) %% 7) AS k
+            WHERE u.email LIKE %(students)s
+            ON CONFLICT DO NOTHING
+            """,
+            {"events": upcoming, "n": len(upcoming), "students": students},
+        )
+        cursor.execute(
+            """
+            WITH ranked AS (
+                SELECT r.id, e.capacity,
+                    row_number() OVER (PARTITION BY r.event_id ORDER BY r.id) AS place
+                FROM events_eventregistration r JOIN events_eventpost e ON e.id = r.event_id
+            )
+            UPDATE events_eventregistration r SET status = 'waitlisted'
+            FROM ranked
+            WHERE ranked.id = r.id AND ranked.capacity IS NOT NULL
+                AND ranked.place > ranked.capacity
+            """
+        )
+        cursor.execute(
+            """
+            UPDATE events_eventpost e
+            SET seats_taken = counts.confirmed, waitlist_count = counts.waitlisted
+            FROM (
+                SELECT event_id, count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+                    count(*) FILTER (WHERE status = 'waitlisted') AS waitlisted
+                FROM events_eventregistration GROUP BY event_id
+            ) AS counts
+            WHERE counts.event_id = e.id
+            """
+        )
+        cursor.execute("ANALYZE events_eventregistration; ANALYZE account_emailaddress")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument(
+        "--students", type=int, default=0, help="students with scores and registrations"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--reset", action="store_true", help="empty the event tables first")
     parser.add_argument("--reset-only", action="store_true")
@@ -226,6 +311,15 @@ def main() -> None:
         cursor.execute("ANALYZE events_eventcategory")
     search_words_refresh()
     print(f"done (vacuum, analyze, search words) in {time.monotonic() - started:.1f}s")
+    if arguments.students:
+        from escore.services import leaderboard_rebuild
+
+        students_load(arguments.students)
+        leaderboard_rebuild()
+        print(
+            f"{arguments.students} students, scores, registrations, logins and leaderboard"
+            f" in {time.monotonic() - started:.1f}s"
+        )
 
 
 if __name__ == "__main__":

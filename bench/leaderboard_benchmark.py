@@ -106,12 +106,13 @@ def data_create(*, students: int) -> None:
             cursor.execute(
                 """
                 INSERT INTO users_user (password, is_superuser, email, is_staff, is_active,
-                    date_joined, display_name, is_organizer, leaderboard_visibility, pseudonym)
+                    date_joined, display_name, is_organizer, leaderboard_visibility, pseudonym,
+                    email_reminders)
                 SELECT '!', false, 'student' || g || '@' || %(domain)s, false, true, now(),
                     'Bench Student ' || g, false,
                     CASE WHEN g %% 10 = 0 THEN 'hidden' WHEN g %% 7 = 0 THEN 'pseudonym'
                          ELSE 'public' END,
-                    CASE WHEN g %% 7 = 0 AND g %% 10 <> 0 THEN 'Bear ' || g ELSE '' END
+                    CASE WHEN g %% 7 = 0 AND g %% 10 <> 0 THEN 'Bear ' || g ELSE '' END, true
                 FROM generate_series(1, %(students)s) AS g
                 ON CONFLICT DO NOTHING
                 """,
