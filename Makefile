@@ -64,7 +64,7 @@ include deploy/tools.mk
 BENCH_ESCORE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_escore
 .PHONY: bench-leaderboard
 bench-leaderboard: $(STAMP)
-	DATABASE_URL=$(BENCH_ESCORE_DATABASE_URL) CACHE_KEY_PREFIX=eren-bench DEBUG=false \
+	DATABASE_URL=$(BENCH_ESCORE_DATABASE_URL) CACHE_KEY_PREFIX=eren-bench DEBUG=false RATELIMIT_ENABLE=false \
 	LOG_LEVEL=WARNING $(BIN)/python -m bench.leaderboard_benchmark $(BENCH_ARGS)
 
 # Search benchmark: 5,000 and 500,000 generated events in databases of their own (created if
@@ -82,7 +82,7 @@ bench-search: bench-search-data
 # Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
 .PHONY: bench-pages
 bench-pages: $(STAMP)
-	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
+	RATELIMIT_ENABLE=false DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
 
 # Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
 # it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
