@@ -379,6 +379,8 @@ def event_changed_email_send(*, change_id: int) -> int:
         "ends_after": campus_time(change.ends_at_after),
         "place_before": _place(change.location_name_before, change.address_before),
         "place_after": _place(change.location_name_after, change.address_after),
+        # The same calendar entry for everyone: rendered once, not once per student.
+        "attachments": [_ics_attachment(event)],
     }
     return _deliver_each(
         registrations=_registrants(event, *statuses),
@@ -390,7 +392,6 @@ def event_changed_email_send(*, change_id: int) -> int:
             user=registration.user,
             event=event,
             reason="You registered for this event on E-Ren.",
-            attachments=[_ics_attachment(event)],
             **context,
         ),
     )

@@ -276,6 +276,11 @@ def test_each_bulk_email_task_run_three_times_sends_one_email_per_student():
         for student in students
         for prefix in ("Cancelled", "Changed", event.title)
     )
+    changed = [m for m in mail.outbox if m.subject.startswith("Changed")]
+    for message in changed:
+        [(filename, content, mimetype)] = message.attachments
+        assert (filename, mimetype) == ("event.ics", "text/calendar")
+        assert Calendar.from_ical(content).walk("VEVENT")
 
 
 def test_a_student_re_registering_is_told_again():
