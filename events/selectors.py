@@ -10,10 +10,6 @@ from .models import EventCategory, EventPost, EventRegistration
 from .places import CAMPUS_PLACES
 
 
-def event_list_upcoming() -> QuerySet[EventPost]:
-    return EventPost.objects.upcoming().select_related("category")
-
-
 def event_get_visible(*, event_id: int) -> EventPost:
     """A published or cancelled event; drafts are private to their organizer."""
     return EventPost.objects.select_related("category", "organizer").get(
