@@ -13,7 +13,7 @@ from eren.api import ApiError
 
 from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
-from .search import SearchParamsError, event_search, parse_search_params
+from .search import SearchParamsError, event_search, highlight_segments, parse_search_params
 
 router = Router(tags=["events"])
 INVALID = "Some input is not valid."
@@ -50,11 +50,31 @@ class EventOut(Schema):
         return urljoin(settings.SITE_URL, event.get_absolute_url())
 
 
+class HighlightOut(Schema):
+    text: str
+    match: bool
+
+
+def _highlights(text: str | None) -> list[dict] | None:
+    if text is None:
+        return None
+    return [{"text": piece, "match": match} for piece, match in highlight_segments(text)]
+
+
 class SearchHitOut(EventOut):
     rank: float | None = None
     distance_km: float | None = None
-    headline_title: str | None = None
-    headline_description: str | None = None
+    # With a query: the title and a description snippet as pieces, `match` marking the hits.
+    headline_title: list[HighlightOut] | None = None
+    headline_description: list[HighlightOut] | None = None
+
+    @staticmethod
+    def resolve_headline_title(event: EventPost) -> list[dict] | None:
+        return _highlights(getattr(event, "headline_title", None))
+
+    @staticmethod
+    def resolve_headline_description(event: EventPost) -> list[dict] | None:
+        return _highlights(getattr(event, "headline_description", None))
 
 
 class FacetOut(Schema):

@@ -156,3 +156,15 @@ def test_openapi_schema_and_docs(client):
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/events", "/api/v1/events/{event_id}/registration"} <= set(schema["paths"])
     assert client.get(f"{API}/docs").status_code == 200
+
+
+def test_search_hits_mark_the_matches_as_segments(client):
+    EventPostFactory(title="Jazz at Holmes", description="An evening of <b>jazz</b> standards.")
+    (hit,) = client.get(f"{API}/events", {"q": "jazz"}).json()["results"]
+    assert hit["headline_title"][0] == {"text": "Jazz", "match": True}
+    assert "".join(piece["text"] for piece in hit["headline_title"]) == "Jazz at Holmes"
+    assert any(piece["match"] for piece in hit["headline_description"])
+    assert "\u2063" not in str(hit)  # the private markers never reach clients
+    # Without a query there is nothing to highlight.
+    (plain,) = client.get(f"{API}/events").json()["results"]
+    assert plain["headline_title"] is None
