@@ -60,7 +60,7 @@ class SearchView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["categories"] = selectors.category_list_with_upcoming_counts()
+        context["categories"] = selectors.category_list()
         context["places"] = selectors.place_choices()
         try:
             params = parse_search_params(self.request.GET)

@@ -1,9 +1,11 @@
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
-from tests.factories import EventPostFactory
+from events import selectors
+from tests.factories import EventCategoryFactory, EventPostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +36,38 @@ def test_home_shows_spots_left_and_waitlist(client):
 
 def test_home_query_count_does_not_grow_with_the_page(client, django_assert_max_num_queries):
     EventPostFactory.create_batch(25)
-    with django_assert_max_num_queries(3):
+    # Categories, the page's count and rows, and the per-category counts (cold cache).
+    with django_assert_max_num_queries(4):
         client.get("/")
+
+
+def test_category_chips_count_upcoming_published_events_shared_for_a_minute(
+    client, django_assert_num_queries
+):
+    talks = EventCategoryFactory(name="Talks", slug="talks")
+    sports = EventCategoryFactory(name="Sports", slug="sports")
+    EventPostFactory.create_batch(2, category=talks)
+    EventPostFactory(category=talks, status="draft")
+    EventPostFactory(
+        category=sports,
+        starts_at=timezone.now() - dt.timedelta(days=2),
+        ends_at=timezone.now() - dt.timedelta(days=2, hours=-1),
+    )
+
+    categories = {c.slug: c.upcoming_count for c in selectors.category_list_with_upcoming_counts()}
+    assert categories == {"talks": 2, "sports": 0}
+    content = client.get("/").content.decode()
+    assert 'Talks <span class="count">2</span>' in content
+    assert 'Sports <span class="count">0</span>' in content
+
+    # The counts come from the cache until it expires: a new event shows within a minute.
+    EventPostFactory(category=sports)
+    with django_assert_num_queries(1):  # the categories themselves, not the counts
+        cached = {c.slug: c.upcoming_count for c in selectors.category_list_with_upcoming_counts()}
+    assert cached == {"talks": 2, "sports": 0}
+    cache.delete(selectors.CATEGORY_COUNTS_CACHE_KEY)
+    fresh = {c.slug: c.upcoming_count for c in selectors.category_list_with_upcoming_counts()}
+    assert fresh == {"talks": 2, "sports": 1}
 
 
 def test_unknown_event_is_404(client):
