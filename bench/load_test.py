@@ -5,10 +5,15 @@
 
 Starts gunicorn as production does (bench.server), then runs locust headless on the same
 machine: the trivial /health view, the event list and the search page each without think
-time (their throughput, and the ratios to /health), then the realistic mix of
+time (their throughput, and the ratios to /health), the search page at a fixed rate
+(--search-rate searches/s: its latency when not saturated), then the realistic mix of
 bench/locustfile.py with --users for --duration (statistics reset once every user has
-started, so the logins of the ramp-up are not in them). Worker RSS is read after the mix.
+started, so the logins of the ramp-up are not in them). Worker RSS is read after the
+warm-up and after the mix. A second server with the anonymous page cache off repeats
+/health and the search page, so the cost of a search nobody made before is shown too.
 Fill the database first: python -m bench.generate_events --events 5000 --students 100000.
+--search-only measures /health and the search page alone, on a database without students
+(the 500,000-event search database of `make bench-search-data`).
 """
 
 from __future__ import annotations
@@ -100,73 +105,126 @@ def machine_line() -> str:
     )
 
 
+def _saturation(server: BenchServer, args, pages) -> dict[str, dict[str, float]]:
+    return {
+        name: locust_run(
+            server,
+            [user_class],
+            users=args.baseline_users,
+            duration=args.baseline_duration,
+            processes=args.processes,
+        )["Aggregated"]
+        for name, user_class in pages
+    }
+
+
+def _paced_search(server: BenchServer, args) -> dict[str, float]:
+    return locust_run(
+        server,
+        ["PacedSearchUser"],
+        users=args.search_rate,
+        duration=args.search_rate_duration,
+        processes=args.processes,
+    )["Aggregated"]
+
+
+def _rss_line(rss: dict[int, float]) -> str:
+    values = ", ".join(f"{value:.0f}" for value in sorted(rss.values()))
+    return f"{values} (max {max(rss.values(), default=0):.0f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--duration", type=int, default=60, help="seconds of the mix")
     parser.add_argument("--baseline-users", type=int, default=50)
     parser.add_argument("--baseline-duration", type=int, default=15)
+    parser.add_argument("--search-rate", type=int, default=50, help="paced searches per second")
+    parser.add_argument("--search-rate-duration", type=int, default=30)
+    parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="only /health and the search page (a database without students, e.g. 500k events)",
+    )
     parser.add_argument("--processes", type=int, default=1, help="locust worker processes")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: the config's)")
     args = parser.parse_args()
 
     print(f"Before: {machine_line()}\n")
+    pages = [("/health (hello)", "HelloUser")]
+    if not args.search_only:
+        pages.append(("/ (event list)", "EventListUser"))
+    pages.append(("/search/?q=", "SearchUser"))
+    # As production runs: anonymous pages cached for 5 minutes (cold at the start).
     with BenchServer(port=args.port, workers=args.workers) as server:
-        saturation = {}
-        for name, user_class in (
-            ("/health (hello)", "HelloUser"),
-            ("/ (event list)", "EventListUser"),
-            ("/search/?q=", "SearchUser"),
-        ):
-            stats = locust_run(
+        cached = _saturation(server, args, pages)
+        paced_cached = _paced_search(server, args)
+        warm_rss = server.worker_rss_mb()
+        mix = None
+        if not args.search_only:
+            mix = locust_run(
                 server,
-                [user_class],
-                users=args.baseline_users,
-                duration=args.baseline_duration,
+                ["Visitor", "Student"],
+                users=args.users,
+                duration=args.duration,
                 processes=args.processes,
             )
-            saturation[name] = stats["Aggregated"]
-        mix = locust_run(
-            server,
-            ["Visitor", "Student"],
-            users=args.users,
-            duration=args.duration,
-            processes=args.processes,
-        )
         rss = server.worker_rss_mb()
         workers = len(server.worker_pids())
+    # Every search rendered: what a search costs when no one searched for it before.
+    uncached_env = {"ANONYMOUS_PAGE_CACHE_SECONDS": "0"}
+    with BenchServer(port=args.port, workers=args.workers, env=uncached_env) as server:
+        uncached = _saturation(server, args, [pages[0], pages[-1]])
+        paced_uncached = _paced_search(server, args)
 
-    hello_rps = saturation["/health (hello)"]["Requests/s"]
     print(f"After: {machine_line()}\n")
     print(
         f"Saturation, {args.baseline_users} users without think time, "
         f"{args.baseline_duration} s each, {workers} gunicorn workers:\n"
     )
-    print("| page | requests/s | ÷ hello | p50 ms | p95 ms | p99 ms | failures |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, stats in saturation.items():
-        print(
-            f"| {name} | {stats['Requests/s']:.0f} | {stats['Requests/s'] / hello_rps:.2f} | "
-            f"{stats['50%']:.0f} | {stats['95%']:.0f} | {stats['99%']:.0f} | "
-            f"{stats['Failure Count']:.0f} |"
-        )
-    print(f"\nMix, {args.users} users, {args.duration} s (after ramp-up):\n")
-    print("| request | count | requests/s | p50 ms | p95 ms | p99 ms | failures |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, stats in mix.items():
-        print(
-            f"| {name} | {stats['Request Count']:.0f} | {stats['Requests/s']:.1f} | "
-            f"{stats['50%']:.0f} | {stats['95%']:.0f} | {stats['99%']:.0f} | "
-            f"{stats['Failure Count']:.0f} |"
-        )
-    total = mix["Aggregated"]
+    print("| page | page cache | requests/s | ÷ hello | p50 ms | p95 ms | p99 ms | failures |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, results in (("on, cold at start", cached), ("off", uncached)):
+        hello_rps = results["/health (hello)"]["Requests/s"]
+        for name, stats in results.items():
+            print(
+                f"| {name} | {label} | {stats['Requests/s']:.0f} | "
+                f"{stats['Requests/s'] / hello_rps:.2f} | {stats['50%']:.0f} | "
+                f"{stats['95%']:.0f} | {stats['99%']:.0f} | {stats['Failure Count']:.0f} |"
+            )
     print(
-        f"\nMix throughput ÷ hello: {total['Requests/s'] / hello_rps:.2f} "
-        f"({total['Requests/s']:.0f} ÷ {hello_rps:.0f} requests/s)."
+        f"\nSearch page at {args.search_rate} searches/s offered "
+        f"({args.search_rate} users, a search every second on average, exponential pauses, "
+        f"{args.search_rate_duration} s):\n"
     )
-    memory = ", ".join(f"{value:.0f}" for value in sorted(rss.values()))
-    print(f"Web worker RSS after the mix, MB: {memory} (max {max(rss.values(), default=0):.0f}).")
+    print("| page cache | requests/s | p50 ms | p95 ms | p99 ms | max ms | failures |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, stats in (("on, cold at start", paced_cached), ("off", paced_uncached)):
+        print(
+            f"| {label} | {stats['Requests/s']:.1f} | {stats['50%']:.0f} | {stats['95%']:.0f} | "
+            f"{stats['99%']:.0f} | {stats['Max Response Time']:.0f} | "
+            f"{stats['Failure Count']:.0f} |"
+        )
+    if mix is not None:
+        print(f"\nMix, {args.users} users, {args.duration} s (after ramp-up):\n")
+        print("| request | count | requests/s | p50 ms | p95 ms | p99 ms | failures |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, stats in mix.items():
+            print(
+                f"| {name} | {stats['Request Count']:.0f} | {stats['Requests/s']:.1f} | "
+                f"{stats['50%']:.0f} | {stats['95%']:.0f} | {stats['99%']:.0f} | "
+                f"{stats['Failure Count']:.0f} |"
+            )
+        total = mix["Aggregated"]
+        hello_rps = cached["/health (hello)"]["Requests/s"]
+        print(
+            f"\nMix throughput ÷ hello: {total['Requests/s'] / hello_rps:.2f} "
+            f"({total['Requests/s']:.0f} ÷ {hello_rps:.0f} requests/s)."
+        )
+    print(f"\nWeb worker RSS after warm-up (the runs above), MB: {_rss_line(warm_rss)}.")
+    if mix is not None:
+        print(f"Web worker RSS after the mix, MB: {_rss_line(rss)}.")
 
 
 if __name__ == "__main__":

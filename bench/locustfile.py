@@ -9,6 +9,10 @@ event or cancel the registration 5%, leaderboard or My events 5%. Both think for
 BENCH_THINK_TIME seconds ("min,max", default 0.5,1.5) between requests, so the shares hold.
 HelloUser, EventListUser and SearchUser request one page with no think time: the server's
 throughput on the trivial /health view and on the pages the ratios compare with it.
+PacedSearchUser searches about once a second, so N users offer about N searches/s: the
+latency of the search page at a given rate rather than at saturation. Its pauses are
+exponential (arrivals as from many independent students); fixed one-second pauses would
+send the users' requests in synchronised bursts and measure the bursts.
 
 Students are the generator's student<N>@bench.wustl.edu, N from 1 to BENCH_STUDENTS, with
 the password bench.generate_events.BENCH_PASSWORD (bench/generate_events.py --students).
@@ -172,3 +176,12 @@ class SearchUser(FastHttpUser):
     @task
     def search(self) -> None:
         self.client.get("/search/", params={"q": search_terms()}, name="/search/?q=")
+
+
+class PacedSearchUser(FastHttpUser):
+    def wait_time(self) -> float:
+        return random.expovariate(1.0)
+
+    @task
+    def search(self) -> None:
+        self.client.get("/search/", params={"q": search_terms()}, name="/search/?q= (paced)")

@@ -7,8 +7,9 @@ Creates an upcoming event with 100 seats and logs in 500 of the generator's stud
 writing their sessions directly (as Django's test client does; the PBKDF2 of 500 logins is
 not what is measured), starts gunicorn as production does (bench.server) with the same
 SECRET_KEY, then releases 500 threads at once, each POSTing /events/<id>/register with its
-own session and CSRF token. Passes when exactly 100 registrations are confirmed, the other
-400 waitlisted, and every answer is the redirect back to the event.
+own session and CSRF token (or, with --rate N, sends them N a second). Passes when exactly
+100 registrations are confirmed, the other 400 waitlisted, and every answer is the redirect
+back to the event.
 Fill the database first: python -m bench.generate_events --events 5000 --students 500.
 """
 
@@ -74,14 +75,24 @@ def sessions_create(*, students: int) -> list[str]:
 
 
 def register_all(
-    *, port: int, event_id: int, session_keys: list[str]
+    *, port: int, event_id: int, session_keys: list[str], rate: float | None = None
 ) -> list[tuple[int, float, str]]:
-    """(status, milliseconds, Location) of each POST, all released at once."""
-    start = threading.Barrier(len(session_keys))
+    """(status, milliseconds, Location) of each POST: all released at once, or `rate` a second.
+
+    At a rate, the i-th request leaves i / rate seconds after the first. A request's time
+    runs from its connect to the end of the answer.
+    """
     results: list[tuple[int, float, str]] = []
     lock = threading.Lock()
+    released = 0.0
 
-    def register(session_key: str) -> None:
+    def release() -> None:
+        nonlocal released
+        released = time.perf_counter()
+
+    start = threading.Barrier(len(session_keys), action=release)
+
+    def register(index: int, session_key: str) -> None:
         csrf = secrets.token_hex(16)  # a 32-character secret, as Django's cookie holds
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {
@@ -90,6 +101,8 @@ def register_all(
             "Content-Length": "0",
         }
         start.wait()
+        if rate:
+            time.sleep(max(0.0, released + index / rate - time.perf_counter()))
         started = time.perf_counter()
         try:
             connection.request("POST", f"/events/{event_id}/register", headers=headers)
@@ -103,7 +116,10 @@ def register_all(
         with lock:
             results.append((outcome[0], elapsed, outcome[1]))
 
-    threads = [threading.Thread(target=register, args=(key,)) for key in session_keys]
+    threads = [
+        threading.Thread(target=register, args=(index, key))
+        for index, key in enumerate(session_keys)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -115,6 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seats", type=int, default=100)
+    parser.add_argument(
+        "--rate", type=float, help="requests per second (default: all at the same instant)"
+    )
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: the config's)")
     args = parser.parse_args()
@@ -124,7 +143,11 @@ def main() -> None:
     event = event_create(seats=args.seats)
     session_keys = sessions_create(students=args.requests)
     with BenchServer(port=args.port, workers=args.workers, env={"SECRET_KEY": secret_key}):
-        results = register_all(port=args.port, event_id=event.pk, session_keys=session_keys)
+        started = time.perf_counter()
+        results = register_all(
+            port=args.port, event_id=event.pk, session_keys=session_keys, rate=args.rate
+        )
+        seconds = time.perf_counter() - started
 
     expected = f"/events/{event.pk}/"
     errors = [result for result in results if result[0] != 302 or result[2] != expected]
@@ -133,11 +156,15 @@ def main() -> None:
     event.refresh_from_db()
     latencies = [milliseconds for _, milliseconds, _ in results]
     print(machine_line() + "\n")
-    print(f"{args.requests} concurrent POST /events/<id>/register, {args.seats} seats:\n")
-    print("| confirmed | waitlisted | seats_taken | errors | p50 ms | p95 ms | p99 ms | max ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    arrival = f"at {args.rate:g}/s" if args.rate else "all at the same instant"
+    print(f"{args.requests} POST /events/<id>/register {arrival}, {args.seats} seats:\n")
     print(
-        f"| {confirmed} | {waitlisted} | {event.seats_taken} | {len(errors)} | "
+        "| confirmed | waitlisted | seats_taken | errors | all answered in s "
+        "| p50 ms | p95 ms | p99 ms | max ms |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {confirmed} | {waitlisted} | {event.seats_taken} | {len(errors)} | {seconds:.1f} | "
         f"{statistics.median(latencies):.0f} | {percentile(latencies, 0.95):.0f} | "
         f"{percentile(latencies, 0.99):.0f} | {max(latencies):.0f} |"
     )

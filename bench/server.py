@@ -6,6 +6,8 @@ Same command as the image (`gunicorn -c gunicorn.conf.py eren.wsgi`, so the same
 class, workers, threads and max_requests), DJANGO_ENV=production through bench.settings with
 a random SECRET_KEY for the run, DEBUG off, and whitenoise's manifest static files collected
 into a temporary STATIC_ROOT (kept for the next run while the sources are unchanged).
+Every start empties the cached pages (anonymous pages, category counts) of its Redis key
+prefix, so each run starts cold whatever ran before it.
 The image starts gunicorn under ddtrace-run; without a Datadog agent that only adds a
 failing exporter, so the benchmark leaves it out.
 """
@@ -104,6 +106,24 @@ class BenchServer:
         environment.update(self.extra_env)
         return environment
 
+    def page_cache_clear(self, environment: dict[str, str]) -> int:
+        """Delete the cached anonymous pages and category counts this server would read.
+
+        The key shapes are django-redis's `<prefix>:<version>:<key>` (eren/caching.py,
+        events/selectors.py); the leaderboard and sessions are kept.
+        """
+        import redis
+
+        prefix = environment.get("CACHE_KEY_PREFIX", "eren")
+        client = redis.Redis.from_url(environment["REDIS_URL"])
+        deleted = 0
+        for pattern in (f"{prefix}:*:anon-page:*", f"{prefix}:*:events:category-*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            for start in range(0, len(keys), 1000):
+                deleted += client.delete(*keys[start : start + 1000])
+        client.close()
+        return deleted
+
     def start(self) -> BenchServer:
         if threading.current_thread() is threading.main_thread():
             # gunicorn runs in a session of its own (Ctrl-C must not reach it half-way), so a
@@ -112,6 +132,7 @@ class BenchServer:
         self._tmp = tempfile.mkdtemp(prefix="eren-bench-")
         environment = self.environment()
         environment["STATIC_ROOT"] = str(static_root_collected(environment))
+        self.page_cache_clear(environment)
         python = sys.executable
         log_path = self.log_path or Path(self._tmp) / "gunicorn.log"
         self.log_path = log_path

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 from django.conf import settings
 
 from bench.load_test import locust_run
@@ -33,7 +34,9 @@ def _smoke_database_url() -> str:
     )
 
 
-def test_generated_site_serves_the_load_test_mix_without_failures():
+@pytest.fixture(scope="module")
+def environment() -> dict[str, str]:
+    """A tiny generated database (60 events, 30 students) of the smoke tests' own."""
     environment = {
         "DATABASE_URL": _smoke_database_url(),
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
@@ -42,15 +45,23 @@ def test_generated_site_serves_the_load_test_mix_without_failures():
         "LOG_LEVEL": "WARNING",
     }
     generate = ["bench.generate_events", "--events", "60", "--students", "30", "--reset"]
-    subprocess.run(
-        [sys.executable, "-m", *generate],
+    _run_module(generate, environment, timeout=300)
+    return environment
+
+
+def _run_module(arguments: list[str], environment: dict[str, str], *, timeout: int):
+    return subprocess.run(
+        [sys.executable, "-m", *arguments],
         cwd=ROOT,
         env={**os.environ, **environment, "DJANGO_SETTINGS_MODULE": "eren.settings.base"},
         check=True,
         capture_output=True,
-        timeout=300,
+        text=True,
+        timeout=timeout,
     )
 
+
+def test_generated_site_serves_the_load_test_mix_without_failures(environment):
     with BenchServer(port=_free_port(), workers=2, env=environment) as server:
         stats = locust_run(
             server,
@@ -69,3 +80,27 @@ def test_generated_site_serves_the_load_test_mix_without_failures():
     assert stats["/accounts/login/ (POST)"]["Request Count"] == 1
     assert stats["/me/events/"]["Request Count"] + stats["/leaderboard/"]["Request Count"] > 0
     assert stats["/events/<id>/register (POST)"]["Request Count"] > 0
+
+
+def test_load_test_script_prints_every_table(environment):
+    arguments = [
+        *("bench.load_test", "--port", str(_free_port()), "--workers", "2", "--users", "10"),
+        *("--duration", "3", "--baseline-users", "5", "--baseline-duration", "2"),
+        *("--search-rate", "5", "--search-rate-duration", "3"),
+    ]
+    env = {**environment, "BENCH_STUDENTS": "30", "BENCH_THINK_TIME": "0.05,0.2"}
+    output = _run_module(arguments, env, timeout=240).stdout
+
+    assert "| /search/?q= | off |" in output
+    assert "Search page at 5 searches/s offered" in output
+    aggregated = next(line for line in output.splitlines() if line.startswith("| Aggregated |"))
+    assert aggregated.endswith("| 0 |"), output  # no failures in the mix
+    assert "Web worker RSS after the mix, MB:" in output
+
+
+def test_registration_contention_script_fills_exactly_the_seats(environment):
+    arguments = ["bench.registration_contention", "--requests", "20", "--seats", "5"]
+    arguments += ["--port", str(_free_port()), "--workers", "2", "--rate", "40"]
+    # Exits 1 unless exactly 5 are confirmed and every answer is the redirect to the event.
+    output = _run_module(arguments, environment, timeout=120).stdout
+    assert "| 5 | 15 | 5 | 0 |" in output, output
