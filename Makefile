@@ -68,16 +68,21 @@ bench-leaderboard: $(STAMP)
 	LOG_LEVEL=WARNING $(BIN)/python -m bench.leaderboard_benchmark $(BENCH_ARGS)
 
 # Search benchmark: 5,000 and 500,000 generated events in databases of their own (created if
-# missing; names must start with eren_bench). Results go in docs/BENCHMARKS.md.
+# missing; names must start with eren_bench; bench-search-data fills them, ~4 min).
+# Results go in docs/BENCHMARKS.md.
 BENCH_SEARCH_5K_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_5k
 BENCH_SEARCH_500K_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_500k
 .PHONY: bench-search bench-search-data
 bench-search-data: $(STAMP)
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.generate_events --events 5000 --reset
 	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.generate_events --events 500000 --reset
-bench-search: bench-search-data
+bench-search: $(STAMP)
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.search_benchmark --iterations 200 --server $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_SEARCH_500K_URL) $(BIN)/python -m bench.search_benchmark --iterations 50 --server $(BENCH_ARGS)
+# The search page over HTTP on the 500,000 events (the load test's search part alone).
+bench-load-500k: $(STAMP)
+	DATABASE_URL=$(BENCH_SEARCH_500K_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING \
+	  $(BIN)/python -m bench.load_test --search-only $(BENCH_LOAD_ARGS)
 
 # Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
 .PHONY: bench-pages
@@ -87,7 +92,8 @@ bench-pages: $(STAMP)
 # Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
 # it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
 # gunicorn as production does and locust on this machine (/health baseline, page ratios,
-# the 200-user mix, worker RSS), bench-contention sends 500 registrations for 100 seats.
+# the 200-user mix, worker RSS), bench-contention sends 500 registrations for 100 seats
+# (all at once, then BENCH_CONTENTION_RATE a second).
 # `make bench` runs every benchmark; results go in docs/BENCHMARKS.md.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/12
@@ -95,8 +101,9 @@ BENCH_EVENTS ?= 5000
 BENCH_STUDENTS ?= 100000
 BENCH_USERS ?= 200
 BENCH_DURATION ?= 60
+BENCH_CONTENTION_RATE ?= 50
 BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING
-.PHONY: bench bench-data bench-load bench-contention
+.PHONY: bench bench-data bench-load bench-contention bench-search bench-search-data bench-load-500k
 bench-data: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.generate_events --events $(BENCH_EVENTS) \
 	  --students $(BENCH_STUDENTS) --reset
@@ -105,4 +112,7 @@ bench-load: $(STAMP)
 	  --duration $(BENCH_DURATION) $(BENCH_LOAD_ARGS)
 bench-contention: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
-bench: bench-search bench-leaderboard bench-pages bench-data bench-load bench-contention
+	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention --rate $(BENCH_CONTENTION_RATE) \
+	  $(BENCH_CONTENTION_ARGS)
+bench: bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
+  bench-load bench-contention

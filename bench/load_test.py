@@ -7,8 +7,8 @@ Starts gunicorn as production does (bench.server), then runs locust headless on 
 machine: the trivial /health view, the event list and the search page each without think
 time (their throughput, and the ratios to /health), the search page at a fixed rate
 (--search-rate searches/s: its latency when not saturated), then the realistic mix of
-bench/locustfile.py with --users for --duration (statistics reset once every user has
-started, so the logins of the ramp-up are not in them). Worker RSS is read after the
+bench/locustfile.py with --users for --duration (statistics reset once every student has
+logged in, so the logins of the ramp-up are not in them). Worker RSS is read after the
 warm-up and after the mix. A second server with the anonymous page cache off repeats
 /health and the search page, so the cost of a search nobody made before is shown too.
 Fill the database first: python -m bench.generate_events --events 5000 --students 100000.

@@ -26,7 +26,8 @@ import random
 import re
 
 from gevent.lock import Semaphore
-from locust import FastHttpUser, between, constant, task
+from locust import FastHttpUser, between, constant, events, task
+from locust.runners import LocalRunner
 
 from bench.vocabulary import ranked_words, zipf_cumulative_weights
 
@@ -41,6 +42,30 @@ WORD_WEIGHTS = zipf_cumulative_weights(len(WORDS))
 _student_numbers = itertools.count(random.randint(1, STUDENTS))
 _upcoming_event_ids: list[int] = []
 _upcoming_event_ids_lock = Semaphore()
+
+# A student's login is a PBKDF2 hash, about a second of a core: the logins of the ramp-up
+# starve every other request while they run. With --reset-stats the statistics are reset
+# again once every student has logged in, so the figures are those of the mix alone (one
+# locust process; with --processes, locust's own reset at the end of spawning applies).
+_logins = {"done": 0, "students": None, "measuring": False}
+
+
+def _measure_once_logged_in(environment) -> None:
+    students = _logins["students"]
+    if students is None or _logins["done"] < students or _logins["measuring"]:
+        return
+    _logins["measuring"] = True
+    if environment.reset_stats and isinstance(environment.runner, LocalRunner):
+        environment.stats.reset_all()
+
+
+@events.init.add_listener
+def _watch_spawning(environment, **_kwargs) -> None:
+    def spawned(**_kwargs) -> None:
+        _logins["students"] = environment.runner.user_classes_count.get("Student", 0)
+        _measure_once_logged_in(environment)
+
+    environment.events.spawning_complete.add_listener(spawned)
 
 
 def search_terms() -> str:
@@ -101,6 +126,13 @@ class Student(FastHttpUser):
     def on_start(self) -> None:
         self.event_ids = upcoming_event_ids(self.client)
         self.registered_event_id: int | None = None
+        try:
+            self._log_in()
+        finally:
+            _logins["done"] += 1
+            _measure_once_logged_in(self.environment)
+
+    def _log_in(self) -> None:
         number = 1 + next(_student_numbers) % STUDENTS
         page = self.client.get("/accounts/login/", name="/accounts/login/")
         token = CSRF_INPUT.search(page.text)
