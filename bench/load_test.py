@@ -207,7 +207,10 @@ def main() -> None:
             f"{stats['Failure Count']:.0f} |"
         )
     if mix is not None:
-        print(f"\nMix, {args.users} users, {args.duration} s (after ramp-up):\n")
+        print(
+            f"\nMix, {args.users} users, a {args.duration} s run, measured from when every "
+            "student had logged in:\n"
+        )
         print("| request | count | requests/s | p50 ms | p95 ms | p99 ms | failures |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name, stats in mix.items():
