@@ -43,10 +43,11 @@ _student_numbers = itertools.count(random.randint(1, STUDENTS))
 _upcoming_event_ids: list[int] = []
 _upcoming_event_ids_lock = Semaphore()
 
-# A student's login is a PBKDF2 hash, about a second of a core: the logins of the ramp-up
-# starve every other request while they run. With --reset-stats the statistics are reset
-# again once every student has logged in, so the figures are those of the mix alone (one
-# locust process; with --processes, locust's own reset at the end of spawning applies).
+# A student's login is a PBKDF2 hash (a quarter of a second of a core), and the ramp-up's
+# logins arrive together and starve every other request while they run. With --reset-stats
+# the statistics are reset again once every student has logged in, so the figures are those
+# of the mix alone (one locust process; with --processes, locust's own reset at the end of
+# spawning applies).
 _logins = {"done": 0, "students": None, "measuring": False}
 
 
