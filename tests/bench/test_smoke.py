@@ -1,7 +1,8 @@
-"""The benchmark tooling still works: generator, production-like server and locust mix.
+"""The benchmark tooling still works: generator, server, locust mix and the two scripts.
 
-A few seconds of the load test with ten users against a tiny generated database, so the
-benchmarks cannot rot between the runs that take the real figures (docs/BENCHMARKS.md).
+A few seconds each of the locust mix, the whole load test and the contention script against
+a tiny generated database, so the benchmarks cannot rot between the runs that take the real
+figures (docs/BENCHMARKS.md).
 """
 
 import os
