@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema
 from ninja.security import django_auth
+from pydantic import BaseModel, ConfigDict
 
 from eren.api import ApiError
 from events.api import ErrorOut
@@ -18,28 +19,39 @@ router = Router(tags=["escore"])
 MAX_LIMIT = 100
 
 
-class TermOut(Schema):
+class _PlainOut(BaseModel):
+    """A response read from plain objects by pydantic itself, in its compiled core.
+
+    ninja's Schema reads every field through a Python getter (made for ORM objects); for the
+    leaderboard's 50 rows that was a quarter of the request's instructions (callgrind: 11.4
+    million a request before, 8.3 after). Use it for responses built from dataclasses.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TermOut(_PlainOut):
     key: str
     name: str
     starts_at: datetime
     ends_at: datetime
 
 
-class LeaderboardRowOut(Schema):
+class LeaderboardRowOut(_PlainOut):
     rank: int
     name: str
     score: int
     is_me: bool
 
 
-class OwnStandingOut(Schema):
+class OwnStandingOut(_PlainOut):
     score: int
     rank: int
     percentile: int
     listed: bool
 
 
-class LeaderboardOut(Schema):
+class LeaderboardOut(_PlainOut):
     scope: str
     term: TermOut | None
     listed_count: int
