@@ -206,7 +206,7 @@ def api_times(
                     body = response.read()
                     break
                 except (ConnectionError, http.client.HTTPException):
-                    # gunicorn recycles a worker every GUNICORN_MAX_REQUESTS: reconnect.
+                    # With GUNICORN_MAX_REQUESTS set, gunicorn recycles workers: reconnect.
                     server["connection"] = None
                     if attempt == 2:
                         raise
