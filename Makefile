@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
-STAMP := $(VENV)/.installed-$(shell sha1sum $(LOCK) | cut -c1-12)
+BOOTSTRAP := requirements/bootstrap.txt
+# The venv is rebuilt when a lock changes or PYTHON is another minor version.
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(BOOTSTRAP) $(LOCK) | sha1sum | cut -c1-12)
 
 .PHONY: run test lint security-lint audit migrations-check pytest venv lock clean browser
 
@@ -41,17 +44,27 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "Install Chromium (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; fi; }
 
-# The lock file is the single source of versions for make run, make test and the image.
-$(STAMP): $(LOCK)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+# The lock files are the single source of versions for make run, make test, Jenkins and the
+# image. The interpreter's own pip (whatever its age) installs only the hash-pinned uv of
+# $(BOOTSTRAP); uv then makes the venv exactly the lock: no resolution, hashes checked.
+$(STAMP): $(LOCK) $(BOOTSTRAP)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "E-Ren needs Python 3.11 or newer: make PYTHON=python3.12 ...")'
+	@$(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")' 2>/dev/null \
+	  || $(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $(BOOTSTRAP)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip check --quiet --python $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Re-pin after editing pyproject.toml.
+# Re-pin after editing pyproject.toml or requirements/bootstrap.in. The locks hold every
+# platform and Python >= 3.11 (markers), and no index URL or path of this machine.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+  --custom-compile-command "make lock"
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe -o requirements/base.txt pyproject.toml
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --extra dev -o requirements/dev.txt pyproject.toml
+	$(UV_COMPILE) -o $(BOOTSTRAP) requirements/bootstrap.in
+	$(UV_COMPILE) -o requirements/base.txt pyproject.toml
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage
