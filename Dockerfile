@@ -6,14 +6,24 @@
 ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-# Extra pip arguments, e.g. "--no-index --find-links /wheels" for wheels downloaded beforehand.
-ARG PIP_EXTRA_ARGS=""
+# Extra installer arguments, e.g. "--no-index --find-links /wheels" for wheels downloaded
+# beforehand (pip and uv both take them).
+ARG INSTALL_EXTRA_ARGS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_NO_CACHE=1 \
+    UV_LINK_MODE=copy \
     PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
-COPY requirements/base.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install ${PIP_EXTRA_ARGS} --require-hashes --no-deps -r /tmp/requirements.txt
+COPY requirements/bootstrap.txt requirements/base.txt /tmp/requirements/
+# As in `make venv`: the base image's pip installs only the hash-pinned uv (kept out of the
+# runtime image), and uv makes /opt/venv exactly the lock, hashes checked, nothing resolved.
+RUN python -m venv /opt/uv \
+    && /opt/uv/bin/pip install ${INSTALL_EXTRA_ARGS} --require-hashes --no-deps \
+       -r /tmp/requirements/bootstrap.txt \
+    && python -m venv --without-pip /opt/venv \
+    && /opt/uv/bin/uv pip sync ${INSTALL_EXTRA_ARGS} --python /opt/venv/bin/python \
+       --require-hashes /tmp/requirements/base.txt \
+    && /opt/uv/bin/uv pip check --python /opt/venv/bin/python
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG GIT_SHA=unknown

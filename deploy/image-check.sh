@@ -8,13 +8,15 @@
 #   host's configured Debian mirror) plus the host's Python 3.12 ($IMAGE_CHECK_PYTHON), and
 #   passed to the Dockerfile as PYTHON_IMAGE.
 # - Wheels are downloaded on the host from requirements/base.txt, hashes checked, and
-#   mounted into the build; the Dockerfile's own `pip install --require-hashes` runs.
+#   mounted into the build; the Dockerfile's own hash-checked install (pip bootstraps uv,
+#   uv installs the lock) runs against them.
 # - Then, inside the image as uid 10001: `manage.py check --deploy` with production
 #   settings, `gunicorn --check-config`, and a few facts about the image.
 set -eu
 
 cd "$(dirname "$0")/.."
-python_home="${IMAGE_CHECK_PYTHON:-/root/.pyenv/versions/3.12.1}"
+# The Python 3.12 copied into the base: IMAGE_CHECK_PYTHON (its prefix), else python3.12 on PATH.
+python_home="${IMAGE_CHECK_PYTHON:-$(python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null || true)}"
 work="$PWD/.tools/image-check"
 image=localhost/eren:check
 
@@ -29,7 +31,7 @@ if [ -n "$missing" ]; then
     buildah debootstrap uidmap >/dev/null
 fi
 if [ ! -x "$python_home/bin/python3.12" ]; then
-  echo "image-check: no Python 3.12 at $python_home (set IMAGE_CHECK_PYTHON)" >&2
+  echo "image-check: no Python 3.12 at '$python_home' (put python3.12 on PATH or set IMAGE_CHECK_PYTHON)" >&2
   exit 1
 fi
 python_version=$("$python_home/bin/python3.12" -c 'import platform; print(platform.python_version())')
@@ -52,7 +54,9 @@ if ! bh inspect --type image "$base" >/dev/null 2>&1; then
   # The host's Python keeps its build prefix (its libpython has that rpath).
   mkdir -p "$rootfs$python_home"
   cp -a "$python_home/." "$rootfs$python_home/"
-  chmod 755 "$rootfs/root" "$rootfs/root/.pyenv" "$rootfs/root/.pyenv/versions" 2>/dev/null || true
+  # uid 10001 must reach it, wherever the prefix is (e.g. under /root).
+  dir="$python_home"
+  while [ "$dir" != "/" ]; do chmod 755 "$rootfs$dir"; dir=$(dirname "$dir"); done
   for name in python python3 python3.12; do
     ln -sf "$python_home/bin/python3.12" "$rootfs/usr/local/bin/$name"
   done
@@ -69,12 +73,12 @@ fi
 # 2. Wheels for the lock file, downloaded on the host with their hashes checked.
 "$python_home/bin/python3.12" -m pip download --quiet --disable-pip-version-check \
   --require-hashes --only-binary=:all: --no-deps \
-  -r requirements/base.txt -d "$work/wheels"
+  -r requirements/bootstrap.txt -r requirements/base.txt -d "$work/wheels"
 
 # 3. The build, exactly as CI's Dockerfile, with the local base and wheels.
 bh build --isolation chroot --pull-never --layers=false \
   --build-arg "PYTHON_IMAGE=$base" \
-  --build-arg "PIP_EXTRA_ARGS=--no-index --find-links /wheels" \
+  --build-arg "INSTALL_EXTRA_ARGS=--no-index --find-links /wheels" \
   --build-arg "GIT_SHA=$(git rev-parse HEAD)" \
   --volume "$work/wheels:/wheels:ro" \
   --tag "$image" --file Dockerfile .
