@@ -2,12 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from core import health
 from escore.api import router as escore_router
 from events.api import me_router
 from events.api import router as events_router
 from users.api import router as users_router
 
-from . import health
 from .api import api
 
 api.add_router("/", events_router)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "ninja",
     "corsheaders",
     "csp",
+    "core",
     "users",
     "events",
     "escore",
