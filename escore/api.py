@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
 
-from eren.api import ApiError
+from core.api import ApiError
 from events.api import ErrorOut
 
 from . import selectors

@@ -9,7 +9,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from eren.api import ApiError
+from core.api import ApiError
 
 from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
@@ -123,7 +123,7 @@ ERRORS = {
     404: ErrorOut,
     409: ErrorOut,
     422: ErrorOut,
-    # eren.ratelimits answers before the view: 600 a minute per user, registrations and searches.
+    # core.ratelimits answers before the view: 600 a minute per user, registrations and searches.
     429: ErrorOut,
     503: ErrorOut,
 }

@@ -34,7 +34,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
-from eren import metrics
+from core import metrics
 from users.models import User
 
 from .calendar import calendar_render

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-from eren import metrics
+from core import metrics
 
 from .models import EventPost, GeocodeCache
 from .places import CAMPUS_PLACES, Place, place_find

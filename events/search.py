@@ -51,7 +51,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
-from eren import metrics
+from core import metrics
 
 from .models import SEARCH_CONFIG, EventCategory, EventPost
 from .places import CAMPUS_PLACES, place_find

@@ -21,8 +21,8 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
-from eren import metrics
-from eren.ratelimits import rate_describe, rate_parse
+from core import metrics
+from core.ratelimits import rate_describe, rate_parse
 from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email

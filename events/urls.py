@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eren.caching import anonymous_page_cache
+from core.caching import anonymous_page_cache
 
 from . import organizer_views, views
 

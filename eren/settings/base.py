@@ -81,12 +81,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every later middleware's log lines and every response carry the request id.
-    "eren.request_id.RequestIdMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "eren.security.PermissionsPolicyMiddleware",
+    "core.security.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
-    "eren.static.StaticFilesMiddleware",
-    "eren.caching.DefaultPrivateCacheMiddleware",
+    "core.static.StaticFilesMiddleware",
+    "core.caching.DefaultPrivateCacheMiddleware",
     # Before CommonMiddleware, so a preflight is answered before any redirect.
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Last: it needs request.user and answers before the view runs.
-    "eren.ratelimits.RateLimitMiddleware",
+    "core.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "eren.urls"
@@ -156,7 +156,7 @@ CACHES = {
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-# Rate-limit counters: the same Redis, but errors reach eren.ratelimits, which decides per
+# Rate-limit counters: the same Redis, but errors reach core.ratelimits, which decides per
 # limit whether Redis being down lets the request through (reads) or refuses it (logins).
 CACHES["ratelimit"] = {
     "BACKEND": "django_redis.cache.RedisCache",
@@ -399,7 +399,7 @@ CORS_ALLOW_CREDENTIALS = False
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "ratelimit"
-RATELIMIT_IP_META_KEY = "eren.ratelimits.client_ip"
+RATELIMIT_IP_META_KEY = "core.ratelimits.client_ip"
 # "count/period" with period s, m, h or d (django-ratelimit's syntax), e.g. "10/m".
 RATELIMITS = {
     "login_ip": env.str("RATELIMIT_LOGIN_IP", default="10/m"),
@@ -429,11 +429,11 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "eren.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
-            "()": "eren.logging.JsonFormatter",
+            "()": "core.logging.JsonFormatter",
             "format": "%(levelname)s %(name)s %(message)s",
         },
     },

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
-from eren.caching import process_pages
-from eren.static import StaticFilesMiddleware
+from core.caching import process_pages
+from core.static import StaticFilesMiddleware
 from tests.factories import EventPostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_worker_keeps_a_page_no_longer_than_redis_does(client, monkeypatch):
     cache.delete_pattern("*")  # as if Redis expired it (this test's keys only)...
     assert "Kept title" in client.get("/").content.decode()  # ...this worker still has it
     later = time_module.time() + 301
-    monkeypatch.setattr("eren.caching.time.time", lambda: later)
+    monkeypatch.setattr("core.caching.time.time", lambda: later)
     EventPostFactory(title="Newer title")
     assert "Newer title" in client.get("/").content.decode()
 

@@ -10,14 +10,13 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from eren import ratelimits
-from eren.ratelimits import client_ip
+from core import ratelimits
+from core.ratelimits import client_ip
 from events import services
 from events.models import OrganizerMessage
+from tests.eren.test_settings import PRODUCTION, run_django
 from tests.factories import EventPostFactory, OrganizerFactory, UserFactory
 from users.models import User
-
-from .test_settings import PRODUCTION, run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -327,7 +326,7 @@ def test_login_is_refused_with_a_clear_message_when_redis_is_down(client, redis_
 
 
 def test_the_outage_is_logged_once_not_per_request(client, redis_unreachable, caplog):
-    with caplog.at_level(logging.ERROR, logger="eren.ratelimits"):
+    with caplog.at_level(logging.ERROR, logger="core.ratelimits"):
         for _ in range(5):
             assert client.get(reverse("events:search")).status_code == 200
         login(client, "a@wustl.edu")
