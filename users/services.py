@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.dispatch import dispatch_on_commit
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
@@ -49,11 +50,10 @@ def user_profile_update(
     user.full_clean(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
-    user.save(update_fields=["display_name", "leaderboard_visibility", "pseudonym"])
-    _leaderboard_refresh_on_commit(user_id=user.pk)
     user.save(
         update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
     )
+    _leaderboard_refresh_on_commit(user_id=user.pk)
     return user
 
 
@@ -158,13 +158,9 @@ def user_delete(*, user: User) -> None:
 def _leaderboard_refresh_on_commit(*, user_id: int) -> None:
     """Show the student's new name or visibility (or their absence) on the leaderboards.
 
-    robust: with Redis down the change stands; the leaderboard reconcile on beat catches up.
+    With Redis down the change stands; the leaderboard reconcile on beat catches up.
     """
-
-    def enqueue_leaderboard_refresh_user() -> None:
-        escore_tasks.leaderboard_refresh_user.delay(user_id)
-
-    transaction.on_commit(enqueue_leaderboard_refresh_user, robust=True)
+    dispatch_on_commit(escore_tasks.leaderboard_refresh_user, user_id)
 
 
 # --- Clean-up ----------------------------------------------------------------------------
