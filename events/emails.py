@@ -54,14 +54,6 @@ _UNIQUE_VIOLATION = "23505"
 Kind = EmailDelivery.Kind
 
 
-class RegistrationEmailKind:
-    """The kinds a registration's own e-mail can have (a subset of EmailDelivery.Kind)."""
-
-    CONFIRMED = Kind.CONFIRMED
-    WAITLISTED = Kind.WAITLISTED
-    PROMOTED = Kind.PROMOTED
-
-
 # The registration status each e-mail announces. A message whose news is no longer true
 # when the task runs (the student cancelled in between) is not sent.
 _STATUS_ANNOUNCED = {

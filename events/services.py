@@ -22,13 +22,13 @@ from django.db.models import F
 from django.utils import dateformat, timezone
 
 from core import metrics
+from core.dispatch import dispatch_on_commit
 from core.ratelimits import rate_describe, rate_parse
 from escore import tasks as escore_tasks
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
-from . import geocoding, permissions, tasks, tickets
-from .emails import RegistrationEmailKind
+from . import permissions, tasks, tickets
 from .errors import (
     ActionForbidden,  # noqa: F401 - re-exported for views and the API
     AlreadyCheckedIn,
@@ -48,7 +48,16 @@ from .errors import (
     RegistrationError,  # noqa: F401 - re-exported for views and the API
     TicketInvalid,  # noqa: F401 - re-exported for views and the API
 )
-from .models import EventCategory, EventChange, EventPost, EventRegistration, OrganizerMessage
+from .models import (
+    EmailDelivery,
+    EventCategory,
+    EventChange,
+    EventPost,
+    EventRegistration,
+    OrganizerMessage,
+)
+
+EmailKind = EmailDelivery.Kind
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +133,10 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
             _counters_add(event=event, waitlist=1)
 
         for seated in promoted:
-            _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+            _email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
         _email_on_commit(
             registration=registration,
-            kind=RegistrationEmailKind.CONFIRMED if confirmed else RegistrationEmailKind.WAITLISTED,
+            kind=EmailKind.CONFIRMED if confirmed else EmailKind.WAITLISTED,
         )
         metrics.increment_on_commit("registrations.created", tags={"status": status})
     return registration
@@ -164,7 +173,7 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
         metrics.increment_on_commit("registrations.cancelled")
 
         for seated in _waitlist_fill(event=event):
-            _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+            _email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
     return registration
 
 
@@ -186,7 +195,7 @@ def registration_forget(*, event_id: int, user: User) -> None:
         registration.delete()
         if event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now():
             for seated in _waitlist_fill(event=event):
-                _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+                _email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
 
 
 def _lock_event(*, event_id: int) -> EventPost:
@@ -274,16 +283,8 @@ def _waitlist_fill(*, event: EventPost) -> list[EventRegistration]:
     return promoted
 
 
-def _email_on_commit(*, registration: EventRegistration, kind: RegistrationEmailKind) -> None:
-    # robust: once the registration is committed, a broker outage must not turn the answer
-    # into an error. Django logs the failure (and Sentry reports it); the seat is kept.
-    # (A named function, not functools.partial: Django logs the failure by __qualname__.)
-    registration_id = registration.pk
-
-    def enqueue_registration_email() -> None:
-        tasks.registration_email_send.delay(registration_id, kind.value)
-
-    transaction.on_commit(enqueue_registration_email, robust=True)
+def _email_on_commit(*, registration: EventRegistration, kind: EmailKind) -> None:
+    dispatch_on_commit(tasks.registration_email_send, registration.pk, kind.value)
 
 
 # --- Organizer tools ------------------------------------------------------------------------
@@ -378,7 +379,7 @@ def event_create(
     )
     _event_validate(event=event)
     event.save()
-    geocoding.event_geocode_enqueue(event_id=event.pk)
+    event_geocode_enqueue(event_id=event.pk)
     return event
 
 
@@ -423,10 +424,10 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
             update_fields += ["geocode_status", "latitude", "longitude"]
         event.save(update_fields=update_fields)
         if event.geocode_status == EventPost.GeocodeStatus.PENDING:
-            geocoding.event_geocode_enqueue(event_id=event.pk)
+            event_geocode_enqueue(event_id=event.pk)
         if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
             for seated in _waitlist_fill(event=event):
-                _email_on_commit(registration=seated, kind=RegistrationEmailKind.PROMOTED)
+                _email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
         if any(before[name] != getattr(event, name) for name in _TIME_AND_PLACE_FIELDS):
             _event_change_record(event=event, by=by, before=before)
     return event
@@ -447,12 +448,7 @@ def _event_change_record(*, event: EventPost, by: User, before: dict) -> None:
         **{f"{name}_before": value for name, value in before.items()},
         **{f"{name}_after": getattr(event, name) for name in _TIME_AND_PLACE_FIELDS},
     )
-    change_id = change.pk
-
-    def enqueue_event_changed_emails() -> None:
-        tasks.event_changed_email_send.delay(change_id)
-
-    transaction.on_commit(enqueue_event_changed_emails, robust=True)
+    dispatch_on_commit(tasks.event_changed_email_send, change.pk)
 
 
 def event_publish(*, event_id: int, by: User) -> EventPost:
@@ -531,12 +527,7 @@ def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
             ]
         )
         if was_published and (event.seats_taken or event.waitlist_count):
-            event_id = event.pk
-
-            def enqueue_cancellation_emails() -> None:
-                tasks.event_cancelled_email_send.delay(event_id)
-
-            transaction.on_commit(enqueue_cancellation_emails, robust=True)
+            dispatch_on_commit(tasks.event_cancelled_email_send, event.pk)
     return event
 
 
@@ -605,14 +596,19 @@ def registration_check_in_undo(*, registration_id: int, by: User) -> CheckInOutc
 def _score_sync_on_commit(*, registration_id: int) -> None:
     """Make the E-score ledger match the check-in, after it commits.
 
-    robust: with Redis (the broker) down the check-in still stands; the attendance reconcile
-    on beat finds the unscored check-in and awards it.
+    With Redis (the broker) down the check-in still stands; the attendance reconcile on beat
+    finds the unscored check-in and awards it.
     """
+    dispatch_on_commit(escore_tasks.score_attendance_sync, registration_id)
 
-    def enqueue_score_attendance_sync() -> None:
-        escore_tasks.score_attendance_sync.delay(registration_id)
 
-    transaction.on_commit(enqueue_score_attendance_sync, robust=True)
+def event_geocode_enqueue(*, event_id: int) -> None:
+    """Geocode the event on the queue once the current transaction commits.
+
+    Called by the services that create an event or change its location name or address
+    (after setting `geocode_status` back to pending).
+    """
+    dispatch_on_commit(tasks.event_geocode_task, event_id)
 
 
 def registration_check_in_by_ticket(*, token: str, by: User) -> CheckInOutcome:
@@ -665,10 +661,5 @@ def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) 
             event=event, status=EventRegistration.Status.CONFIRMED
         ).count()
         message.save()
-        message_id = message.pk
-
-        def enqueue_organizer_message() -> None:
-            tasks.organizer_message_send.delay(message_id)
-
-        transaction.on_commit(enqueue_organizer_message, robust=True)
+        dispatch_on_commit(tasks.organizer_message_send, message.pk)
     return message
