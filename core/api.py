@@ -8,8 +8,10 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, UserError, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,29 @@ class ErenAPI(NinjaAPI):
         return schema
 
 
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    # core.ratelimits answers before the view: 600 a minute per user, registrations and searches.
+    429: ErrorOut,
+    503: ErrorOut,
+}
+
+
 api = ErenAPI(
     title="E-Ren API",
     version="1",
@@ -95,22 +120,6 @@ DEFAULT_CODES = {
 }
 
 
-class ApiError(HttpError):
-    """An HttpError carrying the machine-readable code and field errors of the error shape."""
-
-    def __init__(
-        self,
-        status_code: int,
-        message: str,
-        *,
-        code: str | None = None,
-        fields: dict[str, list[str]] | None = None,
-    ) -> None:
-        super().__init__(status_code, message)
-        self.code = code or DEFAULT_CODES.get(status_code, "error")
-        self.fields = fields or {}
-
-
 def error_response(
     request: HttpRequest,
     *,
@@ -119,8 +128,9 @@ def error_response(
     message: str,
     fields: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return api.create_response(request, body, status=status)
+    return api.create_response(
+        request, error_body(code=code, message=message, fields=fields), status=status
+    )
 
 
 def _location_to_field(location: list) -> str:
@@ -161,14 +171,21 @@ def on_not_found(request, exc):
     return error_response(request, status=404, code="not_found", message=str(exc) or "Not found.")
 
 
+@api.exception_handler(UserError)
+def on_user_error(request, exc: UserError):
+    """The one answer to every error a user caused, whichever app raised it."""
+    return error_response(
+        request, status=exc.http_status, code=exc.code, message=exc.message, fields=exc.fields
+    )
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return error_response(
         request,
         status=exc.status_code,
-        code=getattr(exc, "code", None) or DEFAULT_CODES.get(exc.status_code, "error"),
+        code=DEFAULT_CODES.get(exc.status_code, "error"),
         message=str(exc),
-        fields=getattr(exc, "fields", None),
     )
 
 
@@ -179,9 +196,9 @@ def on_database_unavailable(request, exc):
         request,
         status=503,
         code="unavailable",
-        message="The service is briefly unavailable. Please try again in a minute.",
+        message=UNAVAILABLE_MESSAGE,
     )
-    response["Retry-After"] = "30"
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

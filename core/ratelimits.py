@@ -30,9 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
+
+from .errors import error_json
 
 logger = logging.getLogger(__name__)
 
@@ -194,9 +196,7 @@ def too_many_requests(request: HttpRequest, *, retry_after: int, json: bool) -> 
     wait = f"{retry_after} seconds" if retry_after < 90 else f"about {minutes} minutes"
     message = f"Too many requests. Please wait {wait} and try again."
     if json:
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": "rate_limited", "message": message, "fields": {}}}, status=429
-        )
+        response: HttpResponse = error_json(status=429, code="rate_limited", message=message)
     else:
         response = render(request, "429.html", {"wait": wait}, status=429)
     response["Retry-After"] = str(retry_after)
@@ -206,9 +206,7 @@ def too_many_requests(request: HttpRequest, *, retry_after: int, json: bool) -> 
 def limits_unavailable(request: HttpRequest, *, json: bool) -> HttpResponse:
     message = "Logging in is paused for a moment on our side. Please try again shortly."
     if json:
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": "unavailable", "message": message, "fields": {}}}, status=503
-        )
+        response: HttpResponse = error_json(status=503, code="unavailable", message=message)
     else:
         response = render(request, "ratelimit_unavailable.html", {"message": message}, status=503)
     response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)

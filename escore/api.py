@@ -10,8 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
 
-from core.api import ApiError
-from events.api import ErrorOut
+from core.api import ErrorOut
 
 from . import selectors
 
@@ -110,13 +109,6 @@ def leaderboard(
     term: str = Query("current", pattern="^(current|all)$"),
     limit: int = Query(selectors.DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ):
-    fields = {}
-    if term not in selectors.SCOPES:
-        fields["term"] = ["Must be current or all."]
-    if not 1 <= limit <= MAX_LIMIT:
-        fields["limit"] = [f"Must be 1 to {MAX_LIMIT}."]
-    if fields:
-        raise ApiError(422, "Some input is not valid.", fields=fields)
     board = selectors.leaderboard_get(scope=term, user=request.user, limit=limit)
     return {
         "scope": board.scope,

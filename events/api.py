@@ -4,19 +4,18 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from core.api import ApiError
+from core.api import ERRORS, ErrorOut
 
 from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
-from .search import SearchParamsError, event_search, highlight_segments, parse_search_params
+from .search import event_search, highlight_segments, parse_search_params
 
 router = Router(tags=["events"])
-INVALID = "Some input is not valid."
 MAX_PAGE_SIZE = 100
 me_router = Router(tags=["me"], auth=django_auth)
 
@@ -106,29 +105,6 @@ class MyRegistrationOut(RegistrationOut):
     event: EventOut
 
 
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]]
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-    # core.ratelimits answers before the view: 600 a minute per user, registrations and searches.
-    429: ErrorOut,
-    503: ErrorOut,
-}
-
-
 def _registration_out(registration: EventRegistration) -> dict:
     return {
         "event_id": registration.event_id,
@@ -137,12 +113,6 @@ def _registration_out(registration: EventRegistration) -> dict:
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
     }
-
-
-def _raise_registration_error(error: services.RegistrationError):
-    raise ApiError(
-        error.http_status, error.message, code=error.code, fields=getattr(error, "fields", None)
-    ) from error
 
 
 @router.get("/categories", response=list[CategoryOut], summary="All event categories")
@@ -166,14 +136,7 @@ def event_list(
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
-    if page < 1:
-        raise ApiError(422, INVALID, fields={"page": ["Must be 1 or more."]})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ApiError(422, INVALID, fields={"page_size": [f"Must be 1 to {MAX_PAGE_SIZE}."]})
-    try:
-        params = parse_search_params(request.GET)
-    except SearchParamsError as error:
-        raise ApiError(422, INVALID, fields=error.fields) from error
+    params = parse_search_params(request.GET)
     results = event_search(params, page=page, page_size=page_size)
     return {
         "count": results.total,
@@ -192,12 +155,9 @@ def event_list(
 @router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut}, summary="One event")
 def event_detail(request: HttpRequest, event_id: int):
     # Drafts answer 404 except to their organizer and staff, as on the pages.
-    try:
-        return permissions.event_get_authorized(
-            event_id=event_id, user=request.user, action=permissions.Action.VIEW
-        )
-    except services.EventNotFound as error:
-        raise Http404("There is no such event.") from error
+    return permissions.event_get_authorized(
+        event_id=event_id, user=request.user, action=permissions.Action.VIEW
+    )
 
 
 @router.post(
@@ -208,10 +168,7 @@ def event_detail(request: HttpRequest, event_id: int):
     description="Idempotent: registering again returns the existing registration.",
 )
 def registration_create(request: HttpRequest, event_id: int):
-    try:
-        registration = services.registration_create(event_id=event_id, user=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    registration = services.registration_create(event_id=event_id, user=request.auth)
     return Status(201, _registration_out(registration))
 
 
@@ -222,10 +179,7 @@ def registration_create(request: HttpRequest, event_id: int):
     summary="Cancel my registration",
 )
 def registration_cancel(request: HttpRequest, event_id: int):
-    try:
-        services.registration_cancel(event_id=event_id, user=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    services.registration_cancel(event_id=event_id, user=request.auth)
     return Status(204, None)
 
 
@@ -319,14 +273,14 @@ def _event_fields(data: dict) -> dict:
     if "category" in fields:
         category = EventCategory.objects.filter(slug=fields["category"]).first()
         if category is None:
-            raise ApiError(422, INVALID, fields={"category": ["Unknown category."]})
+            raise services.EventInvalid({"category": ["Unknown category."]})
         fields["category"] = category
     for name in ("starts_at", "ends_at"):
         if name in fields:
             fields[name] = _aware(fields[name])
     for name in ("title", "location_name"):
         if name in fields and fields[name] is None:
-            raise ApiError(422, INVALID, fields={name: ["This field cannot be null."]})
+            raise services.EventInvalid({name: ["This field cannot be null."]})
     for name in ("address", "description"):
         if name in fields and fields[name] is None:
             fields[name] = ""
@@ -351,10 +305,7 @@ def _roster_entry(registration: EventRegistration) -> dict:
     summary="Create an event (organizers), saved as a draft",
 )
 def event_create(request: HttpRequest, payload: EventIn):
-    try:
-        event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
     return Status(201, event)
 
 
@@ -365,12 +316,9 @@ def event_create(request: HttpRequest, payload: EventIn):
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
 def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
-    try:
-        services.event_update(
-            event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
-        )
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    services.event_update(
+        event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
+    )
     return permissions.event_get_authorized(
         event_id=event_id, user=request.auth, action=permissions.Action.VIEW
     )
@@ -383,10 +331,7 @@ def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
     summary="Publish a draft",
 )
 def event_publish(request: HttpRequest, event_id: int):
-    try:
-        return services.event_publish(event_id=event_id, by=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    return services.event_publish(event_id=event_id, by=request.auth)
 
 
 @router.post(
@@ -396,10 +341,7 @@ def event_publish(request: HttpRequest, event_id: int):
     summary="Cancel an event; registered students get an e-mail with the reason",
 )
 def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
-    try:
-        return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
 
 
 @router.get(
@@ -409,12 +351,9 @@ def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
     summary="Who registered: confirmed, waitlisted, cancelled",
 )
 def event_roster(request: HttpRequest, event_id: int):
-    try:
-        event = permissions.event_get_authorized(
-            event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
-        )
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    event = permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
+    )
     roster = selectors.roster_for_event(event=event)
     return {
         "event_id": event.pk,
@@ -433,10 +372,7 @@ def event_roster(request: HttpRequest, event_id: int):
     description="Checking in twice is harmless: the second answer says `already_checked_in`.",
 )
 def checkin_create(request: HttpRequest, payload: CheckInIn):
-    try:
-        outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+    outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
     registration = outcome.registration
     return {
         "registration_id": registration.pk,

@@ -52,6 +52,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from core import metrics
+from core.errors import UserError
 
 from .models import SEARCH_CONFIG, EventCategory, EventPost
 from .places import CAMPUS_PLACES, place_find
@@ -98,12 +99,16 @@ _PREFIX_WORD = re.compile(r"[^\W_]+")
 _QUERY_WORD = re.compile(r"(?<![\w-])(-?)([^\W\d_]{3,40})\b")
 
 
-class SearchParamsError(Exception):
+class SearchParamsError(UserError):
     """Bad search input; `fields` maps each parameter to messages a student can act on."""
 
+    code = "invalid"
+    http_status = 422
+    default_message = "Some input is not valid."
+
     def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__()
         self.fields = fields
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items()))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.dispatch import dispatch_on_commit
+from core.errors import UserError
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
@@ -20,12 +21,10 @@ from events.models import EventPost, EventRegistration
 from .models import OrganizerRequest, User
 
 
-class AccountError(Exception):
+class AccountError(UserError):
     """A request about the account that cannot be carried out, with a readable reason."""
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    code = "account_error"
 
 
 def user_profile_update(
