@@ -11,12 +11,12 @@ from django.db.models import F, Sum, Window
 from django.db.models.functions import Rank
 from redis import RedisError
 
+from core.clock import Term, term_current, term_of
 from users.models import User
 
 from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
 from .models import ScoreEntry
 from .services import LISTED_Q, scope_entries_q, user_is_listed
-from .terms import Term, term_current, term_of
 
 logger = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from redis import RedisError
 
+from core.clock import Term, term_current
 from events.models import EventPost, EventRegistration
 from users.models import User
 
 from . import rules
 from .leaderboard import SCOPE_ALL, Leaderboard
 from .models import ScoreEntry
-from .terms import Term, term_current
 
 logger = logging.getLogger(__name__)
 

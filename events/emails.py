@@ -21,7 +21,6 @@ cancelled in between, the event was cancelled after it was changed).
 """
 
 import logging
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -32,9 +31,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
-from core import metrics
+from core import clock, metrics
 from users.models import User
 
 from .calendar import calendar_render
@@ -42,8 +41,6 @@ from .models import EmailDelivery, EventChange, EventPost, EventRegistration, Or
 from .selectors import registration_waitlist_position
 
 logger = logging.getLogger(__name__)
-
-CAMPUS_TIME_ZONE = zoneinfo.ZoneInfo("America/Chicago")
 
 # Reminders go out this long before the start; whoever registers later gets none.
 REMINDER_LEAD = timedelta(hours=24)
@@ -90,7 +87,7 @@ def _one_line(text: str) -> str:
 
 
 def campus_time(moment: datetime) -> str:
-    return dateformat.format(moment.astimezone(CAMPUS_TIME_ZONE), "l, F j, Y, g:i A T")
+    return clock.local_text(moment, "l, F j, Y, g:i A T")
 
 
 def _place(location_name: str, address: str) -> str:

@@ -30,7 +30,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
@@ -51,13 +50,11 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
-from core import metrics
+from core import clock, metrics
 from core.errors import UserError
 
 from .models import SEARCH_CONFIG, EventCategory, EventPost
 from .places import CAMPUS_PLACES, place_find
-
-CAMPUS_TIME_ZONE = ZoneInfo("America/Chicago")
 
 MAX_QUERY_LENGTH = 200
 MAX_RADIUS_KM = 50.0
@@ -483,10 +480,6 @@ def _prefers_index(
     return index_reads <= window and index_reads < walk_reads
 
 
-def _central_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=CAMPUS_TIME_ZONE)
-
-
 Strategy = Literal["index", "walk"]
 
 
@@ -515,14 +508,14 @@ def _filtered_events(
 
     floor = None if params.include_past else now
     if params.date_from is not None:
-        date_floor = _central_midnight(params.date_from)
+        date_floor = clock.midnight(params.date_from)
         floor = date_floor if floor is None else max(floor, date_floor)
     if floor is not None:
         events = events.filter(ends_at__gt=floor)
         if strategy == "walk":
             events = events.filter(starts_at__gt=floor - facts.longest_event)
     if params.date_to is not None:
-        events = events.filter(starts_at__lt=_central_midnight(params.date_to + dt.timedelta(1)))
+        events = events.filter(starts_at__lt=clock.midnight(params.date_to + dt.timedelta(1)))
 
     if with_categories and params.categories:
         category_ids = EventCategory.objects.filter(slug__in=params.categories).values("id")

@@ -7,6 +7,8 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import clock
+
 from .models import EventCategory, EventPost, EventRegistration
 from .places import CAMPUS_PLACES
 
@@ -88,7 +90,7 @@ BROWSE_WINDOWS = ("today", "week", "weekend")
 
 def browse_window(*, when: str, now: datetime) -> tuple[datetime, datetime]:
     """The [start, end) of a quick filter in Central time: today, this week, this weekend."""
-    local_now = timezone.localtime(now)
+    local_now = clock.local(now)
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     if when == "today":
         return now, midnight + timedelta(days=1)

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
-from core import metrics
+from core import clock, metrics
 from core.dispatch import dispatch_on_commit
 from core.ratelimits import rate_describe, rate_parse
 from escore import tasks as escore_tasks
@@ -321,7 +321,7 @@ class CheckInOutcome:
 
 
 def _local(moment: datetime) -> str:
-    return dateformat.format(timezone.localtime(moment), "l, F j, g:i A T")
+    return clock.local_text(moment, "l, F j, g:i A T")
 
 
 def _event_validate(*, event: EventPost) -> None:

@@ -179,7 +179,6 @@ CELERY_RESULT_EXPIRES = 60 * 60 * 24
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "America/Chicago"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -293,7 +292,9 @@ UNVERIFIED_ACCOUNT_MAX_AGE_DAYS = env.int("UNVERIFIED_ACCOUNT_MAX_AGE_DAYS", def
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+# The campus clock (core/clock.py) and Celery beat read it: the one place it is written.
 TIME_ZONE = "America/Chicago"
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

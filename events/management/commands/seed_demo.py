@@ -26,6 +26,7 @@ from django.utils.text import slugify
 from redis import RedisError
 from tqdm import tqdm
 
+from core import clock
 from escore.demo import demo_scores_award
 from escore.services import leaderboard_rebuild
 from events import demo_data
@@ -363,11 +364,10 @@ def _event_plan(
         organizer_id = organizer_ids[_organizer_email(display_name=organizer_name)]
     text = demo_data.event_text_generate(category=content, rng=rng)
 
-    campus_zone = timezone.get_default_timezone()
-    anchor_day = timezone.localtime(anchor, campus_zone).date()
+    anchor_day = clock.local_date(anchor)
     day = anchor_day + dt.timedelta(days=rng.randint(-PAST_DAYS, FUTURE_DAYS - 1))
     start_time = dt.time(text.start_hour, rng.choice((0, 0, 0, 15, 30, 30, 45)))
-    starts_at = timezone.make_aware(dt.datetime.combine(day, start_time), campus_zone)
+    starts_at = timezone.make_aware(dt.datetime.combine(day, start_time), clock.campus_zone())
     ends_at = starts_at + dt.timedelta(minutes=text.duration_minutes)
 
     waitlist_demand = 0

@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import Term, term_current, term_of
 from escore import services
-from escore.terms import Term, term_current, term_of
 from tests.factories import EventPostFactory, ScoreEntryFactory, UserFactory
 
 CENTRAL = ZoneInfo("America/Chicago")

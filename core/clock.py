@@ -1,4 +1,9 @@
-"""Academic terms, computed from dates in Central time (WashU's clock), never stored by hand.
+"""The campus clock: WashU's time zone, local times and dates, and the academic terms.
+
+The zone is settings.TIME_ZONE (America/Chicago, written there once); every "what day is it
+on campus", midnight, term boundary and local time shown in text comes from here.
+
+Academic terms are computed from dates in Central time, never stored by hand:
 
 | term   | months (Central time) |
 |--------|-----------------------|
@@ -13,11 +18,39 @@ checked in late, in January, still count for Fall.
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
-CAMPUS_ZONE = ZoneInfo("America/Chicago")
+
+def campus_zone() -> dt.tzinfo:
+    """WashU's time zone: settings.TIME_ZONE."""
+    return timezone.get_default_timezone()
+
+
+def now() -> dt.datetime:
+    """The current moment (aware, UTC)."""
+    return timezone.now()
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    """The moment as a St. Louis wall-clock time."""
+    return timezone.localtime(moment, campus_zone())
+
+
+def local_date(moment: dt.datetime | None = None) -> dt.date:
+    """The calendar date on campus at `moment` (now by default)."""
+    return local(moment or now()).date()
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    """The first instant of a campus calendar day."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), campus_zone())
+
+
+def local_text(moment: dt.datetime, format_string: str) -> str:
+    """The moment in campus time, formatted like Django's `date` filter."""
+    return dateformat.format(local(moment), format_string)
+
 
 # (name, first month, first month of the next term); the last term ends with the year.
 _TERMS = (("spring", 1, 6), ("summer", 6, 8), ("fall", 8, 13))
@@ -41,15 +74,15 @@ class Term:
     def starts_at(self) -> dt.datetime:
         """First instant of the term (aware, midnight Central time)."""
         first_month = next(first for season, first, _ in _TERMS if season == self.season)
-        return dt.datetime(self.year, first_month, 1, tzinfo=CAMPUS_ZONE)
+        return midnight(dt.date(self.year, first_month, 1))
 
     @property
     def ends_at(self) -> dt.datetime:
         """First instant after the term (exclusive bound)."""
         next_month = next(end for season, _, end in _TERMS if season == self.season)
         if next_month == 13:
-            return dt.datetime(self.year + 1, 1, 1, tzinfo=CAMPUS_ZONE)
-        return dt.datetime(self.year, next_month, 1, tzinfo=CAMPUS_ZONE)
+            return midnight(dt.date(self.year + 1, 1, 1))
+        return midnight(dt.date(self.year, next_month, 1))
 
     def __str__(self) -> str:
         return self.name
@@ -57,11 +90,11 @@ class Term:
 
 def term_of(moment: dt.datetime) -> Term:
     """The term an aware datetime falls in, judged by the calendar date in St. Louis."""
-    local = moment.astimezone(CAMPUS_ZONE)
+    day = local_date(moment)
     for season, first_month, next_month in _TERMS:
-        if first_month <= local.month < next_month:
-            return Term(season=season, year=local.year)
-    raise AssertionError(f"month {local.month} is in no term")  # pragma: no cover
+        if first_month <= day.month < next_month:
+            return Term(season=season, year=day.year)
+    raise AssertionError(f"month {day.month} is in no term")  # pragma: no cover
 
 
 def term_current(*, now: dt.datetime | None = None) -> Term:
