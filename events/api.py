@@ -43,6 +43,7 @@ class EventOut(Schema):
     seats_left: int | None
     waitlist_count: int
     cancellation_reason: str
+    registration_open: bool
 
     @staticmethod
     def resolve_url(event: EventPost) -> str:
@@ -103,6 +104,8 @@ class RegistrationOut(Schema):
 
 class MyRegistrationOut(RegistrationOut):
     event: EventOut
+    may_cancel: bool
+    ticket_available: bool
 
 
 def _registration_out(registration: EventRegistration) -> dict:
@@ -199,6 +202,8 @@ def my_registrations(request: HttpRequest):
             "registered_at": registration.registered_at,
             "checked_in_at": registration.checked_in_at,
             "event": registration.event,
+            "may_cancel": registration.may_cancel,
+            "ticket_available": registration.ticket_available,
         }
         for registration in registrations
     ]

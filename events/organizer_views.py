@@ -318,8 +318,6 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
             return _check_in_page(request, error=error.message, status=409, **context)
         context.update(outcome=outcome, registration=outcome.registration)
         return _check_in_page(request, **context)
-    opens_at, closes_at = services.check_in_window(event=registration.event)
-    context.update(opens_at=opens_at, closes_at=closes_at)
     return _check_in_page(request, **context)
 
 
@@ -336,7 +334,9 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such ticket.") from error
     url = request.build_absolute_uri(ticket_check_in_path(registration))
     # segno writes the SVG from the URL alone, which is ours and signed: no user text in it.
-    svg = segno.make(url, error="m").svg_inline(scale=6, dark="#1d1d1f", omitsize=True)
+    svg = ""
+    if registration.ticket_available:
+        svg = segno.make(url, error="m").svg_inline(scale=6, dark="#1d1d1f", omitsize=True)
     return render(
         request,
         "events/organize/ticket.html",

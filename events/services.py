@@ -233,13 +233,14 @@ def _event_locked(*, event_id: int, whole_row: bool = False) -> Iterator[EventPo
 
 
 def _check_open(*, event: EventPost) -> None:
-    """Registration and cancellation are open from publication until the event starts."""
+    """Raise why registration is not open (`EventPost.registration_open`), if it is not."""
+    if event.registration_open:
+        return
     if event.status == EventPost.Status.DRAFT:
         raise EventNotFound()
     if event.status == EventPost.Status.CANCELLED:
         raise EventCancelled()
-    if event.starts_at <= timezone.now():
-        raise EventClosed()
+    raise EventClosed()
 
 
 def _counters_add(*, event: EventPost, seats: int = 0, waitlist: int = 0) -> None:
@@ -288,10 +289,6 @@ def _email_on_commit(*, registration: EventRegistration, kind: EmailKind) -> Non
 
 
 # --- Organizer tools ------------------------------------------------------------------------
-
-# Check-in is open from an hour before the start until six hours after the end.
-CHECK_IN_OPENS_BEFORE = timedelta(hours=1)
-CHECK_IN_CLOSES_AFTER = timedelta(hours=6)
 
 DESCRIPTION_MAX_LENGTH = 5000
 CANCELLATION_REASON_MAX_LENGTH = 1000
@@ -546,16 +543,13 @@ def _registration_lock_for_check_in(*, registration_id: int, by: User) -> EventR
     return registration
 
 
-def check_in_window(*, event: EventPost) -> tuple[datetime, datetime]:
-    return event.starts_at - CHECK_IN_OPENS_BEFORE, event.ends_at + CHECK_IN_CLOSES_AFTER
-
-
 @transaction.atomic
 def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
     """Mark the student as attending. Checking in twice is harmless (`changed` is False).
 
     Only the event's organizer and staff, only for confirmed registrations of an event that
-    is not cancelled, only from CHECK_IN_OPENS_BEFORE the start to CHECK_IN_CLOSES_AFTER the end.
+    is not cancelled, only from an hour before the start to six hours after the end
+    (`EventPost.check_in_opens_at`, `check_in_closes_at`).
     """
     registration = _registration_lock_for_check_in(registration_id=registration_id, by=by)
     event = registration.event
@@ -568,7 +562,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
             f"Only confirmed students can be checked in; this registration is "
             f"{registration.get_status_display().lower()}."
         )
-    opens_at, closes_at = check_in_window(event=event)
+    opens_at, closes_at = event.check_in_opens_at, event.check_in_closes_at
     now = timezone.now()
     if now < opens_at:
         raise CheckInClosed(f"Check-in opens an hour before the start: {_local(opens_at)}.")

@@ -111,9 +111,6 @@ class EventDetailView(DetailView):
                 if registration
                 else None
             ),
-            registration_open=(
-                event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now()
-            ),
             can_manage=permissions.user_can(self.request.user, permissions.Action.ROSTER, event),
             email_unverified=(
                 self.request.user.is_authenticated

@@ -12,8 +12,7 @@ from redis import RedisError
 from escore import rules, services, tasks
 from escore.leaderboard import Leaderboard
 from escore.models import ScoreEntry
-from events import services as event_services
-from events.models import EventRegistration
+from events.models import CHECK_IN_CLOSES_AFTER, EventRegistration
 from tests.factories import EventRegistrationFactory, ScoreEntryFactory, UserFactory
 from users.models import User
 
@@ -89,7 +88,7 @@ def test_no_organizer_award_for_small_recent_or_cancelled_events(past_event, che
 
 
 def test_the_organizer_award_waits_until_check_in_has_closed():
-    assert rules.ORGANIZER_AWARD_AFTER >= event_services.CHECK_IN_CLOSES_AFTER
+    assert rules.ORGANIZER_AWARD_AFTER >= CHECK_IN_CLOSES_AFTER
 
 
 def test_rebuild_equals_the_ledger_exactly_on_seeded_demo_data():
