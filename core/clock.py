@@ -52,6 +52,11 @@ def local_text(moment: dt.datetime, format_string: str) -> str:
     return dateformat.format(local(moment), format_string)
 
 
+def day_and_time(moment: dt.datetime) -> str:
+    """ "Thursday, November 26, 2:30 PM CST", for messages that say when."""
+    return local_text(moment, "l, F j, g:i A T")
+
+
 # (name, first month, first month of the next term); the last term ends with the year.
 _TERMS = (("spring", 1, 6), ("summer", 6, 8), ("fall", 8, 13))
 
