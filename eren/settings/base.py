@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "users",
     "events",
     "escore",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.clock import Term, term_current, term_of
-from escore import services
+from escore import selectors
 from tests.factories import EventPostFactory, ScoreEntryFactory, UserFactory
 
 CENTRAL = ZoneInfo("America/Chicago")
@@ -51,6 +51,6 @@ def test_an_entry_counts_in_the_term_of_its_event_not_of_when_it_was_written():
 
     spring = term_current(now=now).key
     assert spring == "2027-spring"
-    assert list(services.scope_totals(scope=spring)) == [(student.pk, 7, True)]
-    assert list(services.scope_totals(scope="2026-fall")) == [(student.pk, 10, True)]
-    assert list(services.scope_totals(scope="all")) == [(student.pk, 17, True)]
+    assert list(selectors.scope_totals(scope=spring)) == [(student.pk, 7, True)]
+    assert list(selectors.scope_totals(scope="2026-fall")) == [(student.pk, 10, True)]
+    assert list(selectors.scope_totals(scope="all")) == [(student.pk, 17, True)]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from redis import RedisError
 
-from escore import rules, services, tasks
+from escore import rules, selectors, services, tasks
 from escore.leaderboard import Leaderboard
 from escore.models import ScoreEntry
 from events.models import CHECK_IN_CLOSES_AFTER, EventRegistration
@@ -23,7 +23,7 @@ CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
 
 def ledger_totals(scope: str) -> tuple[dict[int, int], set[int]]:
     totals, listed = {}, set()
-    for user_id, total, is_listed in services.scope_totals(scope=scope):
+    for user_id, total, is_listed in selectors.scope_totals(scope=scope):
         totals[user_id] = total
         if is_listed:
             listed.add(user_id)
@@ -98,7 +98,7 @@ def test_rebuild_equals_the_ledger_exactly_on_seeded_demo_data():
 
     call_command("rebuild_leaderboards", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
-    for scope in services.leaderboard_scopes():
+    for scope in selectors.leaderboard_scopes():
         stored, listed = Leaderboard.for_scope(scope).snapshot()
         assert (stored, listed) == ledger_totals(scope)
     everyone, _ = Leaderboard.for_scope("all").snapshot()

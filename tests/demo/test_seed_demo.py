@@ -8,7 +8,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from events import demo_data, services
+from demo import data as demo_data
+from events import services
 from events.models import EventCategory, EventPost, EventRegistration
 from users.models import User
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: a believable WashU for local use, created once and never changed.
+"""The demo seed: a believable WashU for local use, created once and never changed.
 
 Every row is derived from a fixed seed and its index, and dates are anchored to the moment the
 demo organizer account was first created, so a rerun (on any day) finds every row it would
@@ -9,30 +9,23 @@ difference.
 import datetime as dt
 import random
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
-from redis import RedisError
 from tqdm import tqdm
 
 from core import clock
-from escore.demo import demo_scores_award
-from escore.services import leaderboard_rebuild
-from events import demo_data
 from events.models import EventCategory, EventPost, EventRegistration
-from events.search import search_words_refresh
 from users.models import User
+
+from . import data as demo_data
+from .scores import demo_scores_award
 
 DEMO_PASSWORD = "washu-demo"  # noqa: S105 - published credentials of the local demo accounts
 DEMO_STUDENT_EMAIL = "student@wustl.edu"
@@ -99,49 +92,6 @@ class SeedCounts:
     @property
     def anything_created(self) -> bool:
         return any(vars(self).values())
-
-
-class Command(BaseCommand):
-    help = "Create WashU demo data: buildings, categories, organizers, students, events."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--events", type=int, default=5000, help="Events (default 5000).")
-        parser.add_argument("--students", type=int, default=800, help="Students (default 800).")
-        parser.add_argument(
-            "--force", action="store_true", help="Run even with DJANGO_ENV=production."
-        )
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        if settings.DJANGO_ENV == "production" and not options["force"]:
-            raise CommandError(
-                "Refusing to create demo data with DJANGO_ENV=production: it would add "
-                "thousands of fake events and students. Pass --force if you really mean it."
-            )
-        event_count: int = options["events"]
-        student_count: int = options["students"]
-        if event_count < 0 or student_count < 0:
-            raise CommandError("--events and --students cannot be negative.")
-        started = time.monotonic()
-        with transaction.atomic():
-            counts = demo_seed(event_count=event_count, student_count=student_count)
-        # "Did you mean" draws on the words of the titles just loaded.
-        search_words_refresh()
-        try:
-            leaderboard_rebuild()
-        except RedisError as error:
-            # The ledger is committed; the beat reconcile (or rebuild_leaderboards) fills Redis.
-            self.stderr.write(f"Leaderboards not rebuilt, Redis is unreachable: {error}")
-        elapsed = time.monotonic() - started
-        if counts.anything_created:
-            self.stdout.write(
-                f"Created {counts.events} events, {counts.students} students, "
-                f"{counts.registrations} registrations, {counts.score_entries} score entries, "
-                f"{counts.organizers} organizers, "
-                f"{counts.demo_accounts} demo accounts and {counts.categories} categories "
-                f"in {elapsed:.1f} s."
-            )
-        else:
-            self.stdout.write("Demo data already complete: nothing to do.")
 
 
 def demo_seed(*, event_count: int, student_count: int) -> SeedCounts:

@@ -8,7 +8,7 @@ import random
 import string
 from dataclasses import dataclass, field
 
-from .places import CAMPUS_PLACES, Place
+from events.places import CAMPUS_PLACES, Place
 
 MAX_TEMPLATE_WEIGHT = 40
 
