@@ -27,6 +27,34 @@ def registration_get_for_user(*, event_id: int, user) -> EventRegistration | Non
     return EventRegistration.objects.filter(event_id=event_id, user=user).first()
 
 
+def registration_get_active(*, event_id: int, user) -> EventRegistration | None:
+    """The student's registration for the event unless cancelled, or None."""
+    registration = registration_get_for_user(event_id=event_id, user=user)
+    if registration is None or registration.status == EventRegistration.Status.CANCELLED:
+        return None
+    return registration
+
+
+def registration_event_id(*, registration_id: int) -> int | None:
+    return (
+        EventRegistration.objects.filter(pk=registration_id)
+        .values_list("event_id", flat=True)
+        .first()
+    )
+
+
+def registrations_upcoming_and_past(
+    *, user
+) -> tuple[list[EventRegistration], list[EventRegistration]]:
+    """My events: the student's active registrations, those not ended yet and the rest."""
+    registrations = list(registration_list_for_user(user=user))
+    now = timezone.now()
+    return (
+        [r for r in registrations if r.event.ends_at > now],
+        [r for r in registrations if r.event.ends_at <= now],
+    )
+
+
 def _waitlisted_ahead(*, event_id, registered_at, pk) -> Q:
     """Registrations ahead in the event's waitlist queue: FIFO by (registered_at, pk)."""
     return Q(event_id=event_id, status=EventRegistration.Status.WAITLISTED) & (

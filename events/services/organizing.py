@@ -22,13 +22,13 @@ CANCELLATION_REASON_MAX_LENGTH = 1000
 # The fields an organizer edits; counters, status and coordinates are the services' own.
 EVENT_EDITABLE_FIELDS = (
     "title",
-    "description",
     "category",
     "starts_at",
     "ends_at",
     "location_name",
     "address",
     "capacity",
+    "description",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
