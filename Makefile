@@ -8,16 +8,21 @@ BOOTSTRAP := requirements/bootstrap.txt
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(BOOTSTRAP) $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: run test lint security-lint audit migrations-check pytest venv lock clean browser
+.PHONY: run test lint typecheck security-lint audit migrations-check pytest venv lock clean browser
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: $(STAMP) browser deploy-tools lint security-lint migrations-check pytest
+test: $(STAMP) browser deploy-tools lint typecheck security-lint migrations-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs over the apps (settings in pyproject.toml; cache in .mypy_cache).
+# tests/core/test_typecheck.py shows that a wrong argument type in a service call fails it.
+typecheck: $(STAMP)
+	DJANGO_ENV=test $(BIN)/mypy
 
 # bandit over the app code (settings in pyproject.toml): medium severity and above fail.
 security-lint: $(STAMP)

@@ -71,7 +71,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     api = request.path.startswith("/api/")
     if database_unavailable(exc):
         if api:
-            response = error_json(status=503, code="unavailable", message=UNAVAILABLE_MESSAGE)
+            response: HttpResponse = error_json(
+                status=503, code="unavailable", message=UNAVAILABLE_MESSAGE
+            )
         else:
             response = _page("503.html", 503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -39,7 +39,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request)
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = _current.set(request_id)
         try:
             response = self.get_response(request)

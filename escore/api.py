@@ -11,6 +11,7 @@ from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
 
 from core.api import ErrorOut
+from users.requests import ApiRequest
 
 from . import selectors
 
@@ -126,7 +127,7 @@ def leaderboard(
     auth=django_auth,
     summary="My E-score and every entry behind it",
 )
-def my_escore(request: HttpRequest):
+def my_escore(request: ApiRequest):
     summary = selectors.escore_summary(user=request.auth)
     return {
         "total": summary.total,
@@ -146,7 +147,7 @@ def my_escore(request: HttpRequest):
                     ),
                 },
                 "note": entry.note,
-                "term": entry.term.key,
+                "term": entry.term.key,  # type: ignore[attr-defined]
                 "created_at": entry.created_at,
             }
             for entry in summary.entries

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import Rank
 from redis import RedisError
@@ -132,7 +133,11 @@ class LeaderboardView:
 
 
 def leaderboard_get(
-    *, scope: str, user: User | None, limit: int = DEFAULT_LIMIT, now: dt.datetime | None = None
+    *,
+    scope: str,
+    user: User | AnonymousUser | None,
+    limit: int = DEFAULT_LIMIT,
+    now: dt.datetime | None = None,
 ) -> LeaderboardView:
     """Top `limit` listed students and the viewer's own standing, hidden or not."""
     term = term_current(now=now) if scope == "current" else None
@@ -245,11 +250,14 @@ def escore_summary(*, user: User, now: dt.datetime | None = None) -> EscoreSumma
         )
         .order_by("-created_at", "-pk")
     )
+    term_total = 0
     for entry in entries:
-        entry.term = term_of(entry.event.starts_at if entry.event else entry.created_at)
+        entry_term = term_of(entry.event.starts_at if entry.event else entry.created_at)
+        entry.term = entry_term  # type: ignore[attr-defined]
+        term_total += entry.points if entry_term == term else 0
     return EscoreSummary(
         total=sum(entry.points for entry in entries),
         term=term,
-        term_total=sum(entry.points for entry in entries if entry.term == term),
+        term_total=term_total,
         entries=entries,
     )

@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from core.api import ERRORS, ErrorOut
+from users.requests import ApiRequest
 
 from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
@@ -170,7 +171,7 @@ def event_detail(request: HttpRequest, event_id: int):
     summary="Register (or join the waitlist)",
     description="Idempotent: registering again returns the existing registration.",
 )
-def registration_create(request: HttpRequest, event_id: int):
+def registration_create(request: ApiRequest, event_id: int):
     registration = services.registration_create(event_id=event_id, user=request.auth)
     return Status(201, _registration_out(registration))
 
@@ -181,7 +182,7 @@ def registration_create(request: HttpRequest, event_id: int):
     auth=django_auth,
     summary="Cancel my registration",
 )
-def registration_cancel(request: HttpRequest, event_id: int):
+def registration_cancel(request: ApiRequest, event_id: int):
     services.registration_cancel(event_id=event_id, user=request.auth)
     return Status(204, None)
 
@@ -191,14 +192,14 @@ def registration_cancel(request: HttpRequest, event_id: int):
     response={200: list[MyRegistrationOut], 401: ErrorOut},
     summary="My registrations, soonest first",
 )
-def my_registrations(request: HttpRequest):
+def my_registrations(request: ApiRequest):
     registrations = selectors.registration_list_for_user(user=request.auth)
     return [
         {
             "event_id": registration.event_id,
             "status": registration.status,
             # Annotated by the selector in the same query.
-            "waitlist_position": registration.waitlist_position,
+            "waitlist_position": registration.waitlist_position,  # type: ignore[attr-defined]
             "registered_at": registration.registered_at,
             "checked_in_at": registration.checked_in_at,
             "event": registration.event,
@@ -309,7 +310,7 @@ def _roster_entry(registration: EventRegistration) -> dict:
     auth=django_auth,
     summary="Create an event (organizers), saved as a draft",
 )
-def event_create(request: HttpRequest, payload: EventIn):
+def event_create(request: ApiRequest, payload: EventIn):
     event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
     return Status(201, event)
 
@@ -320,7 +321,7 @@ def event_create(request: HttpRequest, payload: EventIn):
     auth=django_auth,
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
-def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
+def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
     services.event_update(
         event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
     )
@@ -335,7 +336,7 @@ def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
     auth=django_auth,
     summary="Publish a draft",
 )
-def event_publish(request: HttpRequest, event_id: int):
+def event_publish(request: ApiRequest, event_id: int):
     return services.event_publish(event_id=event_id, by=request.auth)
 
 
@@ -345,7 +346,7 @@ def event_publish(request: HttpRequest, event_id: int):
     auth=django_auth,
     summary="Cancel an event; registered students get an e-mail with the reason",
 )
-def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
+def event_cancel(request: ApiRequest, event_id: int, payload: CancelIn):
     return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
 
 
@@ -355,7 +356,7 @@ def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
     auth=django_auth,
     summary="Who registered: confirmed, waitlisted, cancelled",
 )
-def event_roster(request: HttpRequest, event_id: int):
+def event_roster(request: ApiRequest, event_id: int):
     event = permissions.event_get_authorized(
         event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
     )
@@ -376,7 +377,7 @@ def event_roster(request: HttpRequest, event_id: int):
     summary="Check a student in with the token of their ticket's QR code",
     description="Checking in twice is harmless: the second answer says `already_checked_in`.",
 )
-def checkin_create(request: HttpRequest, payload: CheckInIn):
+def checkin_create(request: ApiRequest, payload: CheckInIn):
     outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
     registration = outcome.registration
     return {

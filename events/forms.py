@@ -52,7 +52,8 @@ class EventForm(forms.ModelForm):
         labels = {"location_name": "Place", "address": "Address (optional)"}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
@@ -109,7 +110,8 @@ class PlaceEventForm(forms.Form):
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         place = cleaned.get("place")
         latitude, longitude = cleaned.get("latitude"), cleaned.get("longitude")
         if place:

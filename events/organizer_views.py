@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -56,7 +56,7 @@ def _manage_url(event_id: int) -> str:
     return reverse("events:manage", kwargs={"pk": event_id})
 
 
-def _submit(request: HttpRequest, form: forms.Form, action: Callable[[], T]) -> T | None:
+def _submit(request: HttpRequest, form: forms.BaseForm, action: Callable[[], T]) -> T | None:
     """On a valid POST, run the service; what it refuses becomes the form's errors.
 
     Returns what the service returned, or None when nothing was done.
@@ -186,7 +186,7 @@ def event_place(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = PlaceEventForm(request.POST)
     if not form.is_valid():
         for error in form.errors.values():
-            messages.error(request, " ".join(error))
+            messages.error(request, " ".join(str(message) for message in error))
         return redirect(_manage_url(pk))
     return _post_action(
         request,
@@ -267,7 +267,7 @@ class CheckInView(View):
     link is told to show it at the door. A GET never changes anything.
     """
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         try:

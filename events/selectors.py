@@ -177,7 +177,7 @@ def category_list_with_upcoming_counts() -> list[EventCategory]:
     counts = category_upcoming_counts()
     categories = category_list()
     for category in categories:
-        category.upcoming_count = counts.get(category.pk, 0)
+        category.upcoming_count = counts.get(category.pk, 0)  # type: ignore[attr-defined]
     return categories
 
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -115,7 +117,7 @@ class EventDetailView(DetailView):
 
 @require_POST
 @login_required
-def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         registration = services.registration_create(event_id=pk, user=request.user)
     except services.RegistrationError as error:
@@ -129,7 +131,7 @@ def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def registration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.registration_cancel(event_id=pk, user=request.user)
     except services.RegistrationError as error:
@@ -183,7 +185,7 @@ class MyEventsView(LoginRequiredMixin, TemplateView):
     template_name = "events/my_events.html"
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
+        user = cast(User, self.request.user)
         upcoming, past = selectors.registrations_upcoming_and_past(user=user)
         feed_path = user.calendar_token and reverse(
             "events:calendar-feed", kwargs={"token": user.calendar_token}
@@ -198,7 +200,7 @@ class MyEventsView(LoginRequiredMixin, TemplateView):
 
 @require_POST
 @login_required
-def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
+def calendar_feed_reset(request: AuthenticatedRequest) -> HttpResponse:
     had_feed = bool(request.user.calendar_token)
     request.user.calendar_token_rotate()
     messages.success(

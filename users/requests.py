@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 class AuthenticatedRequest(HttpRequest):
     """A request behind `login_required`: `user` is a `users.User`, never anonymous."""
 
-    user: "User"  # type: ignore[assignment]
+    user: "User"
 
 
 class ApiRequest(HttpRequest):

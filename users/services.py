@@ -80,7 +80,7 @@ def organizer_request_create(*, user: User, reason: str) -> OrganizerRequest:
         raise AccountError("You can already organize events.")
     if not reason:
         raise AccountError("Tell staff in a sentence or two what you would like to organize.")
-    if len(reason) > OrganizerRequest._meta.get_field("reason").max_length:
+    if len(reason) > OrganizerRequest.REASON_MAX_LENGTH:
         raise AccountError("Keep the reason under 500 characters.")
     try:
         with transaction.atomic():

@@ -56,7 +56,8 @@ def organizer_request(request: AuthenticatedRequest) -> HttpResponse:
         else:
             messages.success(request, "Your request is with staff. You'll see the answer here.")
     else:
-        messages.error(request, " ".join(form.errors.get("reason", ["Check the reason."])))
+        reason_errors = form.errors.get("reason") or ["Check the reason."]
+        messages.error(request, " ".join(str(message) for message in reason_errors))
     return redirect("users:account")
 
 

@@ -181,7 +181,8 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         if place is not None:
             near, near_label = (place.latitude, place.longitude), place.name
         elif coordinates_match:
-            near = _parse_coordinates(*coordinates_match.groups(), errors, "near")
+            latitude_text, longitude_text = coordinates_match.groups()
+            near = _parse_coordinates(latitude_text, longitude_text, errors, "near")
         else:
             errors["near"] = [
                 f"Unknown place “{near_text[:80]}”; use a campus building or lat,lng."

@@ -130,7 +130,7 @@ def candidate_order(params: SearchParams, strategy: Strategy = "walk") -> list:
     starts_at itself, the planner may walk that index instead, from the first event ever
     when the index plan has left it no lower bound.
     """
-    starts_at = F("starts_at")
+    starts_at: F | ExpressionWrapper = F("starts_at")
     if strategy == "index":
         starts_at = ExpressionWrapper(
             F("starts_at") + Value(dt.timedelta(0)), output_field=DateTimeField()

@@ -54,7 +54,7 @@ MAX_PAGE_SIZE = 100
 class Facet(NamedTuple):
     slug: str
     name: str
-    count: int
+    count: int  # type: ignore[assignment]  # the API's field name; shadows tuple.count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,17 +178,19 @@ class _SearchStatement:
             box = bounding_box(params.near, params.radius_km)
         self.facts = facts = plan.search_facts(q=params.q, box=box)
         has_text = bool(params.q) and not facts.query_is_empty
-        plan_sizes = {
-            "event_rows": facts.event_rows,
-            "wanted": plan.CANDIDATE_LIMIT,
-            "window": plan.WALK_WINDOW,
-        }
-        selective = (
-            has_text
-            and plan.prefers_index(
-                facts.estimated_matches, index_rows=facts.index_rows, **plan_sizes
+
+        def prefers_index(estimated_rows: float | None, index_rows: float | None = None) -> bool:
+            return plan.prefers_index(
+                estimated_rows,
+                event_rows=facts.event_rows,
+                wanted=plan.CANDIDATE_LIMIT,
+                window=plan.WALK_WINDOW,
+                index_rows=index_rows,
             )
-        ) or (box is not None and plan.prefers_index(facts.box_rows, **plan_sizes))
+
+        selective = (
+            has_text and prefers_index(facts.estimated_matches, index_rows=facts.index_rows)
+        ) or (box is not None and prefers_index(facts.box_rows))
         strategy: plan.Strategy = "index" if selective else "walk"
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
         self.window_may_hide_matches = (
@@ -335,9 +337,9 @@ class _SearchStatement:
             connection.alias, [f.attname for f in _CATEGORY_FIELDS], row[_CATEGORY_START:]
         )
         if self.search.q:
-            event.rank = row[2]
-            event.headline_title = row[4]
-            event.headline_description = row[5]
+            event.rank = row[2]  # type: ignore[attr-defined]
+            event.headline_title = row[4]  # type: ignore[attr-defined]
+            event.headline_description = row[5]  # type: ignore[attr-defined]
         if self.search.near is not None:
-            event.distance_km = row[3]
+            event.distance_km = row[3]  # type: ignore[attr-defined]
         return event

@@ -57,8 +57,8 @@ def spelling_suggestion(q: str) -> str | None:
         return None
 
     def replace(match: re.Match[str]) -> str:
-        negated, word = match.groups()
-        return match.group(0) if negated else replacements.get(word.lower(), word)
+        negated, word = match.group(1), match.group(2)
+        return match.group(0) if negated else str(replacements.get(word.lower(), word))
 
     return _QUERY_WORD.sub(replace, q)
 
