@@ -322,12 +322,8 @@ def event_create(request: ApiRequest, payload: EventIn):
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
 def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
-    services.event_update(
-        event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
-    )
-    return permissions.event_get_authorized(
-        event_id=event_id, user=request.auth, action=permissions.Action.VIEW
-    )
+    changes = _event_fields(payload.dict(exclude_unset=True))
+    return services.event_update(event_id=event_id, by=request.auth, **changes)
 
 
 @router.post(

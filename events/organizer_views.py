@@ -84,9 +84,16 @@ def _form_page(request: HttpRequest, template: str, context: dict[str, Any]) -> 
     return response
 
 
-def _post_action(request: HttpRequest, pk: int, action: Callable[[], object], success: str):
+def _post_action(
+    request: AuthenticatedRequest,
+    pk: int,
+    service: Callable[..., object],
+    success: str,
+    **data: Any,
+) -> HttpResponse:
+    """A button on the manage page: run `service(event_id=pk, by=user, **data)`, say how it went."""
     try:
-        action()
+        service(event_id=pk, by=request.user, **data)
     except _REFUSED as error:
         messages.error(request, error.message)
     else:
@@ -146,23 +153,15 @@ def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 @_access_errors_as_http
 def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_publish(event_id=pk, by=request.user),
-        "Published: students can find it and register now.",
-    )
+    success = "Published: students can find it and register now."
+    return _post_action(request, pk, services.event_publish, success)
 
 
 @require_POST
 @_access_errors_as_http
 def event_unpublish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_unpublish(event_id=pk, by=request.user),
-        "Unpublished: only its organizer and staff can see it now.",
-    )
+    success = "Unpublished: only its organizer and staff can see it now."
+    return _post_action(request, pk, services.event_unpublish, success)
 
 
 @_access_errors_as_http
@@ -188,12 +187,8 @@ def event_place(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         for error in form.errors.values():
             messages.error(request, " ".join(str(message) for message in error))
         return redirect(_manage_url(pk))
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_place(event_id=pk, by=request.user, **form.coordinates()),
-        "The event is on the map.",
-    )
+    success = "The event is on the map."
+    return _post_action(request, pk, services.event_place, success, **form.coordinates())
 
 
 @_access_errors_as_http
