@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass, field
 
 from events.places import CAMPUS_PLACES, Place
+from users.models import User
 
 MAX_TEMPLATE_WEIGHT = 40
 
@@ -1260,3 +1261,44 @@ def student_identities_generate(*, count: int, seed: str) -> list[StudentIdentit
 def pseudonym_generate(*, rng: random.Random) -> str:
     adjective, noun = rng.choice(PSEUDONYM_ADJECTIVES), rng.choice(PSEUDONYM_NOUNS)
     return f"{adjective}{noun}{rng.randint(1, 99)}"
+
+
+# --- Accounts and event settings ---------------------------------------------------------
+
+DEMO_PASSWORD = "washu-demo"  # noqa: S105 - published credentials of the local demo accounts
+DEMO_STUDENT_EMAIL = "student@wustl.edu"
+DEMO_ORGANIZER_EMAIL = "organizer@wustl.edu"
+DEMO_ADMIN_EMAIL = "admin@wustl.edu"
+CANCELLATION_REASONS = (
+    "The speaker had to cancel because of travel problems.",
+    "Cancelled because of severe weather in St. Louis.",
+    "The venue is no longer available; we will announce a new date soon.",
+    "Postponed until next semester because of low availability of volunteers.",
+    "Cancelled by the organizers. We apologise for the inconvenience.",
+)
+REGULAR_CAPACITIES = (20, 25, 30, 40, 40, 50, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    display_name: str
+    is_organizer: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    leaderboard_visibility: str = User.LeaderboardVisibility.PUBLIC
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount(email=DEMO_STUDENT_EMAIL, display_name="Demo Student"),
+    DemoAccount(
+        email=DEMO_ORGANIZER_EMAIL,
+        display_name="Demo Organizer",
+        is_organizer=True,
+        # It organizes ~150 demo events; its organizer points would top the student board.
+        leaderboard_visibility=User.LeaderboardVisibility.HIDDEN,
+    ),
+    DemoAccount(
+        email=DEMO_ADMIN_EMAIL, display_name="Demo Admin", is_staff=True, is_superuser=True
+    ),
+)

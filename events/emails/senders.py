@@ -27,9 +27,6 @@ from .delivery import (
 # Reminders go out this long before the start; whoever registers later gets none.
 REMINDER_LEAD = timedelta(hours=24)
 
-# PostgreSQL's SQLSTATE for unique_violation.
-
-
 # The registration status each e-mail announces. A message whose news is no longer true
 # when the task runs (the student cancelled in between) is not sent.
 _STATUS_ANNOUNCED = {
