@@ -166,18 +166,36 @@ class _SearchStatement:
 
     def __init__(self, params: SearchParams, *, now: dt.datetime, limit: int, offset: int):
         self.search = params
-        sort = params.sort
-        if sort == "distance" and params.near is None:
-            sort = "start"
-        if sort == "relevance" and not params.q:
-            sort = "start"
-        sql_params: list = []
-        descending = " DESC" if params.include_past else ""
+        self.sort = params.sort
+        if (self.sort == "distance" and params.near is None) or (
+            self.sort == "relevance" and not params.q
+        ):
+            self.sort = "start"
+        self.descending = " DESC" if params.include_past else ""
         box = None
         if params.near is not None and params.radius_km is not None:
             box = bounding_box(params.near, params.radius_km)
-        self.facts = facts = plan.search_facts(q=params.q, box=box)
-        has_text = bool(params.q) and not facts.query_is_empty
+        self.facts = plan.search_facts(q=params.q, box=box)
+        self.has_text = bool(params.q) and not self.facts.query_is_empty
+        self.strategy = self._strategy(has_box=box is not None)
+        # A walk that finds fewer matches than the cap may have stopped at its scan window.
+        self.window_may_hide_matches = (
+            self.strategy == "walk"
+            and (self.has_text or box is not None)
+            and self.facts.event_rows > plan.WALK_WINDOW
+        )
+        self.ranked_in_walk = self.sort == "relevance" and self.strategy == "walk" and self.has_text
+        # Every value is appended in the order its placeholder appears in the text.
+        ctes, facet_source, sql_params = self._candidate_ctes(now=now)
+        page_cte, order, page_params = self._page_cte(limit=limit, offset=offset)
+        display_sql, display_params = self._display_columns()
+        self.sql = self._statement(
+            ctes=[*ctes, page_cte], facet_source=facet_source, display_sql=display_sql, order=order
+        )
+        self.params = (*sql_params, *page_params, *display_params, list(params.categories))
+
+    def _strategy(self, *, has_box: bool) -> plan.Strategy:
+        facts = self.facts
 
         def prefers_index(estimated_rows: float | None, index_rows: float | None = None) -> bool:
             return plan.prefers_index(
@@ -189,87 +207,77 @@ class _SearchStatement:
             )
 
         selective = (
-            has_text and prefers_index(facts.estimated_matches, index_rows=facts.index_rows)
-        ) or (box is not None and prefers_index(facts.box_rows))
-        strategy: plan.Strategy = "index" if selective else "walk"
-        # A walk that finds fewer matches than the cap may have stopped at its scan window.
-        self.window_may_hide_matches = (
-            strategy == "walk"
-            and (has_text or box is not None)
-            and facts.event_rows > plan.WALK_WINDOW
-        )
+            self.has_text and prefers_index(facts.estimated_matches, index_rows=facts.index_rows)
+        ) or (has_box and prefers_index(facts.box_rows))
+        return "index" if selective else "walk"
 
+    def _candidate_ctes(self, *, now: dt.datetime) -> tuple[list[str], str, list]:
+        """`matched` (the capped candidates) and, with a category filter, the facets' own."""
+        params = self.search
         matched_columns = ["id", "category_id", "starts_at"]
-        ranked_in_walk = sort == "relevance" and strategy == "walk" and has_text
-        if ranked_in_walk:
+        if self.ranked_in_walk:
             matched_columns.append("rank")
-        elif sort == "relevance":
+        elif self.sort == "relevance":
             matched_columns.append("search_vector")
-        elif sort == "distance" and params.near is not None:
+        elif self.sort == "distance" and params.near is not None:
             matched_columns.append("distance_m")
-        matched_sql, matched_params = candidates_sql(
+        facts, strategy = self.facts, self.strategy
+        matched_sql, sql_params = candidates_sql(
             params, now=now, facts=facts, strategy=strategy, columns=matched_columns
         )
         ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
-        sql_params += matched_params
+        if not params.categories:
+            return ctes, "matched", list(sql_params)
+        facet_sql, facet_params = candidates_sql(
+            params,
+            now=now,
+            facts=facts,
+            strategy=strategy,
+            columns=["id", "category_id", "starts_at"],
+            with_categories=False,
+        )
+        ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
+        return ctes, "facet_source", [*sql_params, *facet_params]
 
-        facet_source = "matched"
-        if params.categories:
-            facet_sql, facet_params = candidates_sql(
-                params,
-                now=now,
-                facts=facts,
-                strategy=strategy,
-                columns=["id", "category_id", "starts_at"],
-                with_categories=False,
-            )
-            ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
-            sql_params += facet_params
-            facet_source = "facet_source"
-
+    def _page_cte(self, *, limit: int, offset: int) -> tuple[str, str, list]:
+        """The page's ids in the requested order: (CTE, outer ORDER BY, parameters)."""
+        descending = self.descending
         # matched holds one extra row, only to tell whether the cap was reached.
         candidates = (
             f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608 - values are parameters # nosec B608
             " LIMIT %s) AS candidate"
         )
-        if ranked_in_walk:
-            ctes.append(
-                f"page AS (SELECT id, rank AS sort_key FROM {candidates}"  # noqa: S608 - values are parameters # nosec B608
-                " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+        by_key = " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+        if self.ranked_in_walk:
+            return (
+                f"page AS (SELECT id, rank AS sort_key FROM {candidates}{by_key}",  # noqa: S608 - values are parameters # nosec B608
+                "page.sort_key DESC, event.starts_at, event.id",
+                [plan.CANDIDATE_LIMIT, limit, offset],
             )
-            sql_params += [plan.CANDIDATE_LIMIT, limit, offset]
-            order = "page.sort_key DESC, event.starts_at, event.id"
-        elif sort == "relevance":
-            ctes.append(
+        if self.sort == "relevance":
+            return (
                 "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608 - values are parameters # nosec B608
-                f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}"
-                " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+                f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}{by_key}",
+                "page.sort_key DESC, event.starts_at, event.id",
+                [RANK_WEIGHTS, SEARCH_CONFIG, self.search.q, plan.CANDIDATE_LIMIT, limit, offset],
             )
-            sql_params += [
-                RANK_WEIGHTS,
-                SEARCH_CONFIG,
-                params.q,
-                plan.CANDIDATE_LIMIT,
-                limit,
-                offset,
-            ]
-            order = "page.sort_key DESC, event.starts_at, event.id"
-        elif sort == "distance" and params.near is not None:
-            ctes.append(
+        if self.sort == "distance" and self.search.near is not None:
+            return (
                 f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608 - values are parameters # nosec B608
-                " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)"
+                " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)",
+                "page.sort_key, event.starts_at, event.id",
+                [plan.CANDIDATE_LIMIT, limit, offset],
             )
-            sql_params += [plan.CANDIDATE_LIMIT, limit, offset]
-            order = "page.sort_key, event.starts_at, event.id"
-        else:
-            ctes.append(
-                "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608 - values are parameters # nosec B608
-                f" ORDER BY starts_at{descending}, id{descending} LIMIT %s OFFSET %s)"
-            )
-            sql_params += [limit, offset]
-            order = f"event.starts_at{descending}, event.id{descending}"
+        return (
+            "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608 - values are parameters # nosec B608
+            f" ORDER BY starts_at{descending}, id{descending} LIMIT %s OFFSET %s)",
+            f"event.starts_at{descending}, event.id{descending}",
+            [limit, offset],
+        )
 
-        # Display columns in row order: rank, distance_km, headline_title, headline_description.
+    def _display_columns(self) -> tuple[str, list]:
+        """Columns in row order: rank, distance_km, headline_title, headline_description."""
+        params = self.search
         display: list[tuple[str, list]] = [("NULL::real", []), ("NULL::float8", [])]
         display += [("NULL::text", []), ("NULL::text", [])]
         query_sql = "websearch_to_tsquery(%s::regconfig, %s)"
@@ -277,7 +285,7 @@ class _SearchStatement:
         if params.q:
             # The relevance order has ranked the page already; other orders rank it here.
             display[0] = ("page.sort_key::real", [])
-            if sort != "relevance":
+            if self.sort != "relevance":
                 display[0] = (
                     f"ts_rank(%s::real[], event.search_vector, {query_sql})",
                     [RANK_WEIGHTS, *query_params],
@@ -297,15 +305,15 @@ class _SearchStatement:
                 " event_geo_point(%s, %s))) / 1000.0",
                 list(params.near),
             )
-        display_sql = ", ".join(sql for sql, _ in display)
-        for _, values in display:
-            sql_params += values
+        return ", ".join(sql for sql, _ in display), [v for _, values in display for v in values]
 
+    @staticmethod
+    def _statement(*, ctes: list[str], facet_source: str, display_sql: str, order: str) -> str:
+        """The whole statement: the total and facets on one row, joined to the page's rows."""
         event_columns = ", ".join(f'event."{f.column}"' for f in _EVENT_FIELDS)
         category_columns = ", ".join(f'category."{f.column}"' for f in _CATEGORY_FIELDS)
-        sql_params.append(list(params.categories))
         # Only constants and Django-compiled SQL are formatted in; values are parameters.
-        self.sql = f"""
+        return f"""
             WITH {", ".join(ctes)}
             SELECT summary.total, summary.facets, {display_sql}, {event_columns}, {category_columns}
             FROM (
@@ -327,7 +335,6 @@ class _SearchStatement:
             ) ON true
             ORDER BY {order}
         """  # noqa: S608 - values are parameters # nosec B608
-        self.params = tuple(sql_params)
 
     def event_from_row(self, row: tuple) -> EventPost:
         event = EventPost.from_db(
