@@ -32,8 +32,10 @@ audit: $(STAMP)
 migrations-check: $(STAMP)
 	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 
+# PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the standard local ports, else
+# private servers on free ports for this run only (scripts/services.py).
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python scripts/services.py -- $(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
