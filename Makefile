@@ -37,8 +37,10 @@ audit: $(STAMP)
 migrations-check: $(STAMP)
 	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 
+# PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the standard local ports, else
+# private servers on free ports for this run only (scripts/services.py).
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python scripts/services.py -- $(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
@@ -132,5 +134,10 @@ bench-contention: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention --rate $(BENCH_CONTENTION_RATE) \
 	  $(BENCH_CONTENTION_ARGS)
-bench: bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
+# Cold install of the dev lock into an empty venv: pip (resolving, --no-deps) against uv.
+.PHONY: bench-install
+bench-install:
+	$(PYTHON) -m bench.install_time --python $(PYTHON) $(BENCH_ARGS)
+
+bench: bench-install bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
   bench-load bench-contention

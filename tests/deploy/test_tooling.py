@@ -43,7 +43,10 @@ def test_image_is_pinned_non_root_and_runs_gunicorn_under_ddtrace():
     assert checks.image_problems(base) == []
     assert re.match(r"python:3\.12\.\d+-slim", base)
     assert DOCKERFILE.count("FROM ${PYTHON_IMAGE}") == 2  # multi-stage
+    # Installed as make venv installs: the bundled pip takes only the pinned uv, uv the lock.
     assert "--require-hashes" in DOCKERFILE
+    assert "-r /tmp/requirements/bootstrap.txt" in DOCKERFILE
+    assert "uv pip sync" in DOCKERFILE
     assert "requirements/base.txt" in DOCKERFILE
     assert "collectstatic --noinput" in DOCKERFILE
     assert "USER 10001:10001" in DOCKERFILE
