@@ -127,8 +127,12 @@ class LocalServices:
 
     def __enter__(self) -> LocalServices:
         try:
-            self.database_url = self._find_postgres()
-            self.redis_url = self._find_redis()
+            self.database_url = self._find(
+                "PostgreSQL", "DATABASE_URL", DEFAULT_DATABASE_URL, 5432, self._start_postgres
+            )
+            self.redis_url = self._find(
+                "Redis", "REDIS_URL", DEFAULT_REDIS_URL, 6379, self._start_redis
+            )
         except BaseException:
             self.stop()
             raise
@@ -142,27 +146,19 @@ class LocalServices:
     ) -> None:
         self.stop()
 
-    def _find_postgres(self) -> str:
-        configured = os.environ.get("DATABASE_URL")
-        url = configured or DEFAULT_DATABASE_URL
+    def _find(
+        self, what: str, variable: str, default_url: str, port: int, start: Callable[[], str]
+    ) -> str:
+        """The configured server (which must answer), else the standard port, else `start`."""
+        configured = os.environ.get(variable)
+        url = configured or default_url
         if configured or not self.private:
-            if port_open(*host_port(url, 5432)):
-                self.say("PostgreSQL: {}:{}".format(*host_port(url, 5432)))
+            if port_open(*host_port(url, port)):
+                self.say("{}: {}:{}".format(what, *host_port(url, port)))
                 return url
             if configured:
-                raise ServiceError(f"DATABASE_URL is set but nothing answers at {url}.")
-        return self._start_postgres()
-
-    def _find_redis(self) -> str:
-        configured = os.environ.get("REDIS_URL")
-        url = configured or DEFAULT_REDIS_URL
-        if configured or not self.private:
-            if port_open(*host_port(url, 6379)):
-                self.say("Redis: {}:{}".format(*host_port(url, 6379)))
-                return url
-            if configured:
-                raise ServiceError(f"REDIS_URL is set but nothing answers at {url}.")
-        return self._start_redis()
+                raise ServiceError(f"{variable} is set but nothing answers at {url}.")
+        return start()
 
     def _start_postgres(self) -> str:
         bindir = postgres_bindir()
