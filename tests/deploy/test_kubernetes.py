@@ -345,20 +345,46 @@ def test_default_deny_network_policy_with_the_needed_allows(manifests):
     assert [p["port"] for p in web_in[0]["ports"]] == [8000]
 
 
-def test_jenkins_may_only_patch_the_rollout_and_run_the_migration(manifests):
+# kind -> (API group, resource) of what deploy.sh applies.
+RESOURCES = {
+    "ConfigMap": ("", "configmaps"), "Service": ("", "services"),
+    "ServiceAccount": ("", "serviceaccounts"), "Ingress": ("networking.k8s.io", "ingresses"),
+    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "PodDisruptionBudget": ("policy", "poddisruptionbudgets"),
+    "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
+    "ExternalSecret": ("external-secrets.io", "externalsecrets"),
+    "SecretStore": ("external-secrets.io", "secretstores"),
+    "Rollout": ("argoproj.io", "rollouts"),
+    "AnalysisTemplate": ("argoproj.io", "analysistemplates"),
+    "Deployment": ("apps", "deployments"), "Job": ("batch", "jobs"),
+}  # fmt: skip
+
+
+def test_jenkins_may_apply_the_release_and_nothing_more(manifests):
     role = one(manifests, "Role", "eren-deployer")
-    writes = {
-        (rule["apiGroups"][0], resource, verb, tuple(rule.get("resourceNames", [])))
+    grants = {
+        (group, resource, verb, tuple(rule.get("resourceNames", [])))
         for rule in role["rules"]
+        for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
-        if verb not in {"get", "list", "watch"}
     }
-    assert writes == {
-        ("argoproj.io", "rollouts", "patch", ("eren-web",)),
-        ("batch", "jobs", "create", ()),
-        ("batch", "jobs", "delete", ("eren-migrate",)),
+    # Server-side apply creates or patches every kind the release applies ...
+    for doc in manifests:
+        if doc["kind"] in {"Namespace", "Role", "RoleBinding"}:
+            continue  # applied by an operator: a deployer must not widen its own rights
+        group, resource = RESOURCES[doc["kind"]]
+        verbs = {"create"} if doc["kind"] == "Job" else {"create", "patch"}
+        for verb in verbs:
+            assert (group, resource, verb, ()) in grants, (doc["kind"], verb)
+    # ... and may delete nothing but the migration Job, read no Secret, touch no RBAC.
+    deletes = {
+        (g, r, names) for g, r, verb, names in grants if verb in {"delete", "deletecollection"}
     }
+    assert deletes == {("batch", "jobs", ("eren-migrate",))}
+    resources = {resource for _, resource, _, _ in grants}
+    assert not resources & {"secrets", "roles", "rolebindings", "namespaces", "pods/exec", "*"}
+    assert all("*" not in verb for _, _, verb, _ in grants)
     binding = one(manifests, "RoleBinding", "eren-deployer")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "ci-cd"}
