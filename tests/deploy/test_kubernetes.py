@@ -387,7 +387,7 @@ def test_jenkins_may_apply_the_release_and_nothing_more(manifests):
     assert all("*" not in verb for _, _, verb, _ in grants)
     binding = one(manifests, "RoleBinding", "eren-deployer")
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "ci-cd"}
+        {"kind": "ServiceAccount", "name": "jenkins-deployer", "namespace": "ci-build"}
     ]
 
 
