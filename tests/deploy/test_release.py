@@ -5,6 +5,7 @@ floating tag, and a failure at any step stopping the release there."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ class Release:
         return docs
 
 
-def release(tmp_path: Path, env: str, image: str, **standin: str) -> Release:
+def release(
+    tmp_path: Path, env: str, image: str, script: Path = DEPLOY_SH, **standin: str
+) -> Release:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     kubectl = bin_dir / "kubectl"
@@ -60,7 +63,7 @@ def release(tmp_path: Path, env: str, image: str, **standin: str) -> Release:
         **{f"STANDIN_{key.upper()}": value for key, value in standin.items()},
     }
     result = subprocess.run(
-        ["sh", str(DEPLOY_SH), env, image],
+        ["sh", str(script), env, image],
         capture_output=True,
         text=True,
         env=environment,
@@ -159,6 +162,28 @@ def test_the_migration_reads_a_configmap_the_release_applied_before_it(releases,
     }
     assert wanted
     assert wanted <= before
+
+
+def migration_configmap(done: Release) -> str:
+    create = next(call for call in done.calls if "create" in call["argv"])
+    (job,) = [doc for text in create["files"].values() for doc in yaml.safe_load_all(text)]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    (name,) = [ref["configMapRef"]["name"] for ref in container["envFrom"] if "configMapRef" in ref]
+    return name
+
+
+def test_a_changed_config_env_ships_its_configmap_before_the_migration(releases, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(DEPLOY, copy / "deploy")
+    with (copy / "deploy" / "k8s" / "base" / "config.env").open("a") as config:
+        config.write("EREN_RELEASE_TEST=1\n")
+    done = release(tmp_path, "production", IMAGE, script=copy / "deploy" / "jenkins" / "deploy.sh")
+    assert done.returncode == 0, done.output
+    before = migration_configmap(releases["production"])
+    after = migration_configmap(done)
+    assert after != before  # a new hashed name ...
+    applied = [doc["metadata"]["name"] for doc in done.applied() if doc["kind"] == "ConfigMap"]
+    assert after in applied  # ... applied in the configuration step, before the Job
 
 
 def test_a_git_sha_tag_is_released_as_such(tmp_path):
