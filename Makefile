@@ -65,9 +65,9 @@ $(STAMP): $(LOCK) $(BOOTSTRAP)
 	touch $@
 
 # Re-pin after editing pyproject.toml or requirements/bootstrap.in. The locks hold every
-# platform and Python >= 3.11 (markers), and no index URL or path of this machine.
-UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
-  --custom-compile-command "make lock"
+# platform and Python >= 3.11 (markers), and no index URL or path of this machine. Their
+# header names the uv command itself: Renovate (renovate.json) reruns it to update them.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11
 lock: $(STAMP)
 	$(UV_COMPILE) -o $(BOOTSTRAP) requirements/bootstrap.in
 	$(UV_COMPILE) -o requirements/base.txt pyproject.toml
