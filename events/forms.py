@@ -8,6 +8,7 @@ from .models import EventPost, OrganizerMessage
 from .places import CAMPUS_PLACES
 from .services import (
     CANCELLATION_REASON_MAX_LENGTH,
+    CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
 )
@@ -42,7 +43,7 @@ class EventForm(forms.ModelForm):
     capacity = forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=100_000,
+        max_value=CAPACITY_MAX,
         help_text="Leave blank for unlimited.",
     )
 

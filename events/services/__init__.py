@@ -41,6 +41,7 @@ from .check_in import (
 from .messages import organizer_message_send
 from .organizing import (
     CANCELLATION_REASON_MAX_LENGTH,
+    CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
     event_cancel,
@@ -60,6 +61,7 @@ from .registration import (
 
 __all__ = [
     "CANCELLATION_REASON_MAX_LENGTH",
+    "CAPACITY_MAX",
     "DESCRIPTION_MAX_LENGTH",
     "EVENT_EDITABLE_FIELDS",
     "ActionForbidden",

@@ -17,6 +17,8 @@ from .waitlist import registration_email_on_commit, waitlist_fill
 EmailKind = EmailDelivery.Kind
 
 DESCRIPTION_MAX_LENGTH = 5000
+# The largest hall on campus holds a few thousand; anything above this is a typo.
+CAPACITY_MAX = 100_000
 CANCELLATION_REASON_MAX_LENGTH = 1000
 
 # The fields an organizer edits; counters, status and coordinates are the services' own.
@@ -51,6 +53,10 @@ def _event_validate(*, event: EventPost) -> None:
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
+        )
+    elif event.capacity is not None and event.capacity > CAPACITY_MAX:
+        errors.setdefault("capacity", []).append(
+            f"Capacity can be at most {CAPACITY_MAX:,}; leave it blank for unlimited."
         )
     try:
         # Lengths, required fields, the category; the constraints are checked above in words.
