@@ -1,5 +1,6 @@
 """The organizer's writes on an event: create, edit, publish, unpublish, place, cancel."""
 
+import unicodedata
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -38,12 +39,25 @@ _GEOCODED_FIELDS = ("location_name", "address")
 _TIME_AND_PLACE_FIELDS = ("starts_at", "ends_at", "location_name", "address")
 
 
+# One line each: they go into e-mail subjects, calendar lines and CSV cells.
+_ONE_LINE_FIELDS = ("title", "location_name", "address")
+
+
+def _text_is_one_line(text: str) -> bool:
+    """No line or paragraph separator and no other control character (tab included)."""
+    return not any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in text)
+
+
 def _event_validate(*, event: EventPost) -> None:
     """Raise EventInvalid with every field error of the event's editable data."""
     errors: dict[str, list[str]] = {}
     for name in ("title", "location_name", "address", "description"):
         value = getattr(event, name)
         setattr(event, name, value.strip() if isinstance(value, str) else value)
+    for name in _ONE_LINE_FIELDS:
+        value = getattr(event, name)
+        if isinstance(value, str) and not _text_is_one_line(value):
+            errors.setdefault(name, []).append("Keep this to one line, without line breaks.")
     if len(event.description) > DESCRIPTION_MAX_LENGTH:
         errors.setdefault("description", []).append(
             f"Keep the description under {DESCRIPTION_MAX_LENGTH:,} characters."

@@ -211,3 +211,13 @@ def test_capacities_out_of_range_are_422(capacity):
     assert EventPost.objects.count() == events_before
     event.refresh_from_db()
     assert event.capacity == 50
+
+
+@pytest.mark.parametrize("field", ["title", "location_name", "address"])
+@pytest.mark.parametrize("text", ["Jazz\rnight", "Jazz\nnight", "Jazz\u2028night", "Jazz\x0bnight"])
+def test_one_line_event_fields_refuse_line_breaks(field, text):
+    # Titles and places go into e-mail subjects and calendar lines, which are one line each.
+    client = api_client(OrganizerFactory())
+    response = client.post("/api/v1/events", _event_body(**{field: text}), "application/json")
+    assert response.status_code == 422
+    assert "one line" in response.json()["error"]["fields"][field][0]
