@@ -288,6 +288,8 @@ class CheckInView(View):
             )
         except _REFUSED as error:
             return self.page(error=error.message, status=409, registration=self.registration)
+        except services.ActionForbidden as error:
+            return self.page(error=error.message, status=403, registration=self.registration)
         return self.page(outcome=outcome, registration=outcome.registration)
 
     def page(self, *, status: int = 200, **context: Any) -> HttpResponse:

@@ -9,7 +9,13 @@ from core import clock, metrics
 from core.dispatch import dispatch_on_commit
 from escore import tasks as escore_tasks
 from events import permissions, tickets
-from events.errors import CheckInClosed, EventCancelled, EventStateConflict, NotRegistered
+from events.errors import (
+    ActionForbidden,
+    CheckInClosed,
+    EventCancelled,
+    EventStateConflict,
+    NotRegistered,
+)
 from events.models import EventPost, EventRegistration
 from users.models import User
 
@@ -42,10 +48,16 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
 
     Only the event's organizer and staff, only for confirmed registrations of an event that
     is not cancelled, only from an hour before the start to six hours after the end
-    (`EventPost.check_in_opens_at`, `check_in_closes_at`).
+    (`EventPost.check_in_opens_at`, `check_in_closes_at`). Never the event's own organizer,
+    whoever scans: organizing earns the organizer award, not attendance points.
     """
     registration = _registration_lock_for_check_in(registration_id=registration_id, by=by)
     event = registration.event
+    if registration.user_id == event.organizer_id:
+        raise ActionForbidden(
+            "The event's organizer cannot be checked in to their own event: organizing earns "
+            "the organizer award instead."
+        )
     if event.status == EventPost.Status.CANCELLED:
         raise EventCancelled("This event was cancelled; there is nothing to check in to.")
     if registration.checked_in_at is not None:

@@ -255,3 +255,22 @@ def test_cancelling_is_offered_by_the_same_rule_the_service_applies(client):
     assert cancel_url not in client.get(event.get_absolute_url()).content.decode()
     with pytest.raises(services.AlreadyCheckedIn):
         services.registration_cancel(event_id=event.pk, user=registration.user)
+
+
+def test_organizers_cannot_check_themselves_in_for_points(client, organizer):
+    event = event_starting_in(organizer, dt.timedelta(minutes=30))
+    own = registered(event, user=organizer)
+    client.force_login(organizer)
+    # By ticket (API and page) and from the roster: refused with a reason, nothing recorded.
+    response = client.post(f"{API}/checkins", {"token": ticket_token(own)}, "application/json")
+    assert response.status_code == 403
+    assert "organizer" in response.json()["error"]["message"]
+    page = client.post(ticket_check_in_path(own))
+    assert page.status_code == 403
+    client.post(reverse("events:manual-check-in", args=[own.pk]))
+    # Not by staff either: the organizer award is what organizing earns.
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(services.ActionForbidden):
+        services.registration_check_in(registration_id=own.pk, by=staff)
+    own.refresh_from_db()
+    assert own.checked_in_at is None
