@@ -5,7 +5,7 @@
 | locking         | the event row lock and the seat counters every write goes through  |
 | registration    | who may register; register, cancel, forget (account closing)       |
 | waitlist        | first come, first served promotion, and the e-mail it queues       |
-| organizing      | create, edit, publish, unpublish, place on the map, cancel         |
+| organizing      | create, edit, publish, unpublish, reassign, place, cancel          |
 | check_in        | check-in by ticket or roster, its undo, the E-score sync it queues |
 | messages        | organizer e-mails to confirmed students, limited per event         |
 
@@ -47,6 +47,7 @@ from .organizing import (
     event_cancel,
     event_create,
     event_geocode_enqueue,
+    event_organizer_change,
     event_place,
     event_publish,
     event_unpublish,
@@ -85,6 +86,7 @@ __all__ = [
     "event_cancel",
     "event_create",
     "event_geocode_enqueue",
+    "event_organizer_change",
     "event_place",
     "event_publish",
     "event_unpublish",

@@ -212,6 +212,18 @@ def event_unpublish(*, event_id: int, by: User) -> EventPost:
     return event
 
 
+def event_organizer_change(*, event_id: int, by: User, organizer: User) -> EventPost:
+    """Staff hand an event to another organizer (one who leaves, or closes their account)."""
+    if not permissions.user_can_create_events(organizer):
+        raise EventInvalid({"organizer": ["Choose an active organizer (or staff member)."]})
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.REASSIGN)
+        if event.organizer_id != organizer.pk:
+            event.organizer = organizer
+            event.save(update_fields=["organizer", "updated_at"])
+    return event
+
+
 def event_place(*, event_id: int, by: User, latitude: float, longitude: float) -> EventPost:
     """The organizer puts the event on the map by hand; geocoding leaves it alone from now on.
 
