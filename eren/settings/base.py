@@ -18,6 +18,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
+# A checkout is local unless told otherwise, so `make run`, tests and manage.py need nothing
+# set; the image says DJANGO_ENV=production (Dockerfile), so a container started without
+# configuration refuses to start instead of serving debug pages with the development key.
 DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 if DJANGO_ENV not in {"local", "test", "staging", "production"}:
     raise ImproperlyConfigured(
@@ -28,19 +31,44 @@ DEPLOYED = DJANGO_ENV in {"staging", "production"}
 LOCAL_SECRET_KEY = "django-insecure-local-only-never-use-in-production"  # noqa: S105
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eren"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+LOCAL_ADMIN_URL = "admin/"
+
+
+def _secret_problem(name: str, secret: str) -> str | None:
+    """Why a signing key is unfit for a deployment, or None. Django's own check (W009) asks
+    for 50 characters and 5 different ones; a development or `django-insecure` key is refused."""
+    if secret == LOCAL_SECRET_KEY or secret.startswith("django-insecure"):
+        return f"{name} is a development value"
+    if len(secret) < 50 or len(set(secret)) < 5:
+        return f"{name} is shorter than 50 characters or has fewer than 5 different ones"
+    return None
 
 
 def _required_in_deployment() -> None:
-    """Name every missing setting at once, so a broken deploy fails with one clear message."""
+    """Refuse to start a deployment that is not configured as one, naming every problem at
+    once: missing secrets and hosts, a weak key, debug pages, an unset proxy count, the
+    default admin path."""
     problems = []
     secret = env.str("SECRET_KEY", default="")
     if not secret:
         problems.append("SECRET_KEY is not set")
-    elif secret == LOCAL_SECRET_KEY or len(secret) < 50 or secret.startswith("django-insecure"):
-        problems.append("SECRET_KEY is a development value or shorter than 50 characters")
+    elif problem := _secret_problem("SECRET_KEY", secret):
+        problems.append(problem)
+    for index, fallback in enumerate(env.list("SECRET_KEY_FALLBACKS", default=[])):
+        if problem := _secret_problem(f"SECRET_KEY_FALLBACKS[{index}]", fallback):
+            problems.append(problem)
     for name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
         if not env.str(name, default=""):
             problems.append(f"{name} is not set")
+    # Debug pages show settings (the Redis and SMTP passwords in their URLs) and source.
+    if env.bool("DEBUG", default=False):
+        problems.append("DEBUG is on")
+    # Without it every client shares the ALB's address as its rate-limit key (or, set too
+    # high, picks its own): the number of proxies must be a decision, not a default.
+    if not env.str("TRUSTED_PROXY_COUNT", default=""):
+        problems.append("TRUSTED_PROXY_COUNT is not set (1 behind the ALB)")
+    if env.str("ADMIN_URL", default=LOCAL_ADMIN_URL).strip("/") == LOCAL_ADMIN_URL.strip("/"):
+        problems.append("ADMIN_URL is not set to a path of its own (not admin/)")
     if problems:
         raise ImproperlyConfigured(
             f"DJANGO_ENV={DJANGO_ENV} refuses to start: " + "; ".join(problems) + "."
@@ -53,6 +81,9 @@ if DEPLOYED:
 # --- Core -------------------------------------------------------------------------------
 
 SECRET_KEY = env.str("SECRET_KEY", default=LOCAL_SECRET_KEY)
+# Rotation: the new key signs, the old ones (comma-separated) still verify sessions, password
+# reset links and tickets until they are dropped from this list.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "local")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -269,10 +300,17 @@ SIGNUP_EMAIL_DOMAINS = [
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # ASVS 2.1.1: at least 12 characters; no composition rules, long pass phrases welcome.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# A password-reset link works for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
 
 # --- E-mail -----------------------------------------------------------------------------
 
@@ -351,7 +389,7 @@ if not SECURE_HSTS_PRELOAD and "security.W021" not in SILENCED_SYSTEM_CHECKS:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # The site itself is served at the root; the admin sits at ADMIN_URL behind staff login.
-ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+ADMIN_URL = env.str("ADMIN_URL", default=LOCAL_ADMIN_URL)
 if ADMIN_URL.startswith("/") or not ADMIN_URL.endswith("/") or ADMIN_URL.strip("/") == "":
     raise ImproperlyConfigured(
         f"ADMIN_URL must be a relative path ending in a slash, like 'admin/' (got {ADMIN_URL!r})."
