@@ -1,7 +1,29 @@
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
+from .addresses import email_canonical
 from .models import User
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login, with the address in its canonical form: the account is found, and
+    the failed-login limit counted, under the one spelling of the mailbox."""
+
+    def clean_login(self) -> str:
+        return email_canonical(super().clean_login())
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    """allauth's "forgot password", sending to (and limiting per) the canonical address.
+
+    allauth's form looks the account up by the cleaned address but sends to, and keys its
+    per-address limit on, the address as typed: `alice+1@`, `alice+2@`… would each get five.
+    """
+
+    def clean_email(self) -> str:
+        super().clean_email()
+        return email_canonical(self.cleaned_data["email"])
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):

@@ -7,11 +7,19 @@ from django.core import signing
 from django.db import models
 from django.db.models.functions import Lower
 
+from .addresses import email_canonical
+
 
 class UserManager(DjangoUserManager["User"]):
-    """E-mail is the login: there is no username."""
+    """E-mail is the login: there is no username. Addresses are kept and found in their
+    canonical form (users.addresses), so one mailbox is one account."""
 
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # Also what AbstractUser.clean() applies, so the admin's forms store this form too.
+        return email_canonical(email or "")
 
     def _create_user(self, email, password, **extra_fields):
         if not email:
@@ -32,7 +40,9 @@ class UserManager(DjangoUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        # Exact match on the canonical form: a case-insensitive match in the database would
+        # let look-alikes through (PostgreSQL's UPPER of the dotless i, U+0131, is 'I').
+        return self.get(email=email_canonical(username))
 
 
 class User(AbstractUser):
@@ -75,6 +85,13 @@ class User(AbstractUser):
         constraints = [
             # The unique index on email is case-sensitive; addresses are not.
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            # Stored canonical (users.addresses): lower case and no +tag, so the unique
+            # indexes above hold per mailbox, not per spelling.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email"))
+                & ~models.Q(email__regex=r"^[^@+]+\+[^@]*@"),
+                name="user_email_canonical",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(leaderboard_visibility="pseudonym") | ~models.Q(pseudonym=""),
                 name="user_pseudonym_required_when_chosen",

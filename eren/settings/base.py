@@ -272,10 +272,9 @@ ESCORE_LEADERBOARD_TTL = env.int("ESCORE_LEADERBOARD_TTL", default=7 * 24 * 60 *
 # --- Auth -------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# Django's backend finds the account by its canonical address (UserManager); allauth's own
+# would match case-insensitively in the database, where UPPER of a dotless i (U+0131) is 'I'.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -287,6 +286,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "users.forms.LoginForm",
+    "reset_password": "users.forms.ResetPasswordForm",
+}
 # Changing the address keeps the old one until the new one is confirmed.
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
