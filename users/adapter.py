@@ -1,12 +1,15 @@
 """allauth hooks: sign-up and new addresses are limited to the school's e-mail domains, and
 every address a form takes is used in its canonical form (users.addresses)."""
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from core.ratelimits import client_ip
 
+from . import devices
 from .addresses import email_canonical
 from .school_email import school_email_domains_display, school_email_is_allowed
 
@@ -30,3 +33,14 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request: HttpRequest) -> str:
         """allauth's remaining limits key on the same address as core.ratelimits."""
         return client_ip(request)
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """The key allauth's failed-login limit counts under: the canonical address, or the
+        address and this browser when it signed in to the account before (users.devices).
+        allauth uses it both to count and to clear the count after a password reset."""
+        return devices.login_attempts_key(request, credentials.get("email", ""))
+
+    def post_login(self, request: HttpRequest, user, **kwargs: Any) -> HttpResponse:
+        response = super().post_login(request, user, **kwargs)
+        devices.remember_device(request, response, user.email)
+        return response

@@ -1,4 +1,5 @@
 from allauth.account import forms as allauth_forms
+from allauth.core import context, ratelimit
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
@@ -12,6 +13,21 @@ class LoginForm(allauth_forms.LoginForm):
 
     def clean_login(self) -> str:
         return email_canonical(super().clean_login())
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up, limited per address as well as per IP: each sign-up naming an
+    address mails its owner (a code, or "you already have an account")."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        if email and not ratelimit.consume(context.request, action="signup_email", key=email):
+            raise forms.ValidationError(
+                "There have been too many sign-ups with this address. Please try again later, "
+                "or log in if the account is yours.",
+                code="too_many_signups",
+            )
+        return email
 
 
 class ResetPasswordForm(allauth_forms.ResetPasswordForm):

@@ -288,6 +288,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_FORMS = {
     "login": "users.forms.LoginForm",
+    "signup": "users.forms.SignupForm",
     "reset_password": "users.forms.ResetPasswordForm",
 }
 # Changing the address keeps the old one until the new one is confirmed.
@@ -434,7 +435,7 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = False
 
-# --- Rate limits (eren/ratelimits.py, django-ratelimit counters in Redis) ----------------
+# --- Rate limits (core/ratelimits.py and allauth's, counters in Redis) ---------------------
 
 # Client addresses come from X-Forwarded-For: exactly this many proxies (the ALB: 1) append
 # to it, so the entry that many places from the right is the client; anything to its left
@@ -443,24 +444,53 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "core.ratelimits.client_ip"
-# "count/period" with period s, m, h or d (django-ratelimit's syntax), e.g. "10/m".
+# "count/period" with period s, m, h or d, optionally a multiple ("5/5m"), e.g. "10/m".
+_RATE = re.compile(r"[1-9]\d*/\d*[smhd]")
+
+
+def _rate(name: str, default: str) -> str:
+    rate = env.str(name, default=default)
+    if not _RATE.fullmatch(rate):
+        raise ImproperlyConfigured(f"{name} must look like 10/m or 5/5m (got {rate!r}).")
+    return rate
+
+
+# The site's own limits (core.ratelimits, django-ratelimit counters).
 RATELIMITS = {
-    "login_ip": env.str("RATELIMIT_LOGIN_IP", default="10/m"),
-    "login_account": env.str("RATELIMIT_LOGIN_ACCOUNT", default="5/m"),
-    "signup_ip": env.str("RATELIMIT_SIGNUP_IP", default="5/h"),
-    "password_reset_account": env.str("RATELIMIT_PASSWORD_RESET_ACCOUNT", default="5/h"),
-    "registration_user": env.str("RATELIMIT_REGISTRATION_USER", default="30/m"),
-    "search_ip": env.str("RATELIMIT_SEARCH_IP", default="120/m"),
-    "api_user": env.str("RATELIMIT_API_USER", default="600/m"),
+    "registration_user": _rate("RATELIMIT_REGISTRATION_USER", "30/m"),
+    "search_ip": _rate("RATELIMIT_SEARCH_IP", "120/m"),
+    "api_user": _rate("RATELIMIT_API_USER", "600/m"),
     # Counted from OrganizerMessage rows in the database, not Redis (events.services).
-    "organizer_message_event": env.str("RATELIMIT_ORGANIZER_MESSAGE_EVENT", default="3/h"),
+    "organizer_message_event": _rate("RATELIMIT_ORGANIZER_MESSAGE_EVENT", "3/h"),
 }
-for _name, _rate in RATELIMITS.items():
-    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
-        raise ImproperlyConfigured(f"Rate limit {_name} must look like 10/m (got {_rate!r}).")
-# allauth's own limits for the same actions are off: one counter per action, kept above.
-# Its other limits (e-mail confirmation resends, password changes) stay on.
-ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "signup": None, "reset_password": None}
+# Accounts: allauth's own limits, which count where its flows know what happened (a failed
+# login, an address) and answer in the form, the same whether the password was right or not.
+# Per address ("key") they count the canonical address (users.addresses). A failed login
+# counts against the account only from browsers that never signed in to it: each browser
+# that did has its own count (users.devices), so nobody can lock a student out of the
+# laptop they use by failing on purpose. Per IP, limits are generous: a campus NAT puts many
+# students behind one address.
+ACCOUNT_RATE_LIMITS = {
+    # Every login POST per client IP.
+    "login": _rate("RATELIMIT_LOGIN_IP", "30/m") + "/ip",
+    # Failed logins per account (or per account and known browser).
+    "login_failed": _rate("RATELIMIT_LOGIN_ACCOUNT", "5/5m") + "/key",
+    "signup": _rate("RATELIMIT_SIGNUP_IP", "60/h") + "/ip",
+    # users.forms.SignupForm: sign-ups naming one address (each mails its owner).
+    "signup_email": _rate("RATELIMIT_SIGNUP_ACCOUNT", "3/h") + "/key",
+    "reset_password": ",".join(
+        (
+            _rate("RATELIMIT_PASSWORD_RESET_IP", "30/h") + "/ip",
+            _rate("RATELIMIT_PASSWORD_RESET_ACCOUNT", "3/h") + "/key",
+        )
+    ),
+}
+# "Forgot password" for an address without an account mails nothing (allauth's default
+# would mail any address typed in, at any domain), and looks the same as for one with.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PREVENT_ENUMERATION = True
+if not RATELIMIT_ENABLE:
+    ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import UserFactory
+from users.addresses import email_canonical
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,193 @@ def test_the_migration_keeps_one_account_per_mailbox_and_retires_the_rest(capsys
     assert f"user {verified.pk} (alice+2@wustl.edu): the mailbox stays with user {first.pk}" in (
         report
     )
+
+
+# --- Login, sign-up and reset limits --------------------------------------------------------
+
+
+@pytest.fixture
+def account_limits(settings):
+    """Set some of allauth's limits for one test: account_limits(login_failed="3/h/key")."""
+
+    def set_limits(**rates: str) -> None:
+        settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, **rates}
+
+    return set_limits
+
+
+TOO_MANY_LOGINS = "Too many failed login attempts"
+
+
+def assert_refused_login(response) -> None:
+    assert response.status_code == 200
+    assert TOO_MANY_LOGINS in response.content.decode()
+
+
+def test_logins_are_limited_per_ip(client, account_limits):
+    account_limits(login="3/h/ip")
+    for number in range(3):
+        assert log_in(client, f"someone{number}@wustl.edu", "wrong").status_code == 200
+    response = log_in(client, "someone-else@wustl.edu", "wrong")
+    assert response.status_code == 429
+    assert "Too many requests" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert log_in(client, "x@wustl.edu", "wrong", REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_showing_the_login_form_is_not_counted(client, account_limits):
+    account_limits(login="1/h/ip")
+    for _ in range(3):
+        assert client.get(reverse("account_login")).status_code == 200
+    assert log_in(client, "a@wustl.edu", "wrong").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["target@wustl.edu", "Target@WUSTL.edu", "target+1@wustl.edu"],
+        ["target@wustl.edu", "TARGET+x@WUSTL.EDU"],
+        ["\u017ftudent@wustl.edu", "student@wustl.edu", "STUDENT@wustl.edu"],
+    ],
+)
+def test_failed_logins_count_per_mailbox_whatever_the_spelling(client, account_limits, spellings):
+    account_limits(login_failed="3/h/key")
+    email = email_canonical(spellings[0])
+    UserFactory(email=email)
+    typed = (spellings * 3)[:3]
+    for number, spelling in enumerate(typed):
+        response = log_in(client, spelling, "wrong", REMOTE_ADDR=f"10.0.0.{number + 1}")
+        assert TOO_MANY_LOGINS not in response.content.decode()
+    assert_refused_login(log_in(client, spellings[-1], "wrong", REMOTE_ADDR="10.0.0.99"))
+    assert log_in(client, "other@wustl.edu", "wrong").status_code == 200
+
+
+def test_a_correct_password_gets_the_same_answer_as_a_wrong_one_while_limited(
+    client, account_limits
+):
+    account_limits(login_failed="2/h/key")
+    user = UserFactory()
+    log_in(client, user.email, "wrong")
+    log_in(client, user.email, "wrong")
+    wrong = log_in(client, user.email, "wrong-again")
+    right = log_in(client, user.email)
+    look_alike = log_in(client, "\u017f" + user.email[1:] if user.email[0] == "s" else user.email)
+    for response in (wrong, right, look_alike):
+        assert_refused_login(response)
+    assert "_auth_user_id" not in client.session
+    assert mail.outbox == []
+
+
+def test_failing_on_purpose_cannot_lock_a_student_out_of_their_own_browser(client, account_limits):
+    account_limits(login_failed="3/h/key")
+    student = UserFactory()
+    assert log_in(client, student.email).status_code == 302  # the laptop they use
+    client.post(reverse("account_logout"))
+    for number in range(10):
+        attacker = Client(REMOTE_ADDR=f"203.0.113.{number}")
+        log_in(attacker, student.email, "guess")
+    # Browsers that never signed in to the account are locked out of it for now...
+    assert_refused_login(log_in(Client(), student.email))
+    # ...but the student's own browser still gets in with the right password.
+    response = log_in(client, student.email)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(student.pk)
+
+
+def test_a_known_browser_has_its_own_failed_login_count(client, account_limits):
+    account_limits(login_failed="2/h/key")
+    student = UserFactory()
+    log_in(client, student.email)
+    client.post(reverse("account_logout"))
+    # A stolen device cookie buys no more guesses than any other browser.
+    log_in(client, student.email, "wrong")
+    log_in(client, student.email, "wrong")
+    assert_refused_login(log_in(client, student.email))
+    # The count of browsers that never signed in is separate.
+    assert log_in(Client(), student.email).status_code == 302
+
+
+def test_a_device_cookie_names_one_account_only(client, account_limits):
+    account_limits(login_failed="2/h/key")
+    alice, bob = UserFactory(), UserFactory()
+    log_in(client, alice.email)
+    client.post(reverse("account_logout"))
+    for _ in range(2):
+        log_in(Client(), bob.email, "wrong")
+    # Alice's browser is not a known browser for Bob's account.
+    assert_refused_login(log_in(client, bob.email))
+
+
+def test_students_behind_one_campus_address_can_all_sign_up(client):
+    # The defaults: one campus NAT address for everyone.
+    for number in range(25):
+        response = sign_up(Client(REMOTE_ADDR="198.51.100.7"), f"first-year{number}@wustl.edu")
+        assert response.status_code == 302, number
+    assert User.objects.count() == 25
+
+
+def test_sign_ups_are_limited_per_ip(client, account_limits):
+    account_limits(signup="2/h/ip")
+    for number in range(2):
+        assert sign_up(client, f"new{number}@wustl.edu").status_code == 302
+        client.logout()
+    response = sign_up(client, "new9@wustl.edu")
+    assert response.status_code == 429
+    assert not User.objects.filter(email="new9@wustl.edu").exists()
+
+
+def test_sign_ups_naming_one_address_are_limited_so_its_owner_is_not_flooded(account_limits):
+    account_limits(signup_email="2/h/key")
+    UserFactory(email="victim@wustl.edu")
+    spellings = ["victim@wustl.edu", "Victim+1@wustl.edu", "victim+2@wustl.edu"]
+    for number, spelling in enumerate(spellings):
+        response = sign_up(Client(REMOTE_ADDR=f"10.3.0.{number}"), spelling)
+    assert response.status_code == 200
+    assert "too many sign-ups with this address" in response.content.decode()
+    # One "you already have an account" e-mail: allauth also holds repeats back 3 minutes.
+    assert len(mail.outbox) == 1
+    assert User.objects.count() == 1
+
+
+def test_password_resets_are_limited_per_mailbox_whatever_the_spelling(account_limits):
+    account_limits(reset_password="20/h/ip,2/h/key")
+    UserFactory(email="victim@wustl.edu")
+    url = reverse("account_reset_password")
+    statuses = [
+        Client(REMOTE_ADDR=f"10.4.0.{number}").post(url, {"email": spelling}).status_code
+        for number, spelling in enumerate(
+            ["victim@wustl.edu", "VICTIM+a@wustl.edu", "victim+b@wustl.edu", "victim@wustl.edu"]
+        )
+    ]
+    assert statuses == [302, 302, 429, 429]
+    assert [message.to for message in mail.outbox] == [["victim@wustl.edu"]] * 2
+
+
+def test_a_password_reset_for_an_unknown_address_mails_nobody(client):
+    response = client.post(reverse("account_reset_password"), {"email": "nobody@wustl.edu"})
+    assert response.status_code == 302  # the same answer as for a real account
+    assert mail.outbox == []
+
+
+def test_a_password_reset_lifts_the_lock_for_the_browser_it_was_made_in(client, account_limits):
+    account_limits(login_failed="2/h/key")
+    student = UserFactory()
+    for _ in range(2):
+        log_in(Client(), student.email, "wrong")
+    assert_refused_login(log_in(client, student.email))
+    client.post(reverse("account_reset_password"), {"email": student.email})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body)
+    form_url = client.get(link.group(1)).url
+    new_password = "a-brand-new-pass-phrase"
+    client.post(form_url, {"password1": new_password, "password2": new_password})
+    assert log_in(client, student.email, new_password).status_code == 302
+
+
+def test_the_admin_has_no_password_form_of_its_own(client):
+    # Staff sign in on the site, through its limits and its second factor.
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    response = client.post(reverse("admin:login"), {"username": "a@wustl.edu", "password": "x"})
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
