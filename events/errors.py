@@ -82,8 +82,8 @@ class RegistrationBusy(RegistrationError):
 class EmailUnverified(NotEligible):
     code = "email_unverified"
     default_message = (
-        "Confirm your school e-mail address before registering: open the link in the e-mail "
-        "we sent you. No e-mail? Send the link again from your account page."
+        "Confirm your school e-mail address before registering, with a code we e-mail to it: "
+        "ask for one on the page this takes you to, or on your account's e-mail page."
     )
 
 

@@ -284,6 +284,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 # Nobody logs in, or registers for an event, before proving they read the school mailbox;
 # registration eligibility lives in events.services.registration_check_eligibility.
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# By a code typed into the browser that signed up (or logged in, or asked for the change),
+# not a link: a link works in any browser, so a victim following the link that an attacker's
+# sign-up with their address triggered would verify the attacker's account and password
+# (pre-account hijacking). A code is useless to anyone but the session waiting for it.
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_FORMS = {

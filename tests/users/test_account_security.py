@@ -122,11 +122,10 @@ def test_another_students_mailbox_cannot_become_a_second_accounts_address(client
     mallory = UserFactory(email="mallory@wustl.edu")
     client.force_login(mallory)
     client.post(reverse("account_email"), {"email": "alice+m@wustl.edu", "action_add": ""})
-    # Alice is asked by e-mail; even if she confirms, the mailbox stays hers alone.
+    # Alice is asked by e-mail; whatever she does with it, the mailbox stays hers alone.
     (request,) = mail.outbox
     assert request.to == ["alice@wustl.edu"]
-    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+)", request.body).group(1)
-    Client().post(link)
+    act_on_every_message(Client())
     mallory.refresh_from_db()
     assert mallory.email == "mallory@wustl.edu"
     assert not EmailAddress.objects.filter(user=mallory, verified=True, email__startswith="alice")
@@ -370,3 +369,59 @@ def test_the_admin_has_no_password_form_of_its_own(client):
     response = client.post(reverse("admin:login"), {"username": "a@wustl.edu", "password": "x"})
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+# --- Sign-up pre-hijacking ------------------------------------------------------------------
+
+
+ATTACKER_PASSWORD = "attacker-chosen-passphrase"
+CODE = r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b"  # allauth's verification codes
+
+
+def act_on_every_message(victim: Client) -> None:
+    """The victim does whatever their mail invites them to, in their own browser."""
+    for message in mail.outbox:
+        for path in re.findall(r"https?://[^/\s]+(/\S+)", message.body):
+            victim.get(path)
+            victim.post(path)
+        for code in re.findall(CODE, message.body):
+            victim.post(reverse("account_email_verification_sent"), {"code": code})
+
+
+def test_an_attacker_who_signs_up_first_with_my_address_never_gets_in(client):
+    attacker = Client()
+    sign_up(attacker, "victim@wustl.edu", password=ATTACKER_PASSWORD)
+    victim = Client()
+    act_on_every_message(victim)
+    response = log_in(Client(), "victim@wustl.edu", ATTACKER_PASSWORD)
+    assert "_auth_user_id" not in attacker.session
+    assert response.status_code != 302 or "verif" in response["Location"]
+    assert not EmailAddress.objects.filter(email="victim@wustl.edu", verified=True).exists()
+
+
+def test_the_real_owner_takes_the_address_back_and_the_attackers_password_dies(account_limits):
+    # Days apart in real life; allauth would hold a second code back for 10 seconds.
+    account_limits(confirm_email=None)
+    sign_up(Client(), "victim@wustl.edu", password=ATTACKER_PASSWORD)
+    mail.outbox.clear()
+    # The victim signs up later: told by e-mail that an account exists, they reset its password.
+    victim = Client()
+    sign_up(victim, "victim@wustl.edu")
+    assert User.objects.count() == 1
+    assert "Account Already Exists" in mail.outbox[-1].subject
+    victim = Client()
+    victim.post(reverse("account_reset_password"), {"email": "victim@wustl.edu"})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body)
+    form_url = victim.get(link.group(1)).url
+    victim.post(form_url, {"password1": PASSWORD, "password2": PASSWORD})
+    # Logging in asks for a code sent to the mailbox, typed into this browser.
+    mail.outbox.clear()
+    response = log_in(victim, "victim@wustl.edu", PASSWORD)
+    assert response.status_code == 302
+    (code,) = re.findall(CODE, mail.outbox[0].body)
+    victim.post(reverse("account_email_verification_sent"), {"code": code})
+    assert victim.session["_auth_user_id"] == str(User.objects.get().pk)
+    assert EmailAddress.objects.get(email="victim@wustl.edu").verified
+    attacker = Client()
+    log_in(attacker, "victim@wustl.edu", ATTACKER_PASSWORD)
+    assert "_auth_user_id" not in attacker.session
