@@ -298,6 +298,9 @@ ACCOUNT_FORMS = {
 }
 # Changing the address keeps the old one until the new one is confirmed.
 ACCOUNT_CHANGE_EMAIL = True
+# ASVS 2.2.3 / 2.5.5: tell the account's address when its password or address changes (a
+# password reset, a new address confirmed: then the old address is told), or MFA is changed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "E-Ren: "
 # Sign-up is open to these e-mail domains only (exact match, case-insensitive).

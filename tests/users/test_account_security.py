@@ -425,3 +425,44 @@ def test_the_real_owner_takes_the_address_back_and_the_attackers_password_dies(a
     attacker = Client()
     log_in(attacker, "victim@wustl.edu", ATTACKER_PASSWORD)
     assert "_auth_user_id" not in attacker.session
+
+
+# --- Notices of changes -----------------------------------------------------------------------
+
+
+def test_a_password_change_is_reported_to_the_account_address(client):
+    student = UserFactory(email="bear@wustl.edu")
+    client.force_login(student)
+    new_password = "another-long-passphrase"
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": FACTORY_PASSWORD, "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    (notice,) = mail.outbox
+    assert notice.to == ["bear@wustl.edu"]
+    assert "password" in notice.subject.lower()
+
+
+def test_a_password_reset_is_reported_after_it_is_done(client):
+    UserFactory(email="bear@wustl.edu")
+    client.post(reverse("account_reset_password"), {"email": "bear@wustl.edu"})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body)
+    form_url = client.get(link.group(1)).url
+    client.post(form_url, {"password1": PASSWORD, "password2": PASSWORD})
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].to == ["bear@wustl.edu"]
+    assert "password" in mail.outbox[1].subject.lower()
+
+
+def test_a_new_address_is_reported_to_the_old_one(client):
+    student = UserFactory(email="bear@wustl.edu")
+    client.force_login(student)
+    client.post(reverse("account_email"), {"email": "cub@wustl.edu", "action_add": ""})
+    (code,) = re.findall(CODE, mail.outbox[0].body)
+    client.post(reverse("account_email_verification_sent"), {"code": code})
+    student.refresh_from_db()
+    assert student.email == "cub@wustl.edu"
+    notices = [message for message in mail.outbox[1:] if message.to == ["bear@wustl.edu"]]
+    assert notices, [(message.to, message.subject) for message in mail.outbox]
+    assert "cub@wustl.edu" in notices[0].body
