@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
@@ -117,6 +118,10 @@ def _demo_accounts_create_missing() -> int:
         )
         # Sign-in requires a verified address; the demo accounts have no inbox to verify from.
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        if user.is_staff:
+            # Staff need a second factor (users.mfa). Nobody holds this secret: locally,
+            # MFA_TOTP_INSECURE_BYPASS_CODE (000000, DEBUG only) stands in for the app.
+            TOTP.activate(user, generate_totp_secret())
         created += 1
     return created
 

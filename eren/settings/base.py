@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "ninja",
     "corsheaders",
     "csp",
@@ -128,6 +129,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff act only from sessions that passed a second factor (users/mfa.py).
+    "users.mfa.StaffMfaMiddleware",
     # Last: it needs request.user and answers before the view runs.
     "core.ratelimits.RateLimitMiddleware",
 ]
@@ -320,6 +323,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Multi-factor authentication (allauth.mfa): any account may add it, staff must (users/mfa.py).
+# Authenticator apps (TOTP) and security keys or passkeys (WebAuthn), with recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "E-Ren"
+# WebAuthn needs HTTPS, except on localhost for `make run`.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not DEPLOYED
+# The demo's staff account (seed_demo) has an authenticator; locally, with debug pages on,
+# its code is 000000. allauth itself refuses this setting unless DEBUG is on.
+MFA_TOTP_INSECURE_BYPASS_CODE = "000000" if DJANGO_ENV == "local" and DEBUG else None
 
 # A password-reset link works for an hour (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = 60 * 60

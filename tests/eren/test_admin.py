@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import EmailDelivery, EventRegistration, OrganizerMessage
+from tests.conftest import sign_in
 from tests.factories import (
     EventPostFactory,
     EventRegistrationFactory,
@@ -35,7 +36,7 @@ MODELS = [
 @pytest.fixture
 def staff_client(client):
     admin = User.objects.create_superuser(email="admin@wustl.edu", password="x" * 12)
-    client.force_login(admin)
+    sign_in(client, admin)
     return client
 
 

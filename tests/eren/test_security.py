@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from tests.conftest import sign_in
 from tests.factories import EventPostFactory, UserFactory
 from users.models import User
 
@@ -54,6 +55,8 @@ def pages(client):
         reverse("users:account"),
         reverse("events:organize"),
         reverse("events:manage", args=[event.pk]),
+        reverse("mfa_index"),
+        reverse("mfa_list_webauthn"),
         reverse("admin:index"),
         reverse("admin:events_eventpost_changelist"),
         reverse("admin:events_eventpost_change", args=[event.pk]),
@@ -64,7 +67,7 @@ def pages(client):
 def test_no_page_runs_inline_script_and_every_page_sends_the_csp(client, pages):
     anonymous, logged_in, staff = pages
     responses = [client.get(url) for url in anonymous]
-    client.force_login(staff)
+    sign_in(client, staff)
     responses += [client.get(url) for url in logged_in]
     for response in responses:
         assert response.status_code == 200, response.request["PATH_INFO"]

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from events.models import EventPost
+from tests.conftest import sign_in
 from tests.factories import EventCategoryFactory, EventPostFactory, OrganizerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,7 @@ def api_client(user=None) -> Client:
     client = Client(enforce_csrf_checks=True, HTTP_X_CSRFTOKEN=CSRF_TOKEN)
     client.cookies["csrftoken"] = CSRF_TOKEN
     if user is not None:
-        client.force_login(user)
+        sign_in(client, user)
     return client
 
 
