@@ -24,6 +24,7 @@ from tqdm import tqdm
 from core import clock
 from events.models import EventCategory, EventPost, EventRegistration
 from users.models import User
+from users.pseudonyms import pseudonym_generate
 
 from . import data as demo_data
 from .data import (
@@ -166,15 +167,14 @@ def _students_create_missing(*, count: int) -> int:
             continue
         rng = random.Random(f"seed-demo-student-{index}")  # noqa: S311 - demo data, not security
         visibility_roll = rng.random()
-        if visibility_roll < 0.15:
-            visibility, pseudonym = (
-                User.LeaderboardVisibility.PSEUDONYM,
-                demo_data.pseudonym_generate(rng=rng),
-            )
-        elif visibility_roll < 0.25:
-            visibility, pseudonym = User.LeaderboardVisibility.HIDDEN, ""
+        # Pseudonyms are the default; some students show their name, a few hide.
+        pseudonym = pseudonym_generate(rng)
+        if visibility_roll < 0.6:
+            visibility = User.LeaderboardVisibility.PSEUDONYM
+        elif visibility_roll < 0.7:
+            visibility = User.LeaderboardVisibility.HIDDEN
         else:
-            visibility, pseudonym = User.LeaderboardVisibility.PUBLIC, ""
+            visibility = User.LeaderboardVisibility.PUBLIC
         new_students.append(
             User(
                 email=identity.email,

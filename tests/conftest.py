@@ -131,7 +131,10 @@ STAFF_PASSWORD = "staff-test-passphrase"
 def log_in_with_second_factor(client: Client, user) -> None:
     """Sign the staff member in as a real browser does: the login form, then the code of an
     authenticator app (a TOTP secret given to the account here), as users.mfa requires."""
-    client.logout()
+    csrf = client.cookies.get("csrftoken")
+    client.logout()  # which empties the cookie jar: a client that sends its own token keeps it
+    if csrf is not None:
+        client.cookies["csrftoken"] = csrf.value
     user.set_password(STAFF_PASSWORD)
     user.save(update_fields=["password"])
     EmailAddress.objects.get_or_create(

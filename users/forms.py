@@ -66,8 +66,11 @@ class ProfileForm(forms.ModelForm):
         }
         help_texts = {
             "display_name": "Shown to organizers and, if you choose, on the leaderboard.",
-            "leaderboard_visibility": "Hidden students still see their own rank.",
-            "pseudonym": "Only used when you choose to show a pseudonym.",
+            "leaderboard_visibility": (
+                "A pseudonym unless you choose otherwise; only signed-in WashU accounts see the "
+                "leaderboard. Hidden students still see their own rank."
+            ),
+            "pseudonym": "Shown instead of your name; change it as you like.",
             "email_reminders": "Confirmations, changes and cancellations always come.",
         }
         widgets = {"leaderboard_visibility": forms.RadioSelect}

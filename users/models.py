@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from .addresses import email_canonical
+from .pseudonyms import pseudonym_generate
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -47,8 +48,8 @@ class UserManager(DjangoUserManager["User"]):
 
 class User(AbstractUser):
     class LeaderboardVisibility(models.TextChoices):
+        PSEUDONYM = "pseudonym", "Show my pseudonym"
         PUBLIC = "public", "Show my name"
-        PSEUDONYM = "pseudonym", "Show a pseudonym"
         HIDDEN = "hidden", "Hide me"
 
     username = None  # type: ignore[assignment]
@@ -59,12 +60,13 @@ class User(AbstractUser):
     is_organizer = models.BooleanField(
         default=False, help_text="May create events and check attendees in."
     )
+    # Private by default (FERPA directory holds): a pseudonym, unless the student opts in.
     leaderboard_visibility = models.CharField(
         max_length=10,
         choices=LeaderboardVisibility,
-        default=LeaderboardVisibility.PUBLIC,
+        default=LeaderboardVisibility.PSEUDONYM,
     )
-    pseudonym = models.CharField(max_length=40, blank=True)
+    pseudonym = models.CharField(max_length=40, blank=True, default=pseudonym_generate)
     email_reminders = models.BooleanField(
         default=True, help_text="E-mail a reminder the day before each event registered for."
     )
@@ -121,12 +123,15 @@ class User(AbstractUser):
 
     @property
     def leaderboard_name(self) -> str | None:
-        """The name shown on the leaderboard, or None when the student chose to hide."""
+        """The name shown on the leaderboard, or None when the student chose to hide.
+
+        Their own name only when they chose it and gave one; never anything from the e-mail
+        address (the leaderboard is not the place to learn who studies here)."""
         if self.leaderboard_visibility == self.LeaderboardVisibility.HIDDEN:
             return None
-        if self.leaderboard_visibility == self.LeaderboardVisibility.PSEUDONYM:
-            return self.pseudonym
-        return self.get_full_name()
+        if self.leaderboard_visibility == self.LeaderboardVisibility.PUBLIC and self.display_name:
+            return self.display_name
+        return self.pseudonym or None
 
 
 class OrganizerRequest(models.Model):

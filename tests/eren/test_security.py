@@ -44,13 +44,13 @@ def pages(client):
         reverse("events:list"),
         reverse("events:search") + "?q=chess",
         reverse("events:detail", args=[event.pk]),
-        reverse("escore:leaderboard"),
         reverse("account_login"),
         reverse("account_signup"),
         reverse("account_reset_password"),
         "/api/v1/docs",
     ]
     logged_in = [
+        reverse("escore:leaderboard"),
         reverse("events:mine"),
         reverse("users:account"),
         reverse("events:organize"),

@@ -107,6 +107,8 @@ def api_client(user=None) -> Client:
     client.cookies["csrftoken"] = CSRF_TOKEN
     if user is not None:
         sign_in(client, user)
+        # Logging in rotates the CSRF secret; a browser would read the new cookie.
+        client.cookies["csrftoken"] = CSRF_TOKEN
     return client
 
 
