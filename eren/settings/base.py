@@ -7,6 +7,7 @@ refuses to start without the secrets and hosts a real deployment needs.
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -134,7 +135,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, sessions, Celery ---------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default=LOCAL_REDIS_URL)
+
+def _redis_url(name: str, default: str) -> str:
+    """A Redis URL from the environment; TLS (`rediss://`) verifies the server's certificate.
+
+    Celery's result backend refuses a `rediss://` URL without `ssl_cert_reqs` (every
+    `.delay()` raises ValueError) and its broker would then skip verification, while
+    redis-py verifies by default: `ssl_cert_reqs=required` makes all three verify, against
+    the system CA bundle (ElastiCache's certificates are Amazon's) or the URL's
+    `ssl_ca_certs=<file>`. A URL that names `ssl_cert_reqs` itself is kept as it is.
+    """
+    url = env.str(name, default=default)
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.scheme != "rediss" or any(key == "ssl_cert_reqs" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("ssl_cert_reqs", "required")])))
+
+
+REDIS_URL = _redis_url("REDIS_URL", LOCAL_REDIS_URL)
 CACHE_TTL = env.int("CACHE_TTL", default=300)
 
 CACHES = {
@@ -159,7 +178,7 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # limit whether Redis being down lets the request through (reads) or refuses it (logins).
 CACHES["ratelimit"] = {
     "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": env.str("RATELIMIT_REDIS_URL", default=REDIS_URL),
+    "LOCATION": _redis_url("RATELIMIT_REDIS_URL", REDIS_URL),
     "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="eren") + "-rl",
     "OPTIONS": {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -172,8 +191,8 @@ CACHES["ratelimit"] = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_URL = _redis_url("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = _redis_url("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
