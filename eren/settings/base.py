@@ -214,6 +214,13 @@ if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    # Beat's dead man's switch: the worker counts it (metric), beat's liveness probe reads
+    # the file beat touches when it sends it (eren/celery.py).
+    "beat-heartbeat": {
+        "task": "eren.beat_heartbeat",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     # E-score: organizer awards for events that ended, and the ledger ↔ Redis reconcile.
     "escore-organizer-awards": {
         "task": "escore.tasks.score_organizer_awards_due",

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from eren.celery import app, ping
+from eren.celery import app, beat_heartbeat, ping
 
 
 def test_task_makes_a_round_trip_through_redis_to_a_worker_process(celery_worker):
@@ -46,3 +46,26 @@ def test_workers_log_json_through_djangos_logging(celery_worker):
     record = json.loads(lines[0])
     assert record["logger"] == "celery.apps.worker"
     assert record["status"] == "INFO"
+
+
+def test_sending_the_beat_heartbeat_touches_beats_liveness_file(
+    celery_worker, tmp_path, monkeypatch
+):
+    """Beat's liveness probe reads the age of this file; it is touched each time the
+    heartbeat is sent through the broker (and when beat starts)."""
+    heartbeat = tmp_path / "beat-heartbeat"
+    monkeypatch.setenv("BEAT_HEARTBEAT_FILE", str(heartbeat))
+    celery_worker()
+    beat_heartbeat.apply_async(queue=celery_worker.queue)
+    first = heartbeat.stat().st_mtime_ns
+    time.sleep(0.05)
+    beat_heartbeat.apply_async(queue=celery_worker.queue)
+    assert heartbeat.stat().st_mtime_ns > first
+    # The worker takes the queue in order: once the ping answers, both heartbeats ran.
+    assert ping.apply_async(queue=celery_worker.queue).get(timeout=120) == "pong"
+
+
+def test_the_beat_heartbeat_is_scheduled_every_minute():
+    entry = app.conf.beat_schedule["beat-heartbeat"]
+    assert entry["task"] == beat_heartbeat.name
+    assert entry["schedule"] == 60
