@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 BEAT_HEARTBEAT_TASK = "eren.beat_heartbeat"
 
 
-@app.task(name="eren.ping")
+@app.task(name="eren.ping", ignore_result=False)
 def ping() -> str:
     """Answer from a worker: proves the broker, a worker and the result backend work."""
     return "pong"

@@ -194,6 +194,10 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 CELERY_BROKER_URL = _redis_url("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = _redis_url("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+# Nothing reads the tasks' results. Storing one makes every .delay() subscribe to it in the
+# result backend, and while Redis is down that subscription retries for ~20 s inside the
+# request that enqueued the task. A caller that wants the result asks for it per call.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
