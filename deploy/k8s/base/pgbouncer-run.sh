@@ -4,7 +4,7 @@
 # databases.ini and userlist.txt, and server connections opened after it use the new
 # password, without restarting the pod. SIGTERM and SIGINT go to PgBouncer.
 set -u
-dir=/etc/pgbouncer
+dir=${PGBOUNCER_CONFIG_DIR:-/etc/pgbouncer}
 fingerprint() {
     cat "$dir/pgbouncer.ini" "$dir/pg_hba.conf" "$dir/databases.ini" "$dir/userlist.txt" | cksum
 }
