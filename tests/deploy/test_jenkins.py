@@ -34,12 +34,14 @@ def test_pipeline_tests_builds_migrates_rolls_out_and_reports():
     stages = re.findall(r"stage\('([^']+)'\)", JENKINSFILE)
     assert stages == [
         "Test",
+        "Pod check",
         "Build and push image",
         "Deploy to staging",
         "Approve production",
         "Deploy to production",
     ]
     assert "sh 'make test'" in JENKINSFILE
+    assert "sh 'make pod-check'" in JENKINSFILE.split("stage('Build and push image')")[0]
     assert "yamlFile 'deploy/jenkins/agents/test-pod.yaml'" in JENKINSFILE
     assert "buildctl-daemonless.sh build" in JENKINSFILE
     assert 'IMAGE = "${ECR_REGISTRY}/eren:${GIT_COMMIT}"' in JENKINSFILE
@@ -86,6 +88,19 @@ def test_test_agent_has_postgres_and_redis_sidecars():
     images = {c["name"]: c["image"] for c in pod["spec"]["containers"]}
     assert images["postgres"].startswith("postgres:16.")
     assert images["redis"].startswith("redis:7.")
+
+
+def test_pod_check_agent_may_make_namespaces_and_nothing_more():
+    """make pod-check needs NET_ADMIN and SYS_ADMIN; baseline Pod Security (ci-cd) forbids
+    them, so its agent runs in ci-build, not privileged."""
+    pod = load_yaml(DEPLOY / "jenkins" / "agents" / "podcheck-pod.yaml")
+    contexts = {c["name"]: c.get("securityContext", {}) for c in pod["spec"]["containers"]}
+    assert contexts["python"]["capabilities"] == {"add": ["NET_ADMIN", "SYS_ADMIN"]}
+    assert all("capabilities" not in c for name, c in contexts.items() if name != "python")
+    assert pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    stage = JENKINSFILE.split("stage('Pod check')")[1].split("stage(")[0]
+    assert "namespace 'ci-build'" in stage
+    assert "podcheck-pod.yaml" in stage
 
 
 def test_controller_values_follow_the_architecture():
