@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # E-Ren web/worker/beat image: one image for every environment and process type.
 #
-# PYTHON_IMAGE is pinned to an exact Python release; CI may pin it further by digest.
-# `make image-check` passes a locally made base here instead (no registry on that machine).
-ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm
+# PYTHON_IMAGE is pinned to an exact Python release and its digest (Renovate proposes
+# updates: renovate.json). `make image-check` passes a locally made base here instead (no
+# registry on that machine).
+ARG PYTHON_IMAGE=python:3.12.12-slim-bookworm@sha256:593bd06efe90efa80dc4eee3948be7c0fde4134606dd40d8dd8dbcade98e669c
 
 FROM ${PYTHON_IMAGE} AS build
 # Extra installer arguments, e.g. "--no-index --find-links /wheels" for wheels downloaded

@@ -8,20 +8,25 @@ BOOTSTRAP := requirements/bootstrap.txt
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(BOOTSTRAP) $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: run test lint security-lint audit migrations-check pytest venv lock clean browser
+.PHONY: run test lint typecheck security-lint audit migrations-check pytest venv lock clean browser
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: $(STAMP) browser deploy-tools lint security-lint migrations-check pytest
+test: $(STAMP) browser deploy-tools lint typecheck security-lint migrations-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy with django-stubs over the apps (settings in pyproject.toml; cache in .mypy_cache).
+# tests/core/test_typecheck.py shows that a wrong argument type in a service call fails it.
+typecheck: $(STAMP)
+	DJANGO_ENV=test $(BIN)/mypy
+
 # bandit over the app code (settings in pyproject.toml): medium severity and above fail.
 security-lint: $(STAMP)
-	$(BIN)/bandit -c pyproject.toml -r eren users events escore --severity-level medium --quiet
+	$(BIN)/bandit -c pyproject.toml -r eren core users events escore demo --severity-level medium --quiet
 
 # Known vulnerabilities in the pinned runtime dependencies. pip-audit asks PyPI's vulnerability
 # data over the internet, so it is not part of make test (CI's sandbox has no such access);
@@ -32,8 +37,10 @@ audit: $(STAMP)
 migrations-check: $(STAMP)
 	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 
+# PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the standard local ports, else
+# private servers on free ports for this run only (scripts/services.py).
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python scripts/services.py -- $(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
@@ -58,9 +65,9 @@ $(STAMP): $(LOCK) $(BOOTSTRAP)
 	touch $@
 
 # Re-pin after editing pyproject.toml or requirements/bootstrap.in. The locks hold every
-# platform and Python >= 3.11 (markers), and no index URL or path of this machine.
-UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
-  --custom-compile-command "make lock"
+# platform and Python >= 3.11 (markers), and no index URL or path of this machine. Their
+# header names the uv command itself: Renovate (renovate.json) reruns it to update them.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11
 lock: $(STAMP)
 	$(UV_COMPILE) -o $(BOOTSTRAP) requirements/bootstrap.in
 	$(UV_COMPILE) -o requirements/base.txt pyproject.toml
@@ -127,5 +134,10 @@ bench-contention: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention --rate $(BENCH_CONTENTION_RATE) \
 	  $(BENCH_CONTENTION_ARGS)
-bench: bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
+# Cold install of the dev lock into an empty venv: pip (resolving, --no-deps) against uv.
+.PHONY: bench-install
+bench-install:
+	$(PYTHON) -m bench.install_time --python $(PYTHON) $(BENCH_ARGS)
+
+bench: bench-install bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
   bench-load bench-contention

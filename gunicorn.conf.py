@@ -35,7 +35,7 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 proxy_allow_ips = forwarded_allow_ips
 
-# Logs: JSON lines on stdout when deployed (the same shape as Django's, see eren/logging.py),
+# Logs: JSON lines on stdout when deployed (the same shape as Django's, see core/logging.py),
 # so Datadog parses gunicorn's own lines too; the access line names the request id.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 _deployed = os.environ.get("DJANGO_ENV") in {"staging", "production"}
@@ -50,7 +50,7 @@ if os.environ.get("LOG_FORMAT", "json" if _deployed else "plain") == "json":
         "disable_existing_loggers": False,
         "formatters": {
             "json": {
-                "()": "eren.logging.JsonFormatter",
+                "()": "core.logging.JsonFormatter",
                 "format": "%(levelname)s %(name)s %(message)s",
             }
         },

@@ -38,6 +38,7 @@ from django.utils import timezone  # noqa: E402
 
 from escore import services  # noqa: E402
 from escore.leaderboard import Leaderboard  # noqa: E402
+from escore.models import ScoreEntry  # noqa: E402
 from events.models import EventCategory, EventPost  # noqa: E402
 from users.models import User  # noqa: E402
 
@@ -251,7 +252,7 @@ def main() -> None:
     )
     print(
         f"{len(totals):,} students in the all-time set, {len(listed):,} listed; "
-        f"{services.ScoreEntry.objects.count():,} ledger entries.\n"
+        f"{ScoreEntry.objects.count():,} ledger entries.\n"
     )
     print("| rebuild (all time + current term) | seconds |")
     print("|---|---:|")

@@ -15,8 +15,15 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-# The Python 3.12 copied into the base: IMAGE_CHECK_PYTHON (its prefix), else python3.12 on PATH.
-python_home="${IMAGE_CHECK_PYTHON:-$(python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null || true)}"
+# The Python 3.12 copied into the base: IMAGE_CHECK_PYTHON (its prefix), else python3.12 on
+# PATH, else the newest 3.12 that pyenv (on PATH) has.
+python312_prefix() {
+  python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null && return
+  command -v pyenv >/dev/null 2>&1 || return 0
+  version=$(pyenv versions --bare --skip-aliases | grep -E '^3\.12\.[0-9]+$' | tail -n 1)
+  [ -z "$version" ] || pyenv prefix "$version"
+}
+python_home="${IMAGE_CHECK_PYTHON:-$(python312_prefix)}"
 work="$PWD/.tools/image-check"
 image=localhost/eren:check
 

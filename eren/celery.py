@@ -6,7 +6,7 @@ from pathlib import Path
 from celery import Celery
 from celery.signals import after_task_publish, beat_init
 
-from eren import metrics
+from core import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eren.settings.base")
 

@@ -34,7 +34,7 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
 
 def _rate(value: str | None, default: float) -> float:
     try:
-        rate = float(value) if value not in (None, "") else default
+        rate = float(value) if value else default
     except ValueError:
         return default
     return min(max(rate, 0.0), 1.0)
@@ -62,8 +62,8 @@ def sentry_init(environ: dict[str, str]) -> bool:
         traces_sample_rate=_rate(environ.get("SENTRY_TRACES_SAMPLE_RATE"), 0.0),
         profiles_sample_rate=_rate(environ.get("SENTRY_PROFILES_SAMPLE_RATE"), 0.0),
         send_default_pii=False,
-        before_send=scrub_event,
-        before_send_transaction=scrub_event,
+        before_send=scrub_event,  # type: ignore[arg-type]
+        before_send_transaction=scrub_event,  # type: ignore[arg-type]
         integrations=[DjangoIntegration(), CeleryIntegration(), RedisIntegration()],
     )
     return True

@@ -1,7 +1,6 @@
-from functools import partial
-
 from django.contrib import admin
-from django.db import transaction
+
+from core.dispatch import dispatch_on_commit
 
 from . import tasks
 from .models import ScoreEntry
@@ -34,6 +33,4 @@ class ScoreEntryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         # The leaderboards show the new total once the entry is committed.
-        transaction.on_commit(
-            partial(tasks.leaderboard_refresh_user.delay, obj.user_id), robust=True
-        )
+        dispatch_on_commit(tasks.leaderboard_refresh_user, obj.user_id)

@@ -10,8 +10,8 @@ from ninja import Query, Router, Schema
 from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
 
-from eren.api import ApiError
-from events.api import ErrorOut
+from core.api import ErrorOut
+from users.requests import ApiRequest
 
 from . import selectors
 
@@ -110,13 +110,6 @@ def leaderboard(
     term: str = Query("current", pattern="^(current|all)$"),
     limit: int = Query(selectors.DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ):
-    fields = {}
-    if term not in selectors.SCOPES:
-        fields["term"] = ["Must be current or all."]
-    if not 1 <= limit <= MAX_LIMIT:
-        fields["limit"] = [f"Must be 1 to {MAX_LIMIT}."]
-    if fields:
-        raise ApiError(422, "Some input is not valid.", fields=fields)
     board = selectors.leaderboard_get(scope=term, user=request.user, limit=limit)
     return {
         "scope": board.scope,
@@ -134,7 +127,7 @@ def leaderboard(
     auth=django_auth,
     summary="My E-score and every entry behind it",
 )
-def my_escore(request: HttpRequest):
+def my_escore(request: ApiRequest):
     summary = selectors.escore_summary(user=request.auth)
     return {
         "total": summary.total,
@@ -154,7 +147,7 @@ def my_escore(request: HttpRequest):
                     ),
                 },
                 "note": entry.note,
-                "term": entry.term.key,
+                "term": entry.term.key,  # type: ignore[attr-defined]
                 "created_at": entry.created_at,
             }
             for entry in summary.entries

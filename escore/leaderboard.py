@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
+from typing import cast
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -203,8 +204,8 @@ class Leaderboard:
         stored = 0
         rows = iter(totals)
         while chunk := list(islice(rows, CHUNK_SIZE)):
-            pipe.zadd(new_everyone, {user_id: total for user_id, total, _ in chunk})
-            listed = {user_id: total for user_id, total, is_listed in chunk if is_listed}
+            pipe.zadd(new_everyone, {str(user_id): total for user_id, total, _ in chunk})
+            listed = {str(user_id): total for user_id, total, is_listed in chunk if is_listed}
             if listed:
                 pipe.zadd(new_listed, listed)
             pipe.execute()
@@ -248,14 +249,14 @@ class Leaderboard:
         scope is not built.
         """
         keys = (self.everyone_key, self.listed_key, self.names_key)
-        args = (limit, "" if user_id is None else user_id)
+        args = (str(limit), "" if user_id is None else str(user_id))
         try:
             result = self.client.evalsha(_READ_SHA, len(keys), *keys, *args)
         except NoScriptError:
             result = self.client.eval(_READ, len(keys), *keys, *args)
         if not result:
             return None
-        flat_top, names, size, standing = result
+        flat_top, names, size, standing = cast(list, result)
         members = flat_top[0::2]
         scores = flat_top[1::2]
         rows = [
@@ -300,7 +301,7 @@ class Leaderboard:
         """Drop cached names, so a new name, pseudonym or visibility shows at once."""
         user_ids = list(user_ids)
         if user_ids:
-            self.client.hdel(self.names_key, *user_ids)
+            self.client.hdel(self.names_key, *(str(user_id) for user_id in user_ids))
 
     def top(self, limit: int) -> list[Standing]:
         result = self.top_and_standing(limit=limit, user_id=None)

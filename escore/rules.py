@@ -29,7 +29,7 @@ ORGANIZED_POINTS_PER_ATTENDEE = 1
 ORGANIZED_ATTENDEE_POINTS_CAP = 20
 
 # The organizer award waits this long after an event ends, then counts who was checked in:
-# until check-in closes (events.services.CHECK_IN_CLOSES_AFTER, 6 hours after the end) the
+# until check-in closes (events.models.CHECK_IN_CLOSES_AFTER, 6 hours after the end) the
 # count can still grow. A test keeps the two in step.
 ORGANIZER_AWARD_AFTER = dt.timedelta(hours=7)
 # The sweep looks this far back, so an outage of the beat process delays awards, never loses them.

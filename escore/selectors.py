@@ -1,24 +1,112 @@
-"""Reads for the E-score: the leaderboard (Redis, or the database when Redis is down) and a
-student's own score with every entry that makes it up."""
+"""Reads for the E-score: which entries count for which leaderboard, the leaderboard (Redis,
+or the database when Redis is down), a student's own score with every entry behind it, and
+the organizer awards that are due. Services import these; nothing here imports a service."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import F, Sum, Window
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import Rank
 from redis import RedisError
 
+from core.clock import Term, term_current, term_of
+from events.models import EventPost, EventRegistration
 from users.models import User
 
+from . import rules
 from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
 from .models import ScoreEntry
-from .services import LISTED_Q, scope_entries_q, user_is_listed
-from .terms import Term, term_current, term_of
 
 logger = logging.getLogger(__name__)
+
+
+# --- scopes: which entries count for which leaderboard ---------------------------------------
+
+
+def leaderboard_scopes(*, now: dt.datetime | None = None) -> list[str]:
+    """The scopes kept in Redis: all time and the current term."""
+    return [SCOPE_ALL, term_current(now=now).key]
+
+
+def term_entries_q(term: Term) -> Q:
+    """Entries in a term: by their event's start, or by created_at when they have no event."""
+    # An IN over the term's events (hashed once) rather than a join with an OR across two
+    # tables, which PostgreSQL can only evaluate row by row.
+    term_events = EventPost.objects.filter(
+        starts_at__gte=term.starts_at, starts_at__lt=term.ends_at
+    ).values("pk")
+    return Q(event_id__in=term_events) | Q(
+        event__isnull=True, created_at__gte=term.starts_at, created_at__lt=term.ends_at
+    )
+
+
+def scope_entries_q(scope: str) -> Q:
+    if scope == SCOPE_ALL:
+        return Q()
+    year, season = scope.split("-")
+    return term_entries_q(Term(season=season, year=int(year)))
+
+
+LISTED_Q = Q(is_active=True) & ~Q(leaderboard_visibility=User.LeaderboardVisibility.HIDDEN)
+
+
+def user_is_listed(user: User) -> bool:
+    return user.is_active and user.leaderboard_visibility != User.LeaderboardVisibility.HIDDEN
+
+
+def scope_totals(
+    *, scope: str, user_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, int, bool]]:
+    """(user id, total, listed) for every student with entries in the scope: one aggregate."""
+    entries = ScoreEntry.objects.filter(scope_entries_q(scope))
+    if user_ids is not None:
+        entries = entries.filter(user_id__in=list(user_ids))
+    rows = (
+        entries.values("user_id", "user__is_active", "user__leaderboard_visibility")
+        .annotate(total=Sum("points"))
+        .order_by()
+        .values_list("user_id", "total", "user__is_active", "user__leaderboard_visibility")
+    )
+    for user_id, total, is_active, visibility in rows.iterator(chunk_size=10_000):
+        yield user_id, total, is_active and visibility != User.LeaderboardVisibility.HIDDEN
+
+
+def organizer_awards_due(
+    *, now: dt.datetime, lookback: dt.timedelta | None = rules.ORGANIZER_AWARD_LOOKBACK
+) -> list[int]:
+    """Ids of events whose organizer award is due and not yet granted.
+
+    Events that ended more than `lookback` ago are left out (None: however long ago).
+    """
+    took_place = EventPost.objects.filter(
+        status=EventPost.Status.PUBLISHED, ends_at__lte=now - rules.ORGANIZER_AWARD_AFTER
+    )
+    if lookback is not None:
+        took_place = took_place.filter(ends_at__gt=now - lookback)
+    return list(
+        took_place.filter(
+            ~Exists(
+                ScoreEntry.objects.filter(event=OuterRef("pk"), reason=ScoreEntry.Reason.ORGANIZED)
+            )
+        )
+        .annotate(
+            attendees=Count(
+                "registrations",
+                filter=Q(
+                    registrations__checked_in_at__isnull=False,
+                    registrations__status=EventRegistration.Status.CONFIRMED,
+                ),
+            )
+        )
+        .filter(attendees__gte=rules.ORGANIZED_MIN_ATTENDEES)
+        .values_list("pk", flat=True)
+    )
+
 
 SCOPES = ("current", "all")
 DEFAULT_LIMIT = 50
@@ -45,7 +133,11 @@ class LeaderboardView:
 
 
 def leaderboard_get(
-    *, scope: str, user: User | None, limit: int = DEFAULT_LIMIT, now: dt.datetime | None = None
+    *,
+    scope: str,
+    user: User | AnonymousUser | None,
+    limit: int = DEFAULT_LIMIT,
+    now: dt.datetime | None = None,
 ) -> LeaderboardView:
     """Top `limit` listed students and the viewer's own standing, hidden or not."""
     term = term_current(now=now) if scope == "current" else None
@@ -158,11 +250,14 @@ def escore_summary(*, user: User, now: dt.datetime | None = None) -> EscoreSumma
         )
         .order_by("-created_at", "-pk")
     )
+    term_total = 0
     for entry in entries:
-        entry.term = term_of(entry.event.starts_at if entry.event else entry.created_at)
+        entry_term = term_of(entry.event.starts_at if entry.event else entry.created_at)
+        entry.term = entry_term  # type: ignore[attr-defined]
+        term_total += entry.points if entry_term == term else 0
     return EscoreSummary(
         total=sum(entry.points for entry in entries),
         term=term,
-        term_total=sum(entry.points for entry in entries if entry.term == term),
+        term_total=term_total,
         entries=entries,
     )

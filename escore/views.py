@@ -1,7 +1,11 @@
+from typing import cast
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
+
+from users.models import User
 
 from . import selectors
 
@@ -26,5 +30,5 @@ class MyEscoreView(LoginRequiredMixin, TemplateView):
     template_name = "escore/my_escore.html"
 
     def get_context_data(self, **kwargs):
-        summary = selectors.escore_summary(user=self.request.user)
+        summary = selectors.escore_summary(user=cast(User, self.request.user))
         return super().get_context_data(summary=summary, **kwargs)

@@ -14,7 +14,7 @@ class EventCategoryAdmin(admin.ModelAdmin):
 class EventRegistrationInline(admin.TabularInline):
     model = EventRegistration
     extra = 0
-    fields = ["user", "status", "registered_at", "cancelled_at", "checked_in_at"]
+    fields = ("user", "status", "registered_at", "cancelled_at", "checked_in_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = True

@@ -4,19 +4,19 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from eren.api import ApiError
+from core.api import ERRORS, ErrorOut
+from users.requests import ApiRequest
 
 from . import permissions, selectors, services
 from .models import EventCategory, EventPost, EventRegistration
-from .search import SearchParamsError, event_search, highlight_segments, parse_search_params
+from .search import event_search, highlight_segments, parse_search_params
 
 router = Router(tags=["events"])
-INVALID = "Some input is not valid."
 MAX_PAGE_SIZE = 100
 me_router = Router(tags=["me"], auth=django_auth)
 
@@ -44,6 +44,7 @@ class EventOut(Schema):
     seats_left: int | None
     waitlist_count: int
     cancellation_reason: str
+    registration_open: bool
 
     @staticmethod
     def resolve_url(event: EventPost) -> str:
@@ -104,29 +105,8 @@ class RegistrationOut(Schema):
 
 class MyRegistrationOut(RegistrationOut):
     event: EventOut
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]]
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-    # eren.ratelimits answers before the view: 600 a minute per user, registrations and searches.
-    429: ErrorOut,
-    503: ErrorOut,
-}
+    may_cancel: bool
+    ticket_available: bool
 
 
 def _registration_out(registration: EventRegistration) -> dict:
@@ -137,12 +117,6 @@ def _registration_out(registration: EventRegistration) -> dict:
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
     }
-
-
-def _raise_registration_error(error: services.RegistrationError):
-    raise ApiError(
-        error.http_status, error.message, code=error.code, fields=getattr(error, "fields", None)
-    ) from error
 
 
 @router.get("/categories", response=list[CategoryOut], summary="All event categories")
@@ -166,14 +140,7 @@ def event_list(
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
-    if page < 1:
-        raise ApiError(422, INVALID, fields={"page": ["Must be 1 or more."]})
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ApiError(422, INVALID, fields={"page_size": [f"Must be 1 to {MAX_PAGE_SIZE}."]})
-    try:
-        params = parse_search_params(request.GET)
-    except SearchParamsError as error:
-        raise ApiError(422, INVALID, fields=error.fields) from error
+    params = parse_search_params(request.GET)
     results = event_search(params, page=page, page_size=page_size)
     return {
         "count": results.total,
@@ -192,12 +159,9 @@ def event_list(
 @router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut}, summary="One event")
 def event_detail(request: HttpRequest, event_id: int):
     # Drafts answer 404 except to their organizer and staff, as on the pages.
-    try:
-        return permissions.event_get_authorized(
-            event_id=event_id, user=request.user, action=permissions.Action.VIEW
-        )
-    except services.EventNotFound as error:
-        raise Http404("There is no such event.") from error
+    return permissions.event_get_authorized(
+        event_id=event_id, user=request.user, action=permissions.Action.VIEW
+    )
 
 
 @router.post(
@@ -207,11 +171,8 @@ def event_detail(request: HttpRequest, event_id: int):
     summary="Register (or join the waitlist)",
     description="Idempotent: registering again returns the existing registration.",
 )
-def registration_create(request: HttpRequest, event_id: int):
-    try:
-        registration = services.registration_create(event_id=event_id, user=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def registration_create(request: ApiRequest, event_id: int):
+    registration = services.registration_create(event_id=event_id, user=request.auth)
     return Status(201, _registration_out(registration))
 
 
@@ -221,11 +182,8 @@ def registration_create(request: HttpRequest, event_id: int):
     auth=django_auth,
     summary="Cancel my registration",
 )
-def registration_cancel(request: HttpRequest, event_id: int):
-    try:
-        services.registration_cancel(event_id=event_id, user=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def registration_cancel(request: ApiRequest, event_id: int):
+    services.registration_cancel(event_id=event_id, user=request.auth)
     return Status(204, None)
 
 
@@ -234,17 +192,19 @@ def registration_cancel(request: HttpRequest, event_id: int):
     response={200: list[MyRegistrationOut], 401: ErrorOut},
     summary="My registrations, soonest first",
 )
-def my_registrations(request: HttpRequest):
+def my_registrations(request: ApiRequest):
     registrations = selectors.registration_list_for_user(user=request.auth)
     return [
         {
             "event_id": registration.event_id,
             "status": registration.status,
             # Annotated by the selector in the same query.
-            "waitlist_position": registration.waitlist_position,
+            "waitlist_position": registration.waitlist_position,  # type: ignore[attr-defined]
             "registered_at": registration.registered_at,
             "checked_in_at": registration.checked_in_at,
             "event": registration.event,
+            "may_cancel": registration.may_cancel,
+            "ticket_available": registration.ticket_available,
         }
         for registration in registrations
     ]
@@ -319,14 +279,14 @@ def _event_fields(data: dict) -> dict:
     if "category" in fields:
         category = EventCategory.objects.filter(slug=fields["category"]).first()
         if category is None:
-            raise ApiError(422, INVALID, fields={"category": ["Unknown category."]})
+            raise services.EventInvalid({"category": ["Unknown category."]})
         fields["category"] = category
     for name in ("starts_at", "ends_at"):
         if name in fields:
             fields[name] = _aware(fields[name])
     for name in ("title", "location_name"):
         if name in fields and fields[name] is None:
-            raise ApiError(422, INVALID, fields={name: ["This field cannot be null."]})
+            raise services.EventInvalid({name: ["This field cannot be null."]})
     for name in ("address", "description"):
         if name in fields and fields[name] is None:
             fields[name] = ""
@@ -350,11 +310,8 @@ def _roster_entry(registration: EventRegistration) -> dict:
     auth=django_auth,
     summary="Create an event (organizers), saved as a draft",
 )
-def event_create(request: HttpRequest, payload: EventIn):
-    try:
-        event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def event_create(request: ApiRequest, payload: EventIn):
+    event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
     return Status(201, event)
 
 
@@ -364,16 +321,9 @@ def event_create(request: HttpRequest, payload: EventIn):
     auth=django_auth,
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
-def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
-    try:
-        services.event_update(
-            event_id=event_id, by=request.auth, **_event_fields(payload.dict(exclude_unset=True))
-        )
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
-    return permissions.event_get_authorized(
-        event_id=event_id, user=request.auth, action=permissions.Action.VIEW
-    )
+def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
+    changes = _event_fields(payload.dict(exclude_unset=True))
+    return services.event_update(event_id=event_id, by=request.auth, **changes)
 
 
 @router.post(
@@ -382,11 +332,8 @@ def event_update(request: HttpRequest, event_id: int, payload: EventPatch):
     auth=django_auth,
     summary="Publish a draft",
 )
-def event_publish(request: HttpRequest, event_id: int):
-    try:
-        return services.event_publish(event_id=event_id, by=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def event_publish(request: ApiRequest, event_id: int):
+    return services.event_publish(event_id=event_id, by=request.auth)
 
 
 @router.post(
@@ -395,11 +342,8 @@ def event_publish(request: HttpRequest, event_id: int):
     auth=django_auth,
     summary="Cancel an event; registered students get an e-mail with the reason",
 )
-def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
-    try:
-        return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def event_cancel(request: ApiRequest, event_id: int, payload: CancelIn):
+    return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
 
 
 @router.get(
@@ -408,13 +352,10 @@ def event_cancel(request: HttpRequest, event_id: int, payload: CancelIn):
     auth=django_auth,
     summary="Who registered: confirmed, waitlisted, cancelled",
 )
-def event_roster(request: HttpRequest, event_id: int):
-    try:
-        event = permissions.event_get_authorized(
-            event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
-        )
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def event_roster(request: ApiRequest, event_id: int):
+    event = permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.ROSTER
+    )
     roster = selectors.roster_for_event(event=event)
     return {
         "event_id": event.pk,
@@ -432,11 +373,8 @@ def event_roster(request: HttpRequest, event_id: int):
     summary="Check a student in with the token of their ticket's QR code",
     description="Checking in twice is harmless: the second answer says `already_checked_in`.",
 )
-def checkin_create(request: HttpRequest, payload: CheckInIn):
-    try:
-        outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
-    except services.RegistrationError as error:
-        _raise_registration_error(error)
+def checkin_create(request: ApiRequest, payload: CheckInIn):
+    outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
     registration = outcome.registration
     return {
         "registration_id": registration.pk,

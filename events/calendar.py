@@ -27,7 +27,7 @@ def _ical_event(event: EventPost) -> Event:
         url=url,
         stamp=event.updated_at,
         last_modified=event.updated_at,
-        status="CANCELLED" if event.status == EventPost.Status.CANCELLED else "CONFIRMED",
+        status="CANCELLED" if event.status == EventPost.Status.CANCELLED else "CONFIRMED",  # type: ignore[arg-type]
         categories=[event.category.name],
     )
     if event.latitude is not None and event.longitude is not None:

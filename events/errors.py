@@ -1,8 +1,8 @@
-"""Errors a user caused, for events and registrations, each with what a view answers.
+"""Errors a user caused, for events and registrations (core.errors.UserError subclasses).
 
-Every error has a user-facing `message`, a machine `code` and the HTTP status a view should
-answer with (`http_status`); views map them to form errors, 4xx pages or the API's error
-shape and never let them become a 500.
+Every error has a user-facing `message`, a machine `code` and the HTTP status to answer
+with (`http_status`); views map them to form errors or 4xx pages, the API's one handler to
+its error body, and none becomes a 500.
 
 | exception               | code                      | http_status |
 |-------------------------|---------------------------|-------------|
@@ -23,17 +23,16 @@ shape and never let them become a 500.
 | EventInvalid            | invalid                   | 422         |
 """
 
+from core.errors import UserError
 
-class RegistrationError(Exception):
-    """A registration request that cannot be carried out, for a reason the student can read."""
+
+class RegistrationError(UserError):
+    """An event or registration request that cannot be carried out, for a reason the user can
+    read."""
 
     code = "registration_error"
     http_status = 409
     default_message = "This registration could not be completed."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
 
 
 class EventNotFound(RegistrationError):
@@ -135,5 +134,5 @@ class EventInvalid(RegistrationError):
     default_message = "Some input is not valid."
 
     def __init__(self, fields: dict[str, list[str]], message: str | None = None) -> None:
-        self.fields = fields
         super().__init__(message)
+        self.fields = fields

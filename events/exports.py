@@ -3,7 +3,7 @@
 import csv
 import io
 
-from django.utils import timezone
+from core import clock
 
 from .models import EventRegistration
 
@@ -21,7 +21,7 @@ def csv_safe(value) -> str:
 
 
 def _local(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return clock.local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def roster_csv(registrations: list[EventRegistration]) -> str:

@@ -1,10 +1,16 @@
 """Forms of the organizer pages. Rules live in events.services; these only parse input."""
 
+from typing import Any
+
 from django import forms
 
 from .models import EventPost, OrganizerMessage
 from .places import CAMPUS_PLACES
-from .services import CANCELLATION_REASON_MAX_LENGTH, DESCRIPTION_MAX_LENGTH
+from .services import (
+    CANCELLATION_REASON_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    EVENT_EDITABLE_FIELDS,
+)
 
 # <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -42,24 +48,29 @@ class EventForm(forms.ModelForm):
 
     class Meta:
         model = EventPost
-        fields = [
-            "title",
-            "category",
-            "starts_at",
-            "ends_at",
-            "location_name",
-            "address",
-            "capacity",
-            "description",
-        ]
+        fields = list(EVENT_EDITABLE_FIELDS)
         labels = {"location_name": "Place", "address": "Address (optional)"}
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
         return cleaned
+
+    @staticmethod
+    def initial_from(event: EventPost) -> dict[str, Any]:
+        """The form's fields filled in from an event (to duplicate it)."""
+        return {name: getattr(event, name) for name in EVENT_EDITABLE_FIELDS}
+
+    def changes(self, event: EventPost) -> dict[str, Any]:
+        """The submitted values, with times the form shows to the minute left as they were."""
+        changes = dict(self.cleaned_data)
+        for name in ("starts_at", "ends_at"):
+            if changes[name] == getattr(event, name).replace(second=0, microsecond=0):
+                changes[name] = getattr(event, name)
+        return changes
 
     def _post_clean(self):
         # Skip the model's own validation here: the services validate (and report back as
@@ -99,7 +110,8 @@ class PlaceEventForm(forms.Form):
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         place = cleaned.get("place")
         latitude, longitude = cleaned.get("latitude"), cleaned.get("longitude")
         if place:
@@ -110,3 +122,6 @@ class PlaceEventForm(forms.Form):
                 "Choose a campus building, or give both latitude and longitude."
             )
         return cleaned
+
+    def coordinates(self) -> dict[str, float]:
+        return {name: self.cleaned_data[name] for name in ("latitude", "longitude")}

@@ -4,9 +4,9 @@ With `GOOGLE_MAPS_API_KEY` set, the Google Geocoding API is asked over HTTP and 
 are cached by normalised address in `GeocodeCache` (the free tier is 10k requests a month).
 Without a key, the campus gazetteer (`events.places`) resolves building names.
 
-`event_geocode` is the one entry point; `event_geocode_enqueue` runs it on the queue once
-the caller's transaction commits. Retryable failures raise `GeocodingRetryableError`, which
-the Celery task retries with back-off.
+`event_geocode` is the one entry point; `events.services.event_geocode_enqueue` runs it on
+the queue once the caller's transaction commits. Retryable failures raise
+`GeocodingRetryableError`, which the Celery task retries with back-off.
 """
 
 import datetime as dt
@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.utils import timezone
 
-from eren import metrics
+from core import metrics
 
 from .models import EventPost, GeocodeCache
 from .places import CAMPUS_PLACES, Place, place_find
@@ -345,17 +344,6 @@ def event_geocode(*, event_id: int) -> str | None:
         )
     logger.info("Geocoded event %s: %s", event_id, status)
     return status
-
-
-def event_geocode_enqueue(*, event_id: int) -> None:
-    """Geocode the event on the queue once the current transaction commits.
-
-    Call it from the service that creates an event or changes its location name or address
-    (after setting `geocode_status` back to pending unless the organizer placed it by hand).
-    """
-    from .tasks import event_geocode_task  # tasks imports this module
-
-    transaction.on_commit(lambda: event_geocode_task.delay(event_id))
 
 
 def geocode_cache_prune(*, older_than_days: int) -> int:

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -7,6 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 SEARCH_CONFIG = "english"
+
+# Check-in is open from an hour before the start until six hours after the end.
+CHECK_IN_OPENS_BEFORE = timedelta(hours=1)
+CHECK_IN_CLOSES_AFTER = timedelta(hours=6)
 
 
 class EventCategory(models.Model):
@@ -158,6 +164,21 @@ class EventPost(models.Model):
     def is_full(self) -> bool:
         return self.capacity is not None and self.seats_taken >= self.capacity
 
+    # The state rules below are the one answer for pages, templates, the API and services.
+
+    @property
+    def registration_open(self) -> bool:
+        """Students may register and cancel: the event is published and has not started."""
+        return self.status == self.Status.PUBLISHED and self.starts_at > timezone.now()
+
+    @property
+    def check_in_opens_at(self) -> datetime:
+        return self.starts_at - CHECK_IN_OPENS_BEFORE
+
+    @property
+    def check_in_closes_at(self) -> datetime:
+        return self.ends_at + CHECK_IN_CLOSES_AFTER
+
 
 class EventRegistration(models.Model):
     class Status(models.TextChoices):
@@ -199,6 +220,26 @@ class EventRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.event} ({self.status})"
+
+    @property
+    def may_cancel(self) -> bool:
+        """The student may still cancel (or leave the waitlist): registration is open and
+        they were not checked in."""
+        return (
+            self.status != self.Status.CANCELLED
+            and self.checked_in_at is None
+            and self.event.registration_open
+        )
+
+    @property
+    def ticket_available(self) -> bool:
+        """The ticket's QR code is worth showing: a confirmed seat at a published event, not
+        checked in yet (a second scan would only say "already checked in")."""
+        return (
+            self.status == self.Status.CONFIRMED
+            and self.checked_in_at is None
+            and self.event.status == EventPost.Status.PUBLISHED
+        )
 
 
 class OrganizerMessage(models.Model):

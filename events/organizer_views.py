@@ -5,27 +5,34 @@ it) and maps the errors in one way: drafts of others and missing objects are 404
 the user may not manage are 403, anonymous users go to the login page.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar
 
-import segno
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
+from django.views import View
 from django.views.decorators.http import require_POST
+
+from users.requests import AuthenticatedRequest
 
 from . import permissions, selectors, services
 from .exports import roster_csv
 from .forms import CancelEventForm, EventForm, OrganizerMessageForm, PlaceEventForm
-from .models import EventRegistration
 from .permissions import Action
-from .tickets import ticket_check_in_path, ticket_registration_get
+from .tickets import ticket_registration_get
 
+T = TypeVar("T")
 _NOT_FOUND = (services.EventNotFound, services.NotRegistered, services.TicketInvalid)
+# Refusals an organizer can act on: shown as a message, never an error page.
+_REFUSED = (services.EventStateConflict, services.CheckInClosed, services.EventCancelled)
+_NOT_THEIR_EVENT = "Only this event's organizers can check students in. Show this code at the door."
 
 
 def _access_errors_as_http(view):
@@ -49,169 +56,156 @@ def _manage_url(event_id: int) -> str:
     return reverse("events:manage", kwargs={"pk": event_id})
 
 
-def _add_service_errors(form, error: services.EventInvalid) -> None:
-    for name, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(name if name in form.fields else None, message)
+def _submit(request: HttpRequest, form: forms.BaseForm, action: Callable[[], T]) -> T | None:
+    """On a valid POST, run the service; what it refuses becomes the form's errors.
 
-
-@_access_errors_as_http
-def dashboard(request: HttpRequest) -> HttpResponse:
-    permissions.event_check_create(user=request.user)
-    return render(
-        request,
-        "events/organize/dashboard.html",
-        {"groups": selectors.organizer_dashboard(user=request.user)},
-    )
-
-
-@_access_errors_as_http
-def event_create(request: HttpRequest) -> HttpResponse:
-    permissions.event_check_create(user=request.user)
-    form = EventForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = services.event_create(organizer=request.user, **form.cleaned_data)
-        except services.EventInvalid as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(request, "Saved as a draft. Publish it when it's ready.")
-            return redirect(_manage_url(event.pk))
-    return render(
-        request, "events/organize/event_form.html", {"form": form, "heading": "New event"}
-    )
-
-
-@_access_errors_as_http
-def event_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    """The new-event form filled in from an existing event; nothing is saved until submitted."""
-    source = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(
-        initial={name: getattr(source, name) for name in services.EVENT_EDITABLE_FIELDS}
-    )
-    return render(
-        request,
-        "events/organize/event_form.html",
-        {"form": form, "heading": f"Copy of {source.title}", "action": reverse("events:create")},
-    )
-
-
-@_access_errors_as_http
-def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(request.POST or None, instance=event)
-    if request.method == "POST" and form.is_valid():
-        changes = dict(form.cleaned_data)
-        for name in ("starts_at", "ends_at"):
-            # The form shows minutes; an unchanged time must not count as a change.
-            if changes[name] == getattr(event, name).replace(second=0, microsecond=0):
-                changes[name] = getattr(event, name)
-        try:
-            services.event_update(event_id=event.pk, by=request.user, **changes)
-        except services.EventInvalid as error:
-            _add_service_errors(form, error)
-        except services.EventStateConflict as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Changes saved.")
-            return redirect(_manage_url(event.pk))
-    return render(
-        request,
-        "events/organize/event_form.html",
-        {"form": form, "heading": f"Edit {event.title}", "event": event},
-    )
-
-
-def _post_action(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+    Returns what the service returned, or None when nothing was done.
+    """
+    if request.method != "POST" or not form.is_valid():
+        return None
     try:
-        action()
-    except (services.EventStateConflict, services.CheckInClosed, services.EventCancelled) as error:
+        return action()
+    except services.EventInvalid as error:
+        for name, field_messages in error.fields.items():
+            for message in field_messages:
+                form.add_error(name if name in form.fields else None, message)
+    except (services.EventStateConflict, services.MessageRateLimited) as error:
+        form.add_error(None, error.message)
+        form.retry_after = getattr(error, "retry_after", None)  # type: ignore[attr-defined]
+    return None
+
+
+def _form_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """The form again; 429 with Retry-After when a rate limit refused it."""
+    retry_after = getattr(context["form"], "retry_after", None)
+    response = render(request, template, context, status=429 if retry_after else 200)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _post_action(
+    request: AuthenticatedRequest,
+    pk: int,
+    service: Callable[..., object],
+    success: str,
+    **data: Any,
+) -> HttpResponse:
+    """A button on the manage page: run `service(event_id=pk, by=user, **data)`, say how it went."""
+    try:
+        service(event_id=pk, by=request.user, **data)
+    except _REFUSED as error:
         messages.error(request, error.message)
     else:
         messages.success(request, success)
     return redirect(_manage_url(pk))
 
 
+@_access_errors_as_http
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    permissions.event_check_create(user=request.user)
+    groups = selectors.organizer_dashboard(user=request.user)
+    return render(request, "events/organize/dashboard.html", {"groups": groups})
+
+
+@_access_errors_as_http
+def event_create(request: AuthenticatedRequest) -> HttpResponse:
+    permissions.event_check_create(user=request.user)
+    form = EventForm(request.POST or None)
+    event = _submit(
+        request, form, lambda: services.event_create(organizer=request.user, **form.cleaned_data)
+    )
+    if event:
+        messages.success(request, "Saved as a draft. Publish it when it's ready.")
+        return redirect(_manage_url(event.pk))
+    context = {"form": form, "heading": "New event"}
+    return render(request, "events/organize/event_form.html", context)
+
+
+@_access_errors_as_http
+def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The new-event form filled in from an existing event; nothing is saved until submitted."""
+    source = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    form = EventForm(initial=EventForm.initial_from(source))
+    context = {
+        "form": form,
+        "heading": f"Copy of {source.title}",
+        "action": reverse("events:create"),
+    }
+    return render(request, "events/organize/event_form.html", context)
+
+
+@_access_errors_as_http
+def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    form = EventForm(request.POST or None, instance=event)
+    if _submit(
+        request,
+        form,
+        lambda: services.event_update(event_id=pk, by=request.user, **form.changes(event)),
+    ):
+        messages.success(request, "Changes saved.")
+        return redirect(_manage_url(event.pk))
+    context = {"form": form, "heading": f"Edit {event.title}", "event": event}
+    return render(request, "events/organize/event_form.html", context)
+
+
 @require_POST
 @_access_errors_as_http
-def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_publish(event_id=pk, by=request.user),
-        "Published: students can find it and register now.",
-    )
+def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    success = "Published: students can find it and register now."
+    return _post_action(request, pk, services.event_publish, success)
 
 
 @require_POST
 @_access_errors_as_http
-def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_unpublish(event_id=pk, by=request.user),
-        "Unpublished: only its organizer and staff can see it now.",
-    )
+def event_unpublish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    success = "Unpublished: only its organizer and staff can see it now."
+    return _post_action(request, pk, services.event_unpublish, success)
 
 
 @_access_errors_as_http
-def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.CANCEL)
     form = CancelEventForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.event_cancel(
-                event_id=event.pk, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except services.EventInvalid as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(request, "The event is cancelled; registered students get an e-mail.")
-            return redirect(_manage_url(event.pk))
+    if _submit(
+        request,
+        form,
+        lambda: services.event_cancel(event_id=pk, by=request.user, **form.cleaned_data),
+    ):
+        messages.success(request, "The event is cancelled; registered students get an e-mail.")
+        return redirect(_manage_url(event.pk))
     return render(request, "events/organize/cancel.html", {"form": form, "event": event})
 
 
 @require_POST
 @_access_errors_as_http
-def event_place(request: HttpRequest, pk: int) -> HttpResponse:
+def event_place(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Place the event by hand when geocoding could not (or got it wrong)."""
     form = PlaceEventForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for error in form.errors.values():
+            messages.error(request, " ".join(str(message) for message in error))
         return redirect(_manage_url(pk))
-    return _post_action(
-        request,
-        pk,
-        lambda: services.event_place(
-            event_id=pk,
-            by=request.user,
-            latitude=form.cleaned_data["latitude"],
-            longitude=form.cleaned_data["longitude"],
-        ),
-        "The event is on the map.",
-    )
+    success = "The event is on the map."
+    return _post_action(request, pk, services.event_place, success, **form.coordinates())
 
 
 @_access_errors_as_http
-def event_manage(request: HttpRequest, pk: int) -> HttpResponse:
+def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The event as its organizer sees it: state, actions and the roster."""
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.ROSTER)
-    return render(
-        request,
-        "events/organize/manage.html",
-        {
-            "event": event,
-            "roster": selectors.roster_for_event(event=event),
-            "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
-            "place_form": PlaceEventForm(),
-        },
-    )
+    context = {
+        "event": event,
+        "roster": selectors.roster_for_event(event=event),
+        "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
+        "place_form": PlaceEventForm(),
+    }
+    return render(request, "events/organize/manage.html", context)
 
 
 @_access_errors_as_http
-def roster_export(request: HttpRequest, pk: int) -> HttpResponse:
+def roster_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EXPORT)
     roster = selectors.roster_for_event(event=event)
     rows = roster["confirmed"] + roster["waitlisted"] + roster["cancelled"]
@@ -221,42 +215,31 @@ def roster_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @_access_errors_as_http
-def message_registrants(request: HttpRequest, pk: int) -> HttpResponse:
+def message_registrants(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.MESSAGE)
     form = OrganizerMessageForm(request.POST or None)
-    status, retry_after = 200, None
-    if request.method == "POST" and form.is_valid():
-        try:
-            message = services.organizer_message_send(
-                event_id=event.pk, by=request.user, **form.cleaned_data
-            )
-        except services.EventInvalid as error:
-            _add_service_errors(form, error)
-        except services.MessageRateLimited as error:
-            form.add_error(None, error.message)
-            status, retry_after = 429, error.retry_after
-        else:
-            messages.success(
-                request, f"Your message is on its way to {message.recipient_count} students."
-            )
-            return redirect(_manage_url(event.pk))
-    response = render(
-        request, "events/organize/message.html", {"form": form, "event": event}, status=status
+    message = _submit(
+        request,
+        form,
+        lambda: services.organizer_message_send(event_id=pk, by=request.user, **form.cleaned_data),
     )
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
+    if message:
+        count = message.recipient_count
+        messages.success(request, f"Your message is on its way to {count} students.")
+        return redirect(_manage_url(event.pk))
+    return _form_page(request, "events/organize/message.html", {"form": form, "event": event})
 
 
 @require_POST
 @_access_errors_as_http
-def registration_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Manual check-in from the roster."""
     try:
         outcome = services.registration_check_in(registration_id=pk, by=request.user)
-    except (services.EventStateConflict, services.CheckInClosed, services.EventCancelled) as error:
+    except _REFUSED as error:
         messages.error(request, error.message)
-        return redirect(_event_of_registration_url(request, pk))
+        event_id = selectors.registration_event_id(registration_id=pk)
+        return redirect(_manage_url(event_id) if event_id else reverse("events:organize"))
     name = outcome.registration.user.get_full_name()
     messages.success(
         request, f"{name} is checked in." if outcome.changed else f"{name} was already checked in."
@@ -266,84 +249,48 @@ def registration_check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_access_errors_as_http
-def registration_check_in_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_check_in_undo(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     outcome = services.registration_check_in_undo(registration_id=pk, by=request.user)
     messages.success(request, f"Check-in of {outcome.registration.user.get_full_name()} is undone.")
     return redirect(_manage_url(outcome.registration.event_id))
 
 
-def _event_of_registration_url(request: HttpRequest, registration_id: int) -> str:
-    event_id = (
-        EventRegistration.objects.filter(pk=registration_id)
-        .values_list("event_id", flat=True)
-        .first()
-    )
-    return _manage_url(event_id) if event_id else reverse("events:organize")
-
-
-def check_in(request: HttpRequest, token: str) -> HttpResponse:
+class CheckInView(View):
     """The page a scanned ticket opens: who it is, and a button that checks them in.
 
-    Only the event's organizers and staff get past the first check; the student opening
-    their own link is told to show it at the door. A GET never changes anything.
+    Only the event's organizers and staff get past `dispatch`; the student opening their own
+    link is told to show it at the door. A GET never changes anything.
     """
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    try:
-        registration = ticket_registration_get(token)
-        permissions.event_check_access(
-            user=request.user, event=registration.event, action=Action.CHECK_IN
-        )
-    except services.TicketInvalid as error:
-        return _check_in_page(request, error=error.message, status=404)
-    except services.EventNotFound as error:
-        raise Http404(error.message) from error
-    except services.ActionForbidden:
-        return _check_in_page(
-            request,
-            error="Only this event's organizers can check students in. Show this code at the door.",
-            status=403,
-        )
-    context = {"registration": registration, "event": registration.event, "token": token}
-    if request.method == "POST":
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            self.registration = ticket_registration_get(kwargs["token"])
+            permissions.event_check_access(
+                user=request.user, event=self.registration.event, action=Action.CHECK_IN
+            )
+        except services.TicketInvalid as error:
+            return self.page(error=error.message, status=404)
+        except services.EventNotFound as error:
+            raise Http404(error.message) from error
+        except services.ActionForbidden:
+            return self.page(error=_NOT_THEIR_EVENT, status=403)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: AuthenticatedRequest, token: str) -> HttpResponse:
+        return self.page(registration=self.registration)
+
+    def post(self, request: AuthenticatedRequest, token: str) -> HttpResponse:
         try:
             outcome = services.registration_check_in(
-                registration_id=registration.pk, by=request.user
+                registration_id=self.registration.pk, by=request.user
             )
-        except (
-            services.EventStateConflict,
-            services.CheckInClosed,
-            services.EventCancelled,
-        ) as error:
-            return _check_in_page(request, error=error.message, status=409, **context)
-        context.update(outcome=outcome, registration=outcome.registration)
-        return _check_in_page(request, **context)
-    opens_at, closes_at = services.check_in_window(event=registration.event)
-    context.update(opens_at=opens_at, closes_at=closes_at)
-    return _check_in_page(request, **context)
+        except _REFUSED as error:
+            return self.page(error=error.message, status=409, registration=self.registration)
+        return self.page(outcome=outcome, registration=outcome.registration)
 
-
-def _check_in_page(request, *, status: int = 200, **context) -> HttpResponse:
-    return render(request, "events/organize/check_in.html", context, status=status)
-
-
-@login_required
-def ticket(request: HttpRequest, pk: int) -> HttpResponse:
-    """The student's ticket: a QR code of the check-in link, for the organizer's phone camera."""
-    try:
-        registration = selectors.registration_get_ticket(registration_id=pk, user=request.user)
-    except EventRegistration.DoesNotExist as error:
-        raise Http404("No such ticket.") from error
-    url = request.build_absolute_uri(ticket_check_in_path(registration))
-    # segno writes the SVG from the URL alone, which is ours and signed: no user text in it.
-    svg = segno.make(url, error="m").svg_inline(scale=6, dark="#1d1d1f", omitsize=True)
-    return render(
-        request,
-        "events/organize/ticket.html",
-        {
-            "registration": registration,
-            "event": registration.event,
-            "qr_svg": mark_safe(svg),  # noqa: S308 - segno's SVG of our URL # nosec B308 B703
-            "check_in_url": url,
-        },
-    )
+    def page(self, *, status: int = 200, **context: Any) -> HttpResponse:
+        if "registration" in context:
+            context["event"] = context["registration"].event
+        return render(self.request, "events/organize/check_in.html", context, status=status)

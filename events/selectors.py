@@ -7,6 +7,8 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import clock
+
 from .models import EventCategory, EventPost, EventRegistration
 from .places import CAMPUS_PLACES
 
@@ -23,6 +25,34 @@ def registration_get_for_user(*, event_id: int, user) -> EventRegistration | Non
     if not user.is_authenticated:
         return None
     return EventRegistration.objects.filter(event_id=event_id, user=user).first()
+
+
+def registration_get_active(*, event_id: int, user) -> EventRegistration | None:
+    """The student's registration for the event unless cancelled, or None."""
+    registration = registration_get_for_user(event_id=event_id, user=user)
+    if registration is None or registration.status == EventRegistration.Status.CANCELLED:
+        return None
+    return registration
+
+
+def registration_event_id(*, registration_id: int) -> int | None:
+    return (
+        EventRegistration.objects.filter(pk=registration_id)
+        .values_list("event_id", flat=True)
+        .first()
+    )
+
+
+def registrations_upcoming_and_past(
+    *, user
+) -> tuple[list[EventRegistration], list[EventRegistration]]:
+    """My events: the student's active registrations, those not ended yet and the rest."""
+    registrations = list(registration_list_for_user(user=user))
+    now = timezone.now()
+    return (
+        [r for r in registrations if r.event.ends_at > now],
+        [r for r in registrations if r.event.ends_at <= now],
+    )
 
 
 def _waitlisted_ahead(*, event_id, registered_at, pk) -> Q:
@@ -88,7 +118,7 @@ BROWSE_WINDOWS = ("today", "week", "weekend")
 
 def browse_window(*, when: str, now: datetime) -> tuple[datetime, datetime]:
     """The [start, end) of a quick filter in Central time: today, this week, this weekend."""
-    local_now = timezone.localtime(now)
+    local_now = clock.local(now)
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     if when == "today":
         return now, midnight + timedelta(days=1)
@@ -147,7 +177,7 @@ def category_list_with_upcoming_counts() -> list[EventCategory]:
     counts = category_upcoming_counts()
     categories = category_list()
     for category in categories:
-        category.upcoming_count = counts.get(category.pk, 0)
+        category.upcoming_count = counts.get(category.pk, 0)  # type: ignore[attr-defined]
     return categories
 
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+
+from core.dispatch import dispatch_on_commit
 
 from . import emails, geocoding, search
 
@@ -73,11 +74,7 @@ def reminders_queue_due() -> int:
         emails.reminders_due().values_list("pk", flat=True)[:REMINDER_SWEEP_BATCH]
     )
     for registration_id in registration_ids:
-        transaction.on_commit(
-            lambda registration_id=registration_id: registration_reminder_send.delay(
-                registration_id
-            )
-        )
+        dispatch_on_commit(registration_reminder_send, registration_id)
     logger.info("Queued %d reminder e-mails", len(registration_ids))
     return len(registration_ids)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eren.caching import anonymous_page_cache
+from core.caching import anonymous_page_cache
 
 from . import organizer_views, views
 
@@ -17,8 +17,8 @@ urlpatterns = [
     path("me/events/", views.MyEventsView.as_view(), name="mine"),
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
-    path("me/tickets/<int:pk>/", organizer_views.ticket, name="ticket"),
-    path("check-in/<str:token>/", organizer_views.check_in, name="check-in"),
+    path("me/tickets/<int:pk>/", views.ticket, name="ticket"),
+    path("check-in/<str:token>/", organizer_views.CheckInView.as_view(), name="check-in"),
     path("organize/", organizer_views.dashboard, name="organize"),
     path("organize/events/new", organizer_views.event_create, name="create"),
     path("organize/events/<int:pk>/", organizer_views.event_manage, name="manage"),

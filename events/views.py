@@ -1,15 +1,18 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
 from users.models import User
+from users.requests import AuthenticatedRequest
 from users.selectors import user_has_verified_school_email
 
 from . import permissions, selectors, services
@@ -22,6 +25,7 @@ from .search import (
     parse_page_number,
     parse_search_params,
 )
+from .tickets import ticket_check_in_path, ticket_qr_svg
 
 PAGE_SIZE = 20
 
@@ -98,34 +102,22 @@ class EventDetailView(DetailView):
             raise Http404("No such event.") from exc
 
     def get_context_data(self, **kwargs):
-        event = self.object
-        registration = selectors.registration_get_for_user(
-            event_id=event.pk, user=self.request.user
-        )
-        if registration and registration.status == EventRegistration.Status.CANCELLED:
-            registration = None
+        user = self.request.user
+        registration = selectors.registration_get_active(event_id=self.object.pk, user=user)
         return super().get_context_data(
             registration=registration,
-            waitlist_position=(
-                selectors.registration_waitlist_position(registration=registration)
-                if registration
-                else None
-            ),
-            registration_open=(
-                event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now()
-            ),
-            can_manage=permissions.user_can(self.request.user, permissions.Action.ROSTER, event),
-            email_unverified=(
-                self.request.user.is_authenticated
-                and not user_has_verified_school_email(user=self.request.user)
-            ),
+            waitlist_position=registration
+            and selectors.registration_waitlist_position(registration=registration),
+            can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
+            email_unverified=user.is_authenticated
+            and not user_has_verified_school_email(user=user),
             **kwargs,
         )
 
 
 @require_POST
 @login_required
-def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         registration = services.registration_create(event_id=pk, user=request.user)
     except services.RegistrationError as error:
@@ -139,7 +131,7 @@ def registration_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def registration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.registration_cancel(event_id=pk, user=request.user)
     except services.RegistrationError as error:
@@ -193,25 +185,22 @@ class MyEventsView(LoginRequiredMixin, TemplateView):
     template_name = "events/my_events.html"
 
     def get_context_data(self, **kwargs):
-        registrations = list(selectors.registration_list_for_user(user=self.request.user))
-        now = timezone.now()
-        feed_url = None
-        if self.request.user.calendar_token:
-            feed_url = self.request.build_absolute_uri(
-                reverse("events:calendar-feed", kwargs={"token": self.request.user.calendar_token})
-            )
+        user = cast(User, self.request.user)
+        upcoming, past = selectors.registrations_upcoming_and_past(user=user)
+        feed_path = user.calendar_token and reverse(
+            "events:calendar-feed", kwargs={"token": user.calendar_token}
+        )
         return super().get_context_data(
-            upcoming=[r for r in registrations if r.event.ends_at > now],
-            past=[r for r in registrations if r.event.ends_at <= now],
-            feed_url=feed_url,
-            now=now,
+            upcoming=upcoming,
+            past=past,
+            feed_url=self.request.build_absolute_uri(feed_path) if feed_path else None,
             **kwargs,
         )
 
 
 @require_POST
 @login_required
-def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
+def calendar_feed_reset(request: AuthenticatedRequest) -> HttpResponse:
     had_feed = bool(request.user.calendar_token)
     request.user.calendar_token_rotate()
     messages.success(
@@ -221,3 +210,18 @@ def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
         else "Your calendar link is ready. Add it to your calendar app as a subscription.",
     )
     return redirect("events:mine")
+
+
+@login_required
+def ticket(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The student's ticket: a QR code of the check-in link, while it can still be used."""
+    try:
+        registration = selectors.registration_get_ticket(registration_id=pk, user=request.user)
+    except EventRegistration.DoesNotExist as error:
+        raise Http404("No such ticket.") from error
+    url = request.build_absolute_uri(ticket_check_in_path(registration))
+    svg = ticket_qr_svg(url) if registration.ticket_available else ""
+    context = {"registration": registration, "event": registration.event, "check_in_url": url}
+    # Safe: segno's SVG of our own signed URL.
+    context["qr_svg"] = mark_safe(svg)  # noqa: S308 # nosec B308 B703
+    return render(request, "events/ticket.html", context)

@@ -4,7 +4,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.http import HttpRequest
 
-from eren.ratelimits import client_ip
+from core.ratelimits import client_ip
 
 from .school_email import school_email_domains_display, school_email_is_allowed
 
@@ -22,5 +22,5 @@ class AccountAdapter(DefaultAccountAdapter):
         return email
 
     def get_client_ip(self, request: HttpRequest) -> str:
-        """allauth's remaining limits key on the same address as eren.ratelimits."""
+        """allauth's remaining limits key on the same address as core.ratelimits."""
         return client_ip(request)

@@ -1,10 +1,10 @@
 """JSON API about the logged-in user."""
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.security import django_auth
 
 from . import selectors
+from .requests import ApiRequest
 
 router = Router(tags=["me"], auth=django_auth)
 
@@ -23,7 +23,7 @@ class MeOut(Schema):
 
 
 @router.get("", response=MeOut, summary="The logged-in user")
-def me(request: HttpRequest):
+def me(request: ApiRequest):
     user = request.auth
     latest = selectors.organizer_request_latest(user=user)
     return {

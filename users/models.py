@@ -1,4 +1,5 @@
 import secrets
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -7,7 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
-class UserManager(DjangoUserManager):
+class UserManager(DjangoUserManager["User"]):
     """E-mail is the login: there is no username."""
 
     use_in_migrations = True
@@ -20,12 +21,12 @@ class UserManager(DjangoUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email, password=None, **extra_fields):  # type: ignore[override]
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(self, email, password=None, **extra_fields):  # type: ignore[override]
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
@@ -40,9 +41,9 @@ class User(AbstractUser):
         PSEUDONYM = "pseudonym", "Show a pseudonym"
         HIDDEN = "hidden", "Hide me"
 
-    username = None
-    first_name = None
-    last_name = None
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
     is_organizer = models.BooleanField(
@@ -60,14 +61,14 @@ class User(AbstractUser):
     # Secret part of the personal calendar feed URL; calendar apps cannot log in.
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     # Signs the one-click "no more reminders" links in reminder e-mails.
     REMINDERS_OFF_SALT = "users.reminders-off"
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]
@@ -119,8 +120,10 @@ class OrganizerRequest(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Not approved"
 
+    REASON_MAX_LENGTH = 500
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="organizer_requests")
-    reason = models.CharField(max_length=500)
+    reason = models.CharField(max_length=REASON_MAX_LENGTH)
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     decided_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

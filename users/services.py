@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.dispatch import dispatch_on_commit
+from core.errors import UserError
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
@@ -19,12 +21,10 @@ from events.models import EventPost, EventRegistration
 from .models import OrganizerRequest, User
 
 
-class AccountError(Exception):
+class AccountError(UserError):
     """A request about the account that cannot be carried out, with a readable reason."""
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    code = "account_error"
 
 
 def user_profile_update(
@@ -49,11 +49,10 @@ def user_profile_update(
     user.full_clean(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
-    user.save(update_fields=["display_name", "leaderboard_visibility", "pseudonym"])
-    _leaderboard_refresh_on_commit(user_id=user.pk)
     user.save(
         update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
     )
+    _leaderboard_refresh_on_commit(user_id=user.pk)
     return user
 
 
@@ -81,7 +80,7 @@ def organizer_request_create(*, user: User, reason: str) -> OrganizerRequest:
         raise AccountError("You can already organize events.")
     if not reason:
         raise AccountError("Tell staff in a sentence or two what you would like to organize.")
-    if len(reason) > OrganizerRequest._meta.get_field("reason").max_length:
+    if len(reason) > OrganizerRequest.REASON_MAX_LENGTH:
         raise AccountError("Keep the reason under 500 characters.")
     try:
         with transaction.atomic():
@@ -158,13 +157,9 @@ def user_delete(*, user: User) -> None:
 def _leaderboard_refresh_on_commit(*, user_id: int) -> None:
     """Show the student's new name or visibility (or their absence) on the leaderboards.
 
-    robust: with Redis down the change stands; the leaderboard reconcile on beat catches up.
+    With Redis down the change stands; the leaderboard reconcile on beat catches up.
     """
-
-    def enqueue_leaderboard_refresh_user() -> None:
-        escore_tasks.leaderboard_refresh_user.delay(user_id)
-
-    transaction.on_commit(enqueue_leaderboard_refresh_user, robust=True)
+    dispatch_on_commit(escore_tasks.leaderboard_refresh_user, user_id)
 
 
 # --- Clean-up ----------------------------------------------------------------------------

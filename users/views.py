@@ -10,39 +10,43 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import AccountDeleteForm, OrganizerRequestForm, ProfileForm
+from .models import User
+from .requests import AuthenticatedRequest
 from .school_email import school_email_domains_display
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedRequest) -> HttpResponse:
     """Profile (name, leaderboard), e-mail and password links, the organizer role."""
     user = request.user
     form = ProfileForm(request.POST or None, instance=user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_profile_update(user=user, **form.cleaned_data)
-        except ValidationError as error:
-            for field, field_messages in error.message_dict.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
-        else:
-            messages.success(request, "Your profile is saved.")
-            return redirect("users:account")
-    return render(
-        request,
-        "users/account.html",
-        {
-            "form": form,
-            "email_verified": selectors.user_has_verified_school_email(user=user),
-            "organizer_request": selectors.organizer_request_latest(user=user),
-            "organizer_form": OrganizerRequestForm(),
-        },
-    )
+    if request.method == "POST" and form.is_valid() and _profile_saved(form, user):
+        messages.success(request, "Your profile is saved.")
+        return redirect("users:account")
+    context = {
+        "form": form,
+        "email_verified": selectors.user_has_verified_school_email(user=user),
+        "organizer_request": selectors.organizer_request_latest(user=user),
+        "organizer_form": OrganizerRequestForm(),
+    }
+    return render(request, "users/account.html", context)
+
+
+def _profile_saved(form: ProfileForm, user: User) -> bool:
+    """Save the profile; what the service refuses becomes the form's errors."""
+    try:
+        services.user_profile_update(user=user, **form.cleaned_data)
+    except ValidationError as error:
+        for field, field_messages in error.message_dict.items():
+            for message in field_messages:
+                form.add_error(field if field in form.fields else None, message)
+        return False
+    return True
 
 
 @require_POST
 @login_required
-def organizer_request(request: HttpRequest) -> HttpResponse:
+def organizer_request(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganizerRequestForm(request.POST)
     if form.is_valid():
         try:
@@ -52,12 +56,13 @@ def organizer_request(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your request is with staff. You'll see the answer here.")
     else:
-        messages.error(request, " ".join(form.errors.get("reason", ["Check the reason."])))
+        reason_errors = form.errors.get("reason") or ["Check the reason."]
+        messages.error(request, " ".join(str(message) for message in reason_errors))
     return redirect("users:account")
 
 
 @login_required
-def verify_email(request: HttpRequest) -> HttpResponse:
+def verify_email(request: AuthenticatedRequest) -> HttpResponse:
     """Where an unverified student lands when trying to register: what to do, and a resend."""
     user = request.user
     address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
@@ -73,7 +78,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AuthenticatedRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

@@ -74,19 +74,21 @@ INSTALLED_APPS = [
     "ninja",
     "corsheaders",
     "csp",
+    "core",
     "users",
     "events",
     "escore",
+    "demo",
 ]
 
 MIDDLEWARE = [
     # First: every later middleware's log lines and every response carry the request id.
-    "eren.request_id.RequestIdMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "eren.security.PermissionsPolicyMiddleware",
+    "core.security.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
-    "eren.static.StaticFilesMiddleware",
-    "eren.caching.DefaultPrivateCacheMiddleware",
+    "core.static.StaticFilesMiddleware",
+    "core.caching.DefaultPrivateCacheMiddleware",
     # Before CommonMiddleware, so a preflight is answered before any redirect.
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,7 +99,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Last: it needs request.user and answers before the view runs.
-    "eren.ratelimits.RateLimitMiddleware",
+    "core.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "eren.urls"
@@ -174,7 +176,7 @@ CACHES = {
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-# Rate-limit counters: the same Redis, but errors reach eren.ratelimits, which decides per
+# Rate-limit counters: the same Redis, but errors reach core.ratelimits, which decides per
 # limit whether Redis being down lets the request through (reads) or refuses it (logins).
 CACHES["ratelimit"] = {
     "BACKEND": "django_redis.cache.RedisCache",
@@ -201,7 +203,6 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "America/Chicago"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -322,7 +323,9 @@ UNVERIFIED_ACCOUNT_MAX_AGE_DAYS = env.int("UNVERIFIED_ACCOUNT_MAX_AGE_DAYS", def
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+# The campus clock (core/clock.py) and Celery beat read it: the one place it is written.
 TIME_ZONE = "America/Chicago"
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 
@@ -428,7 +431,7 @@ CORS_ALLOW_CREDENTIALS = False
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "ratelimit"
-RATELIMIT_IP_META_KEY = "eren.ratelimits.client_ip"
+RATELIMIT_IP_META_KEY = "core.ratelimits.client_ip"
 # "count/period" with period s, m, h or d (django-ratelimit's syntax), e.g. "10/m".
 RATELIMITS = {
     "login_ip": env.str("RATELIMIT_LOGIN_IP", default="10/m"),
@@ -458,11 +461,11 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "eren.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
-            "()": "eren.logging.JsonFormatter",
+            "()": "core.logging.JsonFormatter",
             "format": "%(levelname)s %(name)s %(message)s",
         },
     },

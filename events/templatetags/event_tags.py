@@ -2,11 +2,11 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django import template
-from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from core import clock
 from events.models import EventPost
 from events.search import format_count, mark_highlights
 
@@ -27,7 +27,7 @@ def event_time(value: datetime) -> SafeString:
     repeated hour of the DST change, where that filter prints none), at about a third of
     the cost: a page of search results shows 20, and the generic filter was 7% of its time.
     """
-    local = timezone.localtime(value)
+    local = clock.local(value)
     text = (
         f"{WEEKDAYS_ABBR[local.weekday()]}, {MONTHS_3[local.month].title()} {local.day} · "
         f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} "

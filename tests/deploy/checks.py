@@ -126,19 +126,18 @@ def inline_secret_problems(docs: list[dict]) -> list[str]:
 
 
 def canary_problems(rollout: dict) -> list[str]:
-    """Canary 20% -> pause -> analysis -> 50% -> pause -> 100%."""
+    """Canary 20% -> 50% -> 100%, every weight below 100% paused and then analysed."""
     steps = rollout["spec"]["strategy"]["canary"]["steps"]
     weights = [step["setWeight"] for step in steps if "setWeight" in step]
     if weights != [20, 50, 100]:
         return [f"canary weights are {weights}, not [20, 50, 100]"]
-    at = {step["setWeight"]: i for i, step in enumerate(steps) if "setWeight" in step}
-    at_20 = [next(iter(step)) for step in steps[at[20] + 1 : at[50]]]
-    at_50 = [next(iter(step)) for step in steps[at[50] + 1 : at[100]]]
+    at = [i for i, step in enumerate(steps) if "setWeight" in step] + [len(steps)]
     problems = []
-    if "pause" not in at_20 or "analysis" not in at_20:
-        problems.append(f"at 20% there must be a pause and then an analysis, found {at_20}")
-    elif at_20.index("pause") > at_20.index("analysis"):
-        problems.append("at 20% the pause must come before the analysis")
-    if "pause" not in at_50:
-        problems.append(f"at 50% there must be a pause, found {at_50}")
+    for weight, start, end in zip(weights, at, at[1:], strict=False):
+        kinds = [next(iter(step)) for step in steps[start + 1 : end]]
+        if weight == 100:
+            if kinds:
+                problems.append(f"after 100% nothing should follow, found {kinds}")
+        elif kinds != ["pause", "analysis"]:
+            problems.append(f"at {weight}% there must be a pause and then an analysis: {kinds}")
     return problems

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,7 @@ def load_yaml(path: Path) -> dict:
         return yaml.safe_load(handle)
 
 
-# --- Jenkinsfile syntax check, started early -------------------------------------------
+# --- Jenkinsfile and Job DSL syntax check, started early -------------------------------
 # CodeNarc on the JVM takes tens of seconds; it runs in the background while the other
 # checks run, and test_jenkins waits for it.
 
@@ -117,6 +118,19 @@ GROOVY_LINT_ARGS = ["--noserver", "--failon", "error", "--output", "txt"]
 # Parse errors are what matters; one cheap rule keeps CodeNarc from running its whole set.
 GROOVY_LINT_ARGS += ["--rulesets", "EmptyCatchBlock"]
 _groovy_lint: dict[str, subprocess.Popen] = {}
+
+
+def groovy_sources() -> list[Path]:
+    """The Jenkinsfile and the Job DSL script of Jenkins' JCasC (deploy/jenkins/values.yaml),
+    side by side in one directory (npm-groovy-lint lints below the files' common parent)."""
+    directory = Path(tempfile.mkdtemp(prefix="eren-groovy-"))
+    jenkinsfile = directory / "Jenkinsfile"
+    jenkinsfile.write_text((REPO / "Jenkinsfile").read_text())
+    values = load_yaml(DEPLOY / "jenkins" / "values.yaml")
+    jobs = yaml.safe_load(values["controller"]["JCasC"]["configScripts"]["jobs"])["jobs"]
+    job_dsl = directory / "jobs.groovy"
+    job_dsl.write_text("\n".join(job["script"] for job in jobs))
+    return [jenkinsfile, job_dsl]
 
 
 def groovy_lint_process() -> subprocess.Popen | None:
@@ -128,12 +142,13 @@ def groovy_lint_process() -> subprocess.Popen | None:
         executable = next((str(c) for c in candidates if c.exists()), None)
         if executable is None:
             return None
+        sources = groovy_sources()
         _groovy_lint["process"] = subprocess.Popen(
-            [executable, *GROOVY_LINT_ARGS, str(REPO / "Jenkinsfile")],
+            [executable, *GROOVY_LINT_ARGS, *map(str, sources)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            cwd=REPO,
+            cwd=sources[0].parent,
         )
     return _groovy_lint["process"]
 

@@ -44,7 +44,10 @@ def test_image_is_pinned_non_root_and_runs_gunicorn_under_ddtrace():
     assert checks.image_problems(base) == []
     assert re.match(r"python:3\.12\.\d+-slim", base)
     assert DOCKERFILE.count("FROM ${PYTHON_IMAGE}") == 2  # multi-stage
+    # Installed as make venv installs: the bundled pip takes only the pinned uv, uv the lock.
     assert "--require-hashes" in DOCKERFILE
+    assert "-r /tmp/requirements/bootstrap.txt" in DOCKERFILE
+    assert "uv pip sync" in DOCKERFILE
     assert "requirements/base.txt" in DOCKERFILE
     assert "collectstatic --noinput" in DOCKERFILE
     assert "USER 10001:10001" in DOCKERFILE
@@ -140,7 +143,7 @@ def test_datadog_agent_runs_everywhere_with_apm_and_logs():
 def test_eks_cluster_has_app_tainted_jenkins_and_system_node_groups():
     cluster = load_yaml(DEPLOY / "eksctl" / "cluster.yaml")
     groups = {g["name"]: g for g in cluster["managedNodeGroups"]}
-    assert set(groups) == {"app", "jenkins", "system"}
+    assert set(groups) == {"app", "jenkins", "system", "ci-agents"}
     assert groups["app"]["instanceType"] == "t3.medium"
     assert groups["app"]["desiredCapacity"] == 2
     assert groups["jenkins"]["instanceType"] == "t3.medium"
@@ -150,4 +153,27 @@ def test_eks_cluster_has_app_tainted_jenkins_and_system_node_groups():
     for name, group in groups.items():
         assert group["labels"] == {"workload": name}
         assert group["privateNetworking"] is True
+        # No node role may resize Auto Scaling groups: the autoscaler has its own.
+        assert "autoScaler" not in group.get("iam", {}).get("withAddonPolicies", {}), name
     assert cluster["iam"]["withOIDC"] is True
+
+
+def test_hpa_has_metrics_and_the_node_groups_an_autoscaler():
+    cluster = load_yaml(DEPLOY / "eksctl" / "cluster.yaml")
+    assert "metrics-server" in {addon["name"] for addon in cluster["addons"]}
+    (account,) = [
+        a
+        for a in cluster["iam"]["serviceAccounts"]
+        if a["metadata"]["name"] == "cluster-autoscaler"
+    ]
+    assert account["metadata"]["namespace"] == "kube-system"
+    assert account["wellKnownPolicies"] == {"autoScaler": True}
+    values = load_yaml(DEPLOY / "autoscaling" / "cluster-autoscaler-values.yaml")
+    assert values["autoDiscovery"]["clusterName"] == cluster["metadata"]["name"]
+    assert values["rbac"]["serviceAccount"] == {"create": False, "name": "cluster-autoscaler"}
+    # The autoscaler's minor version follows the cluster's.
+    assert values["image"]["tag"].startswith(f"v{cluster['metadata']['version']}.")
+    groups = {g["name"]: g for g in cluster["managedNodeGroups"]}
+    # Room to grow: web pods past two app nodes (HPA max 6), agents from zero.
+    assert groups["app"]["maxSize"] > groups["app"]["desiredCapacity"]
+    assert groups["ci-agents"]["minSize"] == 0 < groups["ci-agents"]["maxSize"]

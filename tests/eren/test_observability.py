@@ -8,9 +8,9 @@ import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
 
-from eren import metrics
-from eren.logging import JsonFormatter
-from eren.request_id import RequestIdFilter, RequestIdMiddleware, current_request_id
+from core import metrics
+from core.logging import JsonFormatter
+from core.request_id import RequestIdFilter, RequestIdMiddleware, current_request_id
 from eren.sentry import scrub_event, sentry_init
 from events import geocoding, services
 from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
@@ -338,7 +338,7 @@ def test_under_ddtrace_run_json_lines_carry_the_trace_and_span_ids():
     script = "\n".join(
         [
             "import logging, sys",
-            "from eren.logging import JsonFormatter",
+            "from core.logging import JsonFormatter",
             "handler = logging.StreamHandler(sys.stdout)",
             "handler.setFormatter(JsonFormatter('%(levelname)s %(name)s %(message)s'))",
             "logging.getLogger().handlers = [handler]",

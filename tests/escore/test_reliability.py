@@ -9,11 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from redis import RedisError
 
-from escore import rules, services, tasks
+from escore import rules, selectors, services, tasks
 from escore.leaderboard import Leaderboard
 from escore.models import ScoreEntry
-from events import services as event_services
-from events.models import EventRegistration
+from events.models import CHECK_IN_CLOSES_AFTER, EventRegistration
 from tests.factories import EventRegistrationFactory, ScoreEntryFactory, UserFactory
 from users.models import User
 
@@ -24,7 +23,7 @@ CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
 
 def ledger_totals(scope: str) -> tuple[dict[int, int], set[int]]:
     totals, listed = {}, set()
-    for user_id, total, is_listed in services.scope_totals(scope=scope):
+    for user_id, total, is_listed in selectors.scope_totals(scope=scope):
         totals[user_id] = total
         if is_listed:
             listed.add(user_id)
@@ -89,7 +88,7 @@ def test_no_organizer_award_for_small_recent_or_cancelled_events(past_event, che
 
 
 def test_the_organizer_award_waits_until_check_in_has_closed():
-    assert rules.ORGANIZER_AWARD_AFTER >= event_services.CHECK_IN_CLOSES_AFTER
+    assert rules.ORGANIZER_AWARD_AFTER >= CHECK_IN_CLOSES_AFTER
 
 
 def test_rebuild_equals_the_ledger_exactly_on_seeded_demo_data():
@@ -99,7 +98,7 @@ def test_rebuild_equals_the_ledger_exactly_on_seeded_demo_data():
 
     call_command("rebuild_leaderboards", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
-    for scope in services.leaderboard_scopes():
+    for scope in selectors.leaderboard_scopes():
         stored, listed = Leaderboard.for_scope(scope).snapshot()
         assert (stored, listed) == ledger_totals(scope)
     everyone, _ = Leaderboard.for_scope("all").snapshot()

@@ -80,3 +80,23 @@ def test_check_in_succeeds_and_the_reconcile_awards_the_points(
     # Beat's attendance reconcile finds the unscored check-in.
     escore_services.score_attendance_reconcile()
     assert ScoreEntry.objects.filter(user=registration.user, reason="attended").exists()
+
+
+def test_event_is_saved_when_its_geocoding_cannot_be_queued(
+    broker_down, django_capture_on_commit_callbacks, caplog
+):
+    organizer = OrganizerFactory()
+    starts_at = timezone.now() + dt.timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        event = services.event_create(
+            organizer=organizer,
+            title="Robotics night",
+            category=EventPostFactory().category,
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(hours=2),
+            location_name="Simon Hall",
+        )
+    assert len(callbacks) == 1
+    event.refresh_from_db()
+    assert event.geocode_status == "pending"
+    assert "enqueue_event_geocode_task" in caplog.text

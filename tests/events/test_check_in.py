@@ -211,3 +211,47 @@ def test_checked_in_student_can_no_longer_cancel(organizer):
     services.registration_check_in(registration_id=registration.pk, by=organizer)
     with pytest.raises(services.AlreadyCheckedIn):
         services.registration_cancel(event_id=event.pk, user=student)
+
+
+def test_the_ticket_is_offered_in_one_place_only_while_it_can_be_used(client):
+    """Event page, My events, the ticket page and the API agree: a confirmed seat at a
+    published event, until the student is checked in. (My events used to link the ticket of
+    a checked-in student, to a page without a code.)"""
+    event = EventPostFactory(capacity=10)
+    registration = registered(event)
+    client.force_login(registration.user)
+    ticket_url = reverse("events:ticket", args=[registration.pk])
+
+    def offered() -> tuple[bool, bool, bool, bool]:
+        mine = client.get(f"{API}/me/registrations").json()
+        return (
+            ticket_url in client.get(event.get_absolute_url()).content.decode(),
+            ticket_url in client.get(reverse("events:mine")).content.decode(),
+            "<svg" in client.get(ticket_url).content.decode(),
+            mine[0]["ticket_available"],
+        )
+
+    assert offered() == (True, True, True, True)
+
+    registration.checked_in_at = timezone.now()
+    registration.save(update_fields=["checked_in_at"])
+    assert offered() == (False, False, False, False)
+    assert "Checked in at" in client.get(ticket_url).content.decode()
+
+
+def test_cancelling_is_offered_by_the_same_rule_the_service_applies(client):
+    event = EventPostFactory(capacity=10)
+    registration = registered(event)
+    client.force_login(registration.user)
+    cancel_url = reverse("events:cancel", args=[event.pk])
+    assert registration.may_cancel
+    assert cancel_url in client.get(reverse("events:mine")).content.decode()
+
+    registration.checked_in_at = timezone.now()
+    registration.save(update_fields=["checked_in_at"])
+    registration.refresh_from_db()
+    assert not registration.may_cancel
+    assert cancel_url not in client.get(reverse("events:mine")).content.decode()
+    assert cancel_url not in client.get(event.get_absolute_url()).content.decode()
+    with pytest.raises(services.AlreadyCheckedIn):
+        services.registration_cancel(event_id=event.pk, user=registration.user)

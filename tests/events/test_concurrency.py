@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from events import selectors, services
 from events.models import EventPost, EventRegistration
+from events.services import locking
 from tests.factories import EventPostFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]
@@ -113,7 +114,7 @@ def test_racing_students_never_oversell():
     assert_no_oversell(event, results)
 
 
-_lock_event = services._lock_event
+_lock_event = locking._lock_event
 
 
 def _slow_locked_read(*, event_id: int) -> EventPost:
@@ -124,7 +125,7 @@ def _slow_locked_read(*, event_id: int) -> EventPost:
 
 def _slow_unguarded_read(*, event_id: int) -> EventPost:
     # The service without its guard: the same read, minus FOR UPDATE.
-    event = EventPost.objects.only(*services._RULE_FIELDS).get(pk=event_id)
+    event = EventPost.objects.only(*locking._RULE_FIELDS).get(pk=event_id)
     time.sleep(READ_TO_WRITE_DELAY)
     return event
 
@@ -145,9 +146,9 @@ def test_race_is_lost_without_the_lock(read_event, monkeypatch):
     i.e. students would see a 500 instead of the waitlist (and without the constraint the
     event would be oversold).
     """
-    monkeypatch.setattr(services, "_lock_event", read_event)
+    monkeypatch.setattr(locking, "_lock_event", read_event)
     # The slow read makes the last of the queued racers wait STUDENTS x the delay.
-    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 20_000)
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 20_000)
     event = EventPostFactory(capacity=CAPACITY)
     students = UserFactory.create_batch(STUDENTS)
 
@@ -228,7 +229,7 @@ def test_double_submits_racing_create_one_registration():
 
 
 def test_a_stuck_lock_is_a_clear_error_not_a_hang(monkeypatch):
-    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 200)
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
     event = EventPostFactory(capacity=CAPACITY)
     locked = threading.Event()
     release = threading.Event()

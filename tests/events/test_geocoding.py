@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from eren.celery import app as celery_app
-from events import geocoding, tasks
+from events import geocoding, services, tasks
 from events.geocoding import GeocodingRetryableError, address_normalise, event_geocode
 from events.models import EventPost, GeocodeCache
 from events.places import CAMPUS_PLACES
@@ -403,7 +403,7 @@ def test_enqueue_runs_after_commit(google, celery_eager, django_capture_on_commi
     event = pending_event()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        geocoding.event_geocode_enqueue(event_id=event.pk)
+        services.event_geocode_enqueue(event_id=event.pk)
     assert google.requests == []
     assert len(callbacks) == 1
 
@@ -416,7 +416,7 @@ def test_enqueue_is_dropped_with_a_rolled_back_transaction(google, celery_eager)
     event = pending_event()
 
     with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012 - rollback needs both
-        geocoding.event_geocode_enqueue(event_id=event.pk)
+        services.event_geocode_enqueue(event_id=event.pk)
         raise RuntimeError
 
     assert google.requests == []

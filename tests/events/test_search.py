@@ -9,7 +9,6 @@ from events.search import (
     CAMPUS_PLACES,
     HIGHLIGHT_START,
     HIGHLIGHT_STOP,
-    MAX_QUERY_LENGTH,
     SearchParams,
     SearchParamsError,
     event_search,
@@ -20,6 +19,7 @@ from events.search import (
     parse_search_params,
     search_words_refresh,
 )
+from events.search.params import MAX_QUERY_LENGTH
 from tests.factories import EventCategoryFactory, EventPostFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,9 @@ OLIN = CAMPUS_PLACES["olin-library"]
 @pytest.fixture(params=["index", "walk"])
 def plan(request, monkeypatch):
     """Run the test under both plans event_search chooses between, whatever the data size."""
-    monkeypatch.setattr("events.search._prefers_index", lambda *_, **__: request.param == "index")
+    monkeypatch.setattr(
+        "events.search.plan.prefers_index", lambda *_, **__: request.param == "index"
+    )
     return request.param
 
 
@@ -459,7 +461,7 @@ def test_pages_follow_each_other():
     ],
 )
 def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
-    from events.search import _prefers_index
+    from events.search.plan import prefers_index as _prefers_index
 
     chosen = _prefers_index(estimated, event_rows=event_rows, wanted=500, window=5_000)
 
@@ -475,7 +477,7 @@ def test_plan_choice_reads_the_fewest_rows(estimated, event_rows, expected):
     ],
 )
 def test_plan_choice_counts_what_the_index_fetches(estimated, index_rows, expected):
-    from events.search import _prefers_index
+    from events.search.plan import prefers_index as _prefers_index
 
     chosen = _prefers_index(
         estimated, event_rows=5_000, wanted=200, window=5_000, index_rows=index_rows
@@ -485,7 +487,7 @@ def test_plan_choice_counts_what_the_index_fetches(estimated, index_rows, expect
 
 
 def test_totals_are_capped(monkeypatch):
-    monkeypatch.setattr("events.search.CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr("events.search.plan.CANDIDATE_LIMIT", 3)
     music = EventCategoryFactory(slug="music", name="Music")
     for number in range(5):
         EventPostFactory(title=f"Jazz {number}", category=music)

@@ -1,0 +1,39 @@
+"""Writes for the E-score, in two modules; this package re-exports their public names.
+
+| module       | holds                                                                  |
+|--------------|------------------------------------------------------------------------|
+| ledger       | attendance and category bonus, organizer awards, the attendance sweep  |
+| leaderboards | Redis totals from the ledger: refresh, rebuild, reconcile              |
+
+Reads (scopes, totals, the leaderboard, a student's score) are in `escore.selectors`.
+"""
+
+from .leaderboards import (
+    ReconcileReport,
+    leaderboard_rebuild,
+    leaderboard_reconcile,
+    leaderboard_refresh_user,
+    leaderboard_refresh_users,
+)
+from .ledger import (
+    attendance_ledger_sync,
+    organizer_ledger_award,
+    score_attendance_reconcile,
+    score_attendance_sync,
+    score_organizer_award,
+    score_organizer_awards_due,
+)
+
+__all__ = [
+    "ReconcileReport",
+    "attendance_ledger_sync",
+    "leaderboard_rebuild",
+    "leaderboard_reconcile",
+    "leaderboard_refresh_user",
+    "leaderboard_refresh_users",
+    "organizer_ledger_award",
+    "score_attendance_reconcile",
+    "score_attendance_sync",
+    "score_organizer_award",
+    "score_organizer_awards_due",
+]

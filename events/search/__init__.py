@@ -1,0 +1,47 @@
+"""Event search on PostgreSQL full-text search, one module per step.
+
+    params = parse_search_params(request.GET)      # params: raises SearchParamsError
+    results = event_search(params, page=page_number)  # plan + sql + query
+    titles = event_suggest(prefix)                  # suggest
+
+| module    | holds                                                                   |
+|-----------|-------------------------------------------------------------------------|
+| params    | raw input → SearchParams, or SearchParamsError naming each bad field    |
+| plan      | the bounded-work limits and the index-or-walk choice                    |
+| sql       | filters, distances, the capped candidate set, headline SQL              |
+| query     | event_search: the one statement, results, facets                        |
+| suggest   | prefix suggestions while typing, "did you mean", its vocabulary         |
+| highlight | the headline markers and their HTML / JSON rendering                    |
+"""
+
+from events.places import CAMPUS_PLACES
+
+from .highlight import (
+    HIGHLIGHT_START,
+    HIGHLIGHT_STOP,
+    format_count,
+    highlight_segments,
+    mark_highlights,
+)
+from .params import SearchParams, SearchParamsError, parse_page_number, parse_search_params
+from .query import Facet, SearchResults, event_search
+from .suggest import event_suggest, search_words_refresh, spelling_suggestion
+
+__all__ = [
+    "CAMPUS_PLACES",
+    "HIGHLIGHT_START",
+    "HIGHLIGHT_STOP",
+    "Facet",
+    "SearchParams",
+    "SearchParamsError",
+    "SearchResults",
+    "event_search",
+    "event_suggest",
+    "format_count",
+    "highlight_segments",
+    "mark_highlights",
+    "parse_page_number",
+    "parse_search_params",
+    "search_words_refresh",
+    "spelling_suggestion",
+]

@@ -1,0 +1,252 @@
+"""The organizer's writes on an event: create, edit, publish, unpublish, place, cancel."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from core.dispatch import dispatch_on_commit
+from events import permissions, tasks
+from events.errors import EventInvalid, EventStateConflict
+from events.models import EmailDelivery, EventCategory, EventChange, EventPost
+from users.models import User
+
+from .locking import event_locked
+from .waitlist import registration_email_on_commit, waitlist_fill
+
+EmailKind = EmailDelivery.Kind
+
+DESCRIPTION_MAX_LENGTH = 5000
+CANCELLATION_REASON_MAX_LENGTH = 1000
+
+# The fields an organizer edits; counters, status and coordinates are the services' own.
+EVENT_EDITABLE_FIELDS = (
+    "title",
+    "category",
+    "starts_at",
+    "ends_at",
+    "location_name",
+    "address",
+    "capacity",
+    "description",
+)
+# Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
+_GEOCODED_FIELDS = ("location_name", "address")
+# Changing these e-mails everyone registered (an EventChange row, then events.emails).
+_TIME_AND_PLACE_FIELDS = ("starts_at", "ends_at", "location_name", "address")
+
+
+def _event_validate(*, event: EventPost) -> None:
+    """Raise EventInvalid with every field error of the event's editable data."""
+    errors: dict[str, list[str]] = {}
+    for name in ("title", "location_name", "address", "description"):
+        value = getattr(event, name)
+        setattr(event, name, value.strip() if isinstance(value, str) else value)
+    if len(event.description) > DESCRIPTION_MAX_LENGTH:
+        errors.setdefault("description", []).append(
+            f"Keep the description under {DESCRIPTION_MAX_LENGTH:,} characters."
+        )
+    if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
+        errors.setdefault("ends_at", []).append("The event must end after it starts.")
+    if event.capacity is not None and event.capacity < 1:
+        errors.setdefault("capacity", []).append(
+            "Capacity must be at least 1; leave it blank for unlimited."
+        )
+    try:
+        # Lengths, required fields, the category; the constraints are checked above in words.
+        event.full_clean(validate_constraints=False, validate_unique=False)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise EventInvalid(errors)
+
+
+def event_create(
+    *,
+    organizer: User,
+    title: str,
+    category: EventCategory,
+    starts_at: datetime,
+    ends_at: datetime,
+    location_name: str,
+    description: str = "",
+    address: str = "",
+    capacity: int | None = None,
+) -> EventPost:
+    """A new draft event; publishing is a separate step (`event_publish`)."""
+    permissions.event_check_create(user=organizer)
+    event = EventPost(
+        organizer=organizer,
+        title=title,
+        description=description,
+        category=category,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location_name=location_name,
+        address=address,
+        capacity=capacity,
+        status=EventPost.Status.DRAFT,
+        geocode_status=EventPost.GeocodeStatus.PENDING,
+    )
+    _event_validate(event=event)
+    event.save()
+    event_geocode_enqueue(event_id=event.pk)
+    return event
+
+
+def event_update(*, event_id: int, by: User, **changes) -> EventPost:
+    """Change an event's details.
+
+    Capacity may not go below the seats already confirmed; raising it (or making it
+    unlimited) seats waitlisted students at once, first come first served, and tells them.
+    A new address or place name resets the coordinates until the geocoding job finds them.
+    """
+    unknown = set(changes) - set(EVENT_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.EDIT)
+        if event.status == EventPost.Status.CANCELLED:
+            raise EventStateConflict("A cancelled event can no longer be edited.")
+        changed = [name for name, value in changes.items() if getattr(event, name) != value]
+        before = {name: getattr(event, name) for name in _TIME_AND_PLACE_FIELDS}
+        for name in changed:
+            setattr(event, name, changes[name])
+        _event_validate(event=event)
+        if event.capacity is not None and event.capacity < event.seats_taken:
+            raise EventInvalid(
+                {
+                    "capacity": [
+                        f"{event.seats_taken} students already hold a seat, so the capacity "
+                        f"cannot be lower than {event.seats_taken}."
+                    ]
+                }
+            )
+        if (
+            "starts_at" in changed
+            and event.status == EventPost.Status.PUBLISHED
+            and event.starts_at <= timezone.now()
+        ):
+            raise EventInvalid({"starts_at": ["A published event cannot start in the past."]})
+        update_fields = [*changed, "updated_at"]
+        if any(name in changed for name in _GEOCODED_FIELDS):
+            event.geocode_status = EventPost.GeocodeStatus.PENDING
+            event.latitude = event.longitude = None
+            update_fields += ["geocode_status", "latitude", "longitude"]
+        event.save(update_fields=update_fields)
+        if event.geocode_status == EventPost.GeocodeStatus.PENDING:
+            event_geocode_enqueue(event_id=event.pk)
+        if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
+            for seated in waitlist_fill(event=event):
+                registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+        if any(before[name] != getattr(event, name) for name in _TIME_AND_PLACE_FIELDS):
+            _event_change_record(event=event, by=by, before=before)
+    return event
+
+
+def _event_change_record(*, event: EventPost, by: User, before: dict) -> None:
+    """Record a time or place change and e-mail it, after commit, to everyone registered.
+
+    Only for a published event with someone registered: a draft has nobody to tell.
+    """
+    if event.status != EventPost.Status.PUBLISHED or not (
+        event.seats_taken or event.waitlist_count
+    ):
+        return
+    change = EventChange.objects.create(
+        event=event,
+        changed_by=by,
+        **{f"{name}_before": value for name, value in before.items()},
+        **{f"{name}_after": getattr(event, name) for name in _TIME_AND_PLACE_FIELDS},
+    )
+    dispatch_on_commit(tasks.event_changed_email_send, change.pk)
+
+
+def event_publish(*, event_id: int, by: User) -> EventPost:
+    """Draft → published. Publishing a published event again changes nothing."""
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.PUBLISH)
+        if event.status == EventPost.Status.PUBLISHED:
+            return event
+        if event.status == EventPost.Status.CANCELLED:
+            raise EventStateConflict("A cancelled event cannot be published again.")
+        if event.starts_at <= timezone.now():
+            raise EventStateConflict(
+                "This event's start time has passed. Move it to a future time, then publish."
+            )
+        event.status = EventPost.Status.PUBLISHED
+        event.save(update_fields=["status", "updated_at"])
+    return event
+
+
+def event_unpublish(*, event_id: int, by: User) -> EventPost:
+    """Staff moderation: published → draft, hidden from students until published again."""
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.UNPUBLISH)
+        if event.status == EventPost.Status.CANCELLED:
+            raise EventStateConflict("A cancelled event cannot be unpublished.")
+        if event.status == EventPost.Status.PUBLISHED:
+            event.status = EventPost.Status.DRAFT
+            event.save(update_fields=["status", "updated_at"])
+    return event
+
+
+def event_place(*, event_id: int, by: User, latitude: float, longitude: float) -> EventPost:
+    """The organizer puts the event on the map by hand; geocoding leaves it alone from now on.
+
+    A later change of place name or address sends it back to geocoding.
+    """
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise EventInvalid({"__all__": ["Latitude or longitude is out of range."]})
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.EDIT)
+        event.latitude, event.longitude = latitude, longitude
+        event.geocode_status = EventPost.GeocodeStatus.MANUAL
+        event.save(update_fields=["latitude", "longitude", "geocode_status", "updated_at"])
+    return event
+
+
+def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
+    """Cancel the event with a reason students see; everyone registered gets an e-mail.
+
+    Registrations keep their status, so My events shows "cancelled by the organizer".
+    Cancelling a cancelled event changes nothing and sends nothing.
+    """
+    reason = reason.strip()
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.CANCEL)
+        if event.status == EventPost.Status.CANCELLED:
+            return event
+        if not reason:
+            raise EventInvalid({"reason": ["Tell the students why the event is cancelled."]})
+        if len(reason) > CANCELLATION_REASON_MAX_LENGTH:
+            raise EventInvalid(
+                {"reason": [f"Keep it under {CANCELLATION_REASON_MAX_LENGTH:,} characters."]}
+            )
+        was_published = event.status == EventPost.Status.PUBLISHED
+        event.status = EventPost.Status.CANCELLED
+        event.cancellation_reason = reason
+        event.cancelled_at = timezone.now()
+        event.cancelled_by = by
+        event.save(
+            update_fields=[
+                "status",
+                "cancellation_reason",
+                "cancelled_at",
+                "cancelled_by",
+                "updated_at",
+            ]
+        )
+        if was_published and (event.seats_taken or event.waitlist_count):
+            dispatch_on_commit(tasks.event_cancelled_email_send, event.pk)
+    return event
+
+
+def event_geocode_enqueue(*, event_id: int) -> None:
+    """Geocode the event on the queue once the current transaction commits.
+
+    Called by the services that create an event or change its location name or address
+    (after setting `geocode_status` back to pending).
+    """
+    dispatch_on_commit(tasks.event_geocode_task, event_id)

@@ -1,0 +1,154 @@
+"""Registering and cancelling: a seat while seats remain, else the end of the waitlist.
+
+Every write that changes who holds a seat runs under the event's row lock (`locking`);
+e-mails are queued with `core.dispatch`, so a rolled-back registration sends nothing.
+"""
+
+from django.utils import timezone
+
+from core import metrics
+from events.errors import (
+    AlreadyCheckedIn,
+    EmailUnverified,
+    EventCancelled,
+    EventClosed,
+    EventNotFound,
+    NotEligible,
+    NotRegistered,
+)
+from events.models import EmailDelivery, EventPost, EventRegistration
+from users.models import User
+from users.selectors import user_has_verified_school_email
+
+from .locking import counters_add, event_locked
+from .waitlist import registration_email_on_commit, waitlist_fill
+
+EmailKind = EmailDelivery.Kind
+
+
+def registration_check_eligibility(*, user: User) -> None:
+    """Raise NotEligible unless the user may register for events.
+
+    The one place that decides who may register: an active account whose address is a
+    verified school e-mail (EmailUnverified, which the pages and API turn into "confirm your
+    e-mail, or send the link again").
+    """
+    if not user.is_authenticated or not user.is_active:
+        raise NotEligible()
+    if not user_has_verified_school_email(user=user):
+        raise EmailUnverified()
+
+
+def registration_create(*, event_id: int, user: User) -> EventRegistration:
+    """Register the student: a confirmed seat while seats remain, else the end of the waitlist.
+
+    Registration closes when the event starts. Registering again while registered returns
+    the existing registration unchanged (a double submit is harmless); a cancelled
+    registration is re-activated at the back of the queue.
+    """
+    registration_check_eligibility(user=user)
+    with event_locked(event_id=event_id) as event:
+        _check_open(event=event)
+        registration = EventRegistration.objects.filter(event=event, user=user).first()
+        if registration is not None and registration.status != EventRegistration.Status.CANCELLED:
+            return registration
+
+        # Seats freed without a promotion (e.g. capacity raised) go to the queue first.
+        promoted = waitlist_fill(event=event)
+        confirmed = not event.is_full
+        status = (
+            EventRegistration.Status.CONFIRMED if confirmed else EventRegistration.Status.WAITLISTED
+        )
+        now = timezone.now()
+        if registration is None:
+            # By id: the locked event is a partial instance, not for callers to render.
+            registration = EventRegistration.objects.create(
+                event_id=event.pk, user=user, status=status, registered_at=now
+            )
+        else:
+            registration.status = status
+            registration.registered_at = now
+            registration.cancelled_at = None
+            registration.save(
+                update_fields=["status", "registered_at", "cancelled_at", "updated_at"]
+            )
+        if confirmed:
+            counters_add(event=event, seats=1)
+        else:
+            counters_add(event=event, waitlist=1)
+
+        for seated in promoted:
+            registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+        registration_email_on_commit(
+            registration=registration,
+            kind=EmailKind.CONFIRMED if confirmed else EmailKind.WAITLISTED,
+        )
+        metrics.increment_on_commit("registrations.created", tags={"status": status})
+    return registration
+
+
+def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
+    """Cancel the student's registration; a freed seat goes to the first student waiting.
+
+    Allowed until the event starts. Cancelling an already cancelled registration returns it
+    unchanged (a double submit is harmless); a checked-in registration cannot be cancelled.
+    """
+    if not user.is_authenticated:
+        raise NotRegistered()
+    with event_locked(event_id=event_id) as event:
+        _check_open(event=event)
+        registration = (
+            EventRegistration.objects.select_for_update().filter(event=event, user=user).first()
+        )
+        if registration is None:
+            raise NotRegistered()
+        if registration.status == EventRegistration.Status.CANCELLED:
+            return registration
+        if registration.checked_in_at is not None:
+            raise AlreadyCheckedIn()
+
+        was_confirmed = registration.status == EventRegistration.Status.CONFIRMED
+        registration.status = EventRegistration.Status.CANCELLED
+        registration.cancelled_at = timezone.now()
+        registration.save(update_fields=["status", "cancelled_at", "updated_at"])
+        if was_confirmed:
+            counters_add(event=event, seats=-1)
+        else:
+            counters_add(event=event, waitlist=-1)
+        metrics.increment_on_commit("registrations.cancelled")
+
+        for seated in waitlist_fill(event=event):
+            registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+    return registration
+
+
+def registration_forget(*, event_id: int, user: User) -> None:
+    """Delete the user's registration whatever the event's state (the account is closing).
+
+    The counters follow the rows; a seat freed before the event starts goes to the waitlist.
+    """
+    with event_locked(event_id=event_id) as event:
+        registration = (
+            EventRegistration.objects.select_for_update().filter(event=event, user=user).first()
+        )
+        if registration is None:
+            return
+        if registration.status == EventRegistration.Status.CONFIRMED:
+            counters_add(event=event, seats=-1)
+        elif registration.status == EventRegistration.Status.WAITLISTED:
+            counters_add(event=event, waitlist=-1)
+        registration.delete()
+        if event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now():
+            for seated in waitlist_fill(event=event):
+                registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+
+
+def _check_open(*, event: EventPost) -> None:
+    """Raise why registration is not open (`EventPost.registration_open`), if it is not."""
+    if event.registration_open:
+        return
+    if event.status == EventPost.Status.DRAFT:
+        raise EventNotFound()
+    if event.status == EventPost.Status.CANCELLED:
+        raise EventCancelled()
+    raise EventClosed()
