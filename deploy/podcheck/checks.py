@@ -144,9 +144,8 @@ class PodCheck:
         self.node = Node()
         host = self.node.address
         ca = standins.CertificateAuthority(self.workdir / "tls")
-        self.ca = ca
-        static = threading.Thread(target=self.build_static)
-        static.start()
+        self.static = threading.Thread(target=self.build_static, daemon=True)
+        self.static.start()
         self.rds_password = random_secrets.token_urlsafe(24)
         self.postgres = standins.PostgresStandIn(self.workdir / "rds", host, ca)
         self.postgres.create(admin=RDS_USER, password=self.rds_password, database=DATABASE)
@@ -187,7 +186,6 @@ class PodCheck:
         self.synced = {}
         self.sync_secrets()
 
-        self.static = static
         image_env = manifests.image_environment(git_sha="podcheck")
         image_env["STATIC_ROOT"] = str(self.workdir / "static")
         # The stand-ins' CA plays the part of the image's CA bundle, which holds Amazon's.
@@ -226,12 +224,14 @@ class PodCheck:
             "ALLOWED_HOSTS": "build.invalid",
             "STATIC_ROOT": str(self.workdir / "static"),
         }
-        result = subprocess.run(
+        self.static_build = subprocess.Popen(
             ["python", "manage.py", "collectstatic", "--noinput"], cwd=manifests.REPO,
-            env=environment, capture_output=True, text=True, check=False,
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
         )  # fmt: skip
-        if result.returncode:
-            self.static_error = result.stderr[-1500:]
+        _, errors = self.static_build.communicate()
+        if self.static_build.returncode:
+            self.static_error = errors[-1500:]
 
     # --- pods ---------------------------------------------------------------------------------
 
@@ -270,6 +270,9 @@ class PodCheck:
         self.web = self.kubelet.run_pod("Rollout/eren-web", rollout["spec"]["template"])
         require(self.web.wait_ready(180), f"not Ready after 180 s; events: {self.web.events}")
         sidecar, gunicorn = self.web.container("pgbouncer"), self.web.container("web")
+        self.web_port = next(
+            p["containerPort"] for p in gunicorn.spec["ports"] if p["name"] == "http"
+        )
         first_ok = self.first_result(self.web, "pgbouncer", "startup", ok=True)
         require(first_ok is not None and first_ok.at <= gunicorn.started_at,
                 "gunicorn started before PgBouncer's startup probe passed")  # fmt: skip
@@ -311,7 +314,7 @@ class PodCheck:
     # --- scenarios ------------------------------------------------------------------------------
 
     def browser(self) -> Browser:
-        return Browser(self.web.ip, 8000, self.site_host)
+        return Browser(self.web.ip, self.web_port, self.site_host)
 
     def sign_up(self) -> str:
         self.student = self.browser()
@@ -689,6 +692,8 @@ class PodCheck:
     # --- cleanup --------------------------------------------------------------------------------
 
     def close(self) -> None:
+        if getattr(self, "static_build", None) is not None:
+            standins.stop_process(self.static_build)
         for stop in (
             self.kubelet.close if self.kubelet else None,
             self.node.close if self.node else None,

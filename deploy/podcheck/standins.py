@@ -13,7 +13,6 @@ the run.
 import contextlib
 import email
 import email.policy
-import glob
 import os
 import shutil
 import signal
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from scripts import services
 
 
 class StandInError(RuntimeError):
@@ -107,16 +108,10 @@ class CertificateAuthority:
 
 
 def postgres_bindir() -> Path:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if shutil.which("pg_config"):
-        found = subprocess.run(
-            ["pg_config", "--bindir"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        candidates.insert(0, found)
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists():
-            return Path(candidate)
-    raise StandInError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    bindir = services.postgres_bindir()
+    if bindir is None:
+        raise StandInError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return bindir
 
 
 class PostgresStandIn:
