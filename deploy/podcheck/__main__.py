@@ -23,8 +23,9 @@ How the stand-ins differ from AWS:
 - The app runs as uid 10001 only where that user can run the virtualenv (not when it
   sits under a private home directory); PgBouncer always runs as uid 70 with the fsGroup.
 - RDS: PostgreSQL {pg} with TLS required and a non-superuser owner, not RDS (no
-  rds_superuser role, no Multi-AZ failover); sslmode=require verifies no certificate, as
-  in production.
+  rds_superuser role: the stand-in's superuser creates the extensions RDS would let the
+  owner create, cube and earthdistance; no Multi-AZ failover); sslmode=require verifies no
+  certificate, as in production.
 - ElastiCache: redis-server 7 with TLS and an AUTH token; its certificate comes from a CA
   made for the run, given to the app as SSL_CERT_FILE where production uses the image's
   CA bundle (Amazon's). No failover, no replica.

@@ -108,6 +108,7 @@ class PodCheck:
             if not self.check(name, proof):
                 return
         for name, proof in (
+            ("home page and every asset it names, served through the web pod", self.assets),
             ("sign-up through the web pod: verification e-mail sent by the web pod", self.sign_up),
             ("registration through the web pod: confirmation e-mail sent by the worker pod",
              self.register),
@@ -315,6 +316,22 @@ class PodCheck:
 
     def browser(self) -> Browser:
         return Browser(self.web.ip, self.web_port, self.site_host)
+
+    def assets(self) -> str:
+        """Static files come from the pods (WhiteNoise): an asset on a host the bundle does
+        not define would be a broken page."""
+        visitor = self.browser()
+        page = visitor.get("/")
+        require(page.status_code == 200, f"/ answered {page.status_code}")
+        urls = re.findall(r'(?:href|src)="([^"#]+\.(?:css|js|svg|png|ico|woff2?))"', page.text)
+        require(urls, "the home page names no static asset")
+        elsewhere = [url for url in urls if not url.startswith("/")]
+        require(not elsewhere, f"assets on another host, which nothing here serves: {elsewhere}")
+        for url in urls:
+            asset = visitor.get(url)
+            require(asset.status_code == 200, f"{url} answered {asset.status_code}")
+        cache = visitor.get(urls[0]).headers.get("Cache-Control", "")
+        return f"{len(urls)} assets, all 200 from the pod (e.g. {urls[0]}: {cache})"
 
     def sign_up(self) -> str:
         self.student = self.browser()
