@@ -208,7 +208,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged this long is handed to another worker. Nothing may be scheduled
 # further ahead than this with countdown/eta: "send at" times live in the database instead.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+#
+# Requests never publish (they write outbox rows); the relay and beat do, and a broker that
+# is down or drops packets must cost them seconds, not minutes: bounded connect, socket and
+# publish-retry times. The visibility timeout (an hour) is far longer than the longest task
+# (CELERY_TASK_TIME_LIMIT), so a task still running is never handed to a second worker.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 60 * 60,
+    "socket_timeout": BROKER_TIMEOUT,
+    "socket_connect_timeout": BROKER_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -217,6 +236,18 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
+# The transactional outbox (core/outbox.py): how often the relay hands due rows to Celery,
+# how long a handed-over row waits before it is handed over again (longer than any task
+# runs), the back-off between failed attempts, when a failing row becomes a dead letter,
+# and how long done rows are kept.
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=2.0)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=10 * 60)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=30)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=60 * 60)
+OUTBOX_DEAD_AFTER_HOURS = env.float("OUTBOX_DEAD_AFTER_HOURS", default=24)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+if OUTBOX_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be longer than the task time limit.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
     # Beat's dead man's switch: the worker counts it (metric), beat's liveness probe reads
@@ -225,6 +256,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "eren.beat_heartbeat",
         "schedule": 60,
         "options": {"expires": 60},
+    },
+    "outbox-relay": {
+        "task": "core.tasks.outbox_relay",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        # A relay that waited longer than its interval is replaced by the next one.
+        "options": {"expires": max(OUTBOX_RELAY_SECONDS, 1.0)},
+    },
+    "outbox-prune": {
+        "task": "core.tasks.outbox_prune",
+        "schedule": crontab(hour=3, minute=40),
     },
     # E-score: organizer awards for events that ended, and the ledger ↔ Redis reconcile.
     "escore-organizer-awards": {
@@ -307,9 +348,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- E-mail -----------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-# Seconds an SMTP call may take: an e-mail is sent inside the transaction that records it,
-# so a hung mail server must not hold a database connection until the task time limit.
+# Seconds an SMTP call may take before the attempt fails and the outbox retries it later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A claim on an e-mail (events/emails) older than this, never accepted, was left by a worker
+# that died mid-send: the retry takes it over. Well beyond the time one send may take.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-Ren <no-reply@eren.washu.edu>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long a sent e-mail's idempotency record is kept. The reminder sweep reads the last two
