@@ -23,7 +23,7 @@ import pytest
 from deploy.podcheck import manifests
 from deploy.podcheck.kubelet import tcp_probe
 from deploy.podcheck.secrets import SecretsManager, SyncError, sync
-from tests.deploy.conftest import of_kind, one
+from tests.deploy.conftest import of_kind, one, rendered
 
 POD_IP = "10.0.3.7"
 
@@ -192,7 +192,9 @@ def sidecar_dir():
 
 
 @pytest.fixture
-def sidecar_files(manifests, overlay, tmp_path):
+def sidecar_files(tmp_path):
+    """The sidecar's files as the production overlay renders them (staging's are the same)."""
+    manifests = rendered("production")
     rollout = one(manifests, "Rollout", "eren-web")
     names = {
         s["configMap"]["name"]
@@ -203,7 +205,7 @@ def sidecar_files(manifests, overlay, tmp_path):
     (config,) = [
         m["data"] for m in of_kind(manifests, "ConfigMap") if m["metadata"]["name"] in names
     ]
-    secret = synced_secrets(manifests, secrets_manager(tmp_path / "sm.json", overlay))
+    secret = synced_secrets(manifests, secrets_manager(tmp_path / "sm.json", "production"))
     files = {**config, **secret["eren-pgbouncer"]}
     return files.pop("pgbouncer.ini"), files
 
