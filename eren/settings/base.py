@@ -7,6 +7,7 @@ refuses to start without the secrets and hosts a real deployment needs.
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -136,7 +137,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, sessions, Celery ---------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default=LOCAL_REDIS_URL)
+
+def _redis_url(name: str, default: str) -> str:
+    """A Redis URL from the environment; TLS (`rediss://`) verifies the server's certificate.
+
+    Celery's result backend refuses a `rediss://` URL without `ssl_cert_reqs` (every
+    `.delay()` raises ValueError) and its broker would then skip verification, while
+    redis-py verifies by default: `ssl_cert_reqs=required` makes all three verify, against
+    the system CA bundle (ElastiCache's certificates are Amazon's) or the URL's
+    `ssl_ca_certs=<file>`. A URL that names `ssl_cert_reqs` itself is kept as it is.
+    """
+    url = env.str(name, default=default)
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.scheme != "rediss" or any(key == "ssl_cert_reqs" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("ssl_cert_reqs", "required")])))
+
+
+REDIS_URL = _redis_url("REDIS_URL", LOCAL_REDIS_URL)
 CACHE_TTL = env.int("CACHE_TTL", default=300)
 
 CACHES = {
@@ -161,7 +180,7 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # limit whether Redis being down lets the request through (reads) or refuses it (logins).
 CACHES["ratelimit"] = {
     "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": env.str("RATELIMIT_REDIS_URL", default=REDIS_URL),
+    "LOCATION": _redis_url("RATELIMIT_REDIS_URL", REDIS_URL),
     "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="eren") + "-rl",
     "OPTIONS": {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -174,9 +193,13 @@ CACHES["ratelimit"] = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_URL = _redis_url("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = _redis_url("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+# Nothing reads the tasks' results. Storing one makes every .delay() subscribe to it in the
+# result backend, and while Redis is down that subscription retries for ~20 s inside the
+# request that enqueued the task. A caller that wants the result asks for it per call.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -227,6 +250,13 @@ if OUTBOX_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be longer than the task time limit.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    # Beat's dead man's switch: the worker counts it (metric), beat's liveness probe reads
+    # the file beat touches when it sends it (eren/celery.py).
+    "beat-heartbeat": {
+        "task": "eren.beat_heartbeat",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "outbox-relay": {
         "task": "core.tasks.outbox_relay",
         "schedule": OUTBOX_RELAY_SECONDS,

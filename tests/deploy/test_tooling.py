@@ -27,7 +27,8 @@ def test_dockerfiles_pass_hadolint():
 
 
 def test_shell_scripts_parse():
-    for script in (DEPLOY / "image-check.sh", DEPLOY / "jenkins" / "deploy.sh"):
+    scripts = [DEPLOY / "image-check.sh", DEPLOY / "jenkins" / "deploy.sh"]
+    for script in [*scripts, DEPLOY / "k8s" / "base" / "pgbouncer-run.sh"]:
         result = run(["sh", "-n", str(script)])
         assert result.returncode == 0, f"{script.name}: {result.stderr}"
 
