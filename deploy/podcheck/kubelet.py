@@ -243,6 +243,16 @@ class Container:
             f"mount --bind {shlex.quote(str(self.pod.directory / name))} /etc/{name}"
             for name in ("hosts", "resolv.conf")
         ]
+        # The app runs from the host's checkout and venv (the "image"): a volume mounted over
+        # a directory that holds them (an emptyDir at /tmp over a checkout in /tmp) must not
+        # hide them. Such a checkout is bound aside first and back in place afterwards.
+        checkout = Path(self.workdir)
+        targets = [Path(mount["mountPath"]) for mount in self.spec.get("volumeMounts", [])]
+        hides_checkout = any(checkout == t or t in checkout.parents for t in targets)
+        aside = self.pod.directory / f"checkout-{self.name}"
+        if hides_checkout:
+            aside.mkdir(parents=True, exist_ok=True)
+            mounts.append(f"mount --bind {shlex.quote(str(checkout))} {shlex.quote(str(aside))}")
         for mount in self.spec.get("volumeMounts", []):
             source = self.pod.volume_dirs[mount["name"]]
             target = mount["mountPath"]
@@ -252,6 +262,9 @@ class Container:
             mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
             if mount.get("readOnly"):
                 mounts.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
+        if hides_checkout:
+            mounts.append(f"mkdir -p {shlex.quote(str(checkout))}")
+            mounts.append(f"mount --bind {shlex.quote(str(aside))} {shlex.quote(str(checkout))}")
         if self.spec.get("securityContext", {}).get("readOnlyRootFilesystem"):
             mounts.append("mount -o remount,bind,ro /")
         script = "\n".join(
