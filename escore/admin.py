@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.dispatch import dispatch_on_commit
+from core import outbox
 
 from . import tasks
 from .models import ScoreEntry
@@ -33,4 +33,4 @@ class ScoreEntryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         # The leaderboards show the new total once the entry is committed.
-        dispatch_on_commit(tasks.leaderboard_refresh_user, obj.user_id)
+        outbox.add(tasks.leaderboard_refresh_user, obj.user_id)

@@ -1,12 +1,15 @@
 """Celery tasks for the E-score: each takes ids (or nothing) and calls one service.
 
-Retries live here: a Redis failure (the leaderboard refresh after the ledger committed) is
-retried with back-off; the services are idempotent, so a retry, or a redelivery after a
-worker died (acks_late), adds nothing to the ledger and only repeats the refresh.
+The tasks that writes record in the outbox (`base=OutboxTask`) are retried by the outbox;
+the beat sweeps retry a Redis failure here, with back-off. The services are idempotent, so
+a retry, or a redelivery after a worker died (acks_late), adds nothing to the ledger and
+only repeats the refresh.
 """
 
 from celery import shared_task
 from redis import RedisError
+
+from core.outbox import OutboxTask
 
 from . import services
 
@@ -19,7 +22,7 @@ RETRY = {
 }
 
 
-@shared_task(**RETRY)
+@shared_task(base=OutboxTask, acks_late=True)
 def score_attendance_sync(registration_id: int) -> int:
     """After a check-in or its undo: make ledger and leaderboards match; returns entries added."""
     return len(services.score_attendance_sync(registration_id=registration_id))
@@ -36,7 +39,7 @@ def score_organizer_awards_due() -> int:
     return services.score_organizer_awards_due()
 
 
-@shared_task(**RETRY)
+@shared_task(base=OutboxTask, acks_late=True)
 def leaderboard_refresh_user(user_id: int) -> None:
     """After a change of leaderboard visibility (or any ledger change made elsewhere)."""
     services.leaderboard_refresh_user(user_id=user_id)

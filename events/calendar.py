@@ -1,7 +1,7 @@
 """iCalendar (.ics) output: single-event downloads and each student's subscribable feed."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from urllib.parse import urljoin
 
@@ -21,7 +21,13 @@ def _one_line(text: str) -> str:
     return _CONTROL.sub(" ", text).strip()
 
 
-def _ical_event(event: EventPost) -> Event:
+def _status(event: EventPost, *, tentative: bool) -> str:
+    if event.status == EventPost.Status.CANCELLED:
+        return "CANCELLED"
+    return "TENTATIVE" if tentative else "CONFIRMED"
+
+
+def _ical_event(event: EventPost, *, tentative: bool = False, cancel: bool = False) -> Event:
     url = urljoin(settings.SITE_URL, event.get_absolute_url())
     location = ", ".join(part for part in (event.location_name, event.address) if part)
     description = f"{event.description}\n\n{url}".strip()
@@ -35,7 +41,10 @@ def _ical_event(event: EventPost) -> Event:
         url=url,
         stamp=event.updated_at,
         last_modified=event.updated_at,
-        status="CANCELLED" if event.status == EventPost.Status.CANCELLED else "CONFIRMED",  # type: ignore[arg-type]
+        # Grows with every change, so a calendar replaces its copy; a CANCEL, the last word
+        # on an event, is one higher than any copy sent in the same second.
+        sequence=int(event.updated_at.timestamp()) + cancel,
+        status=_status(event, tentative=tentative),  # type: ignore[arg-type]
         categories=[event.category.name],
     )
     if event.latitude is not None and event.longitude is not None:
@@ -43,13 +52,27 @@ def _ical_event(event: EventPost) -> Event:
     return ical
 
 
-def calendar_render(events: Iterable[EventPost], *, name: str) -> bytes:
-    """A VCALENDAR with one VEVENT per event; calendar apps poll feeds hourly."""
+def calendar_render(
+    events: Iterable[EventPost],
+    *,
+    name: str,
+    method: str = "PUBLISH",
+    tentative: Collection[int] = (),
+) -> bytes:
+    """A VCALENDAR with one VEVENT per event; calendar apps poll feeds hourly.
+
+    `tentative`: ids of the events the student only waits for (TENTATIVE, not CONFIRMED).
+    `method="CANCEL"` (with the event cancelled) tells a calendar to remove its copy: same
+    UID, a higher SEQUENCE, STATUS:CANCELLED (RFC 5546).
+    """
     calendar = Calendar.new(
         prodid=PRODID,
         name=_one_line(name),
-        method="PUBLISH",
+        method=method,
         refresh_interval=timedelta(hours=1),
-        subcomponents=[_ical_event(event) for event in events],
+        subcomponents=[
+            _ical_event(event, tentative=event.pk in tentative, cancel=method == "CANCEL")
+            for event in events
+        ],
     )
     return calendar.to_ical()

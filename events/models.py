@@ -315,12 +315,12 @@ class EventChange(models.Model):
 
 
 class EmailDelivery(models.Model):
-    """One e-mail sent to one person: the idempotency record of every e-mail task.
+    """One e-mail to one person: the idempotency record of every e-mail task.
 
     `key` names what makes the message distinct (e.g. registration, kind and registration
-    time), so a task that runs again finds the row and sends nothing. The row is inserted in
-    the same transaction as the send and committed only after the mail server accepted the
-    message (see events.emails: at-least-once per e-mail).
+    time). The row is committed as a claim before the send (`sent_at`, when sending began),
+    the send runs outside any transaction, and `accepted_at` records the mail server's
+    acceptance; a task that runs again finds the key and sends nothing (see events.emails).
     """
 
     class Kind(models.TextChoices):
@@ -347,6 +347,8 @@ class EmailDelivery(models.Model):
     # The address it went to; the account's address may change later.
     recipient = models.EmailField()
     sent_at = models.DateTimeField(default=timezone.now)
+    # Empty while the e-mail is being sent; a claim left empty too long is taken over.
+    accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-sent_at", "-pk"]

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -182,7 +182,10 @@ def category_list_with_upcoming_counts() -> list[EventCategory]:
 
 
 def calendar_feed_events(*, user) -> QuerySet[EventPost]:
-    """The student's confirmed and waitlisted events, from a month ago on, for the feed."""
+    """The student's confirmed and waitlisted events, from a month ago on, for the feed.
+
+    Each carries `registration_status`, the student's own (the feed shows waiting as
+    tentative)."""
     since = timezone.now() - timedelta(days=30)
     return (
         EventPost.objects.filter(
@@ -191,6 +194,7 @@ def calendar_feed_events(*, user) -> QuerySet[EventPost]:
             ends_at__gt=since,
         )
         .exclude(status=EventPost.Status.DRAFT)
+        .annotate(registration_status=F("registrations__status"))
         .select_related("category")
         .order_by("starts_at")
     )

@@ -1,7 +1,8 @@
 """Celery tasks for events: each takes ids and calls one function.
 
-E-mail tasks are safe to run more than once: events.emails records every e-mail it sends
-and never sends the same one twice (see its docstring for the delivery guarantee).
+The tasks that writes record in the outbox (`base=OutboxTask`) are retried by the outbox,
+with back-off, for a day; they are safe to run more than once: events.emails sends each
+e-mail once per key, and geocoding writes the same answer again.
 """
 
 import logging
@@ -9,50 +10,41 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
-from core.dispatch import dispatch_on_commit
+from core import outbox
+from core.outbox import OutboxTask
 
 from . import emails, geocoding, search
 
 logger = logging.getLogger(__name__)
 
-# SMTP failures (smtplib.SMTPException is an OSError) and dropped connections are worth
-# another try; anything else is a bug and goes to Sentry. The back-off stays well under the
-# broker's visibility timeout.
-_EMAIL_TASK_OPTIONS = {
-    "acks_late": True,
-    "autoretry_for": (OSError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
 
-
-@shared_task(**_EMAIL_TASK_OPTIONS)
+@shared_task(base=OutboxTask, acks_late=True)
 def registration_email_send(registration_id: int, kind: str) -> bool:
     """Tell the student about their registration: confirmed, waitlisted or promoted."""
     return emails.registration_email_send(registration_id=registration_id, kind=kind)
 
 
-@shared_task(**_EMAIL_TASK_OPTIONS)
+@shared_task(base=OutboxTask, acks_late=True)
 def event_cancelled_email_send(event_id: int) -> int:
     """Tell the event's registrants it is cancelled, with the organizer's reason."""
     return emails.event_cancelled_email_send(event_id=event_id)
 
 
-@shared_task(**_EMAIL_TASK_OPTIONS)
+@shared_task(base=OutboxTask, acks_late=True)
 def event_changed_email_send(change_id: int) -> int:
     """Tell the event's registrants its time or place changed."""
     return emails.event_changed_email_send(change_id=change_id)
 
 
-@shared_task(**_EMAIL_TASK_OPTIONS)
+@shared_task(base=OutboxTask, acks_late=True)
 def organizer_message_send(message_id: int) -> int:
     """E-mail an organizer's message to the event's confirmed students."""
     return emails.organizer_message_email_send(message_id=message_id)
 
 
-@shared_task(**_EMAIL_TASK_OPTIONS)
+@shared_task(base=OutboxTask, acks_late=True)
 def registration_reminder_send(registration_id: int) -> bool:
     """Remind the student of tomorrow's event, once."""
     return emails.reminder_email_send(registration_id=registration_id)
@@ -70,13 +62,16 @@ def reminders_queue_due() -> int:
     broker. A registration queued twice (a sweep runs again before the worker got to it)
     still gets one e-mail: the reminder task re-checks and the delivery record dedupes.
     """
-    registration_ids = list(
-        emails.reminders_due().values_list("pk", flat=True)[:REMINDER_SWEEP_BATCH]
+    registrations = list(
+        emails.reminders_due().values_list("pk", "event__starts_at")[:REMINDER_SWEEP_BATCH]
     )
-    for registration_id in registration_ids:
-        dispatch_on_commit(registration_reminder_send, registration_id)
-    logger.info("Queued %d reminder e-mails", len(registration_ids))
-    return len(registration_ids)
+    with transaction.atomic():
+        for registration_id, starts_at in registrations:
+            # Keyed like the e-mail: a sweep that finds it owed again adds nothing.
+            key = f"reminder:{registration_id}:{starts_at.isoformat()}"
+            outbox.add(registration_reminder_send, registration_id, key=key)
+    logger.info("Queued %d reminder e-mails", len(registrations))
+    return len(registrations)
 
 
 @shared_task(acks_late=True)
@@ -90,12 +85,8 @@ def email_deliveries_delete_old() -> int:
 
 
 @shared_task(
+    base=OutboxTask,
     acks_late=True,
-    autoretry_for=(geocoding.GeocodingRetryableError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=6,
     # Per worker, not global: with N workers Google sees up to N times this rate. The
     # cache, not this limit, is what keeps the month within the free tier.
     rate_limit=settings.GOOGLE_GEOCODING_RATE_LIMIT,

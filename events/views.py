@@ -174,9 +174,10 @@ def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The student's registrations as a feed calendar apps subscribe to; the token is the key."""
     user = get_object_or_404(User, calendar_token=token, is_active=True)
-    events = selectors.calendar_feed_events(user=user)
+    events = list(selectors.calendar_feed_events(user=user))
+    waiting = {event.pk for event in events if event.registration_status == "waitlisted"}  # type: ignore[attr-defined]
     return HttpResponse(
-        calendar_render(events, name="My E-Ren events"),
+        calendar_render(events, name="My E-Ren events", tentative=waiting),
         content_type="text/calendar; charset=utf-8",
     )
 

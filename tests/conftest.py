@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,10 +12,13 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from celery import _state as celery_state
 from django.db import connection
+from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
 from django_redis import get_redis_connection
 
+from core import outbox
+from core.models import OutboxMessage
 from eren.celery import app as celery_app
 
 
@@ -34,6 +38,37 @@ def _isolated_cache(settings):
             client.delete(*keys)
     except Exception:  # noqa: S110 - a test that stopped Redis cleans nothing
         pass
+
+
+@pytest.fixture
+def side_effects(django_capture_on_commit_callbacks):
+    """What follows a commit, in this process: on-commit callbacks, then the outbox rows.
+
+    `with side_effects(execute=True): client.post(...)` runs the block's on-commit callbacks
+    (pytest-django's capture) and then the outbox rows the block wrote, as the relay and a
+    worker would (`core.outbox.run_one`). `execute=False` only captures, as pytest-django's
+    does; `core.outbox.run_due()` then runs every due row, as a test's worker. The
+    relay and a real worker process are drilled in tests/core/test_outbox_drills.py.
+    """
+
+    @contextmanager
+    def capture(*, execute: bool = False):
+        before = OutboxMessage.objects.aggregate(last=Max("pk"))["last"] or 0
+        with django_capture_on_commit_callbacks(execute=execute) as callbacks:
+            yield callbacks
+        if execute:
+            # The rows this block wrote (and the rows their tasks write), oldest first.
+            ran: set[int] = set()
+            while due := list(
+                OutboxMessage.objects.filter(pk__gt=before, status="pending")
+                .exclude(pk__in=ran)
+                .order_by("pk")
+            ):
+                for message in due:
+                    outbox.run_one(message)
+                    ran.add(message.pk)
+
+    return capture
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.dispatch import dispatch_on_commit
+from core import outbox
 from core.errors import UserError
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
@@ -58,7 +58,7 @@ def user_profile_update(
     user.save(
         update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
     )
-    _leaderboard_refresh_on_commit(user_id=user.pk)
+    _leaderboard_refresh_queue(user_id=user.pk)
     return user
 
 
@@ -146,7 +146,7 @@ def user_delete(*, user: User) -> None:
     EventRegistration.objects.filter(user=user).delete()
     user.score_entries.all().delete()
     # The leaderboard is a cache of the ledger: drop the user from it once this commits.
-    _leaderboard_refresh_on_commit(user_id=user.pk)
+    _leaderboard_refresh_queue(user_id=user.pk)
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     # The record of e-mails sent holds the address; an anonymised account keeps none.
@@ -198,12 +198,13 @@ def _sessions_end(*, user: User) -> None:
             store(session_key=session.session_key).delete()
 
 
-def _leaderboard_refresh_on_commit(*, user_id: int) -> None:
+def _leaderboard_refresh_queue(*, user_id: int) -> None:
     """Show the student's new name or visibility (or their absence) on the leaderboards.
 
-    With Redis down the change stands; the leaderboard reconcile on beat catches up.
+    An outbox row of the change's transaction: with Redis down the change stands and the
+    refresh is retried (and the leaderboard reconcile on beat catches up too).
     """
-    dispatch_on_commit(escore_tasks.leaderboard_refresh_user, user_id)
+    outbox.add(escore_tasks.leaderboard_refresh_user, user_id)
 
 
 # --- Clean-up ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ refuses to start without the secrets and hosts a real deployment needs.
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -170,7 +171,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, sessions, Celery ---------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default=LOCAL_REDIS_URL)
+
+def _redis_url(name: str, default: str) -> str:
+    """A Redis URL from the environment; TLS (`rediss://`) verifies the server's certificate.
+
+    Celery's result backend refuses a `rediss://` URL without `ssl_cert_reqs` (every
+    `.delay()` raises ValueError) and its broker would then skip verification, while
+    redis-py verifies by default: `ssl_cert_reqs=required` makes all three verify, against
+    the system CA bundle (ElastiCache's certificates are Amazon's) or the URL's
+    `ssl_ca_certs=<file>`. A URL that names `ssl_cert_reqs` itself is kept as it is.
+    """
+    url = env.str(name, default=default)
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.scheme != "rediss" or any(key == "ssl_cert_reqs" for key, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([*query, ("ssl_cert_reqs", "required")])))
+
+
+REDIS_URL = _redis_url("REDIS_URL", LOCAL_REDIS_URL)
 CACHE_TTL = env.int("CACHE_TTL", default=300)
 
 CACHES = {
@@ -195,7 +214,7 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # limit whether Redis being down lets the request through (reads) or refuses it (logins).
 CACHES["ratelimit"] = {
     "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": env.str("RATELIMIT_REDIS_URL", default=REDIS_URL),
+    "LOCATION": _redis_url("RATELIMIT_REDIS_URL", REDIS_URL),
     "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="eren") + "-rl",
     "OPTIONS": {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -208,9 +227,13 @@ CACHES["ratelimit"] = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_BROKER_URL = _redis_url("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = _redis_url("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+# Nothing reads the tasks' results. Storing one makes every .delay() subscribe to it in the
+# result backend, and while Redis is down that subscription retries for ~20 s inside the
+# request that enqueued the task. A caller that wants the result asks for it per call.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -219,7 +242,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged this long is handed to another worker. Nothing may be scheduled
 # further ahead than this with countdown/eta: "send at" times live in the database instead.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+#
+# Requests never publish (they write outbox rows); the relay and beat do, and a broker that
+# is down or drops packets must cost them seconds, not minutes: bounded connect, socket and
+# publish-retry times. The visibility timeout (an hour) is far longer than the longest task
+# (CELERY_TASK_TIME_LIMIT), so a task still running is never handed to a second worker.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 60 * 60,
+    "socket_timeout": BROKER_TIMEOUT,
+    "socket_connect_timeout": BROKER_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -228,8 +270,37 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if CELERY_TASK_ALWAYS_EAGER and DEPLOYED:
     raise ImproperlyConfigured("CELERY_TASK_ALWAYS_EAGER must never be on in staging/production.")
+# The transactional outbox (core/outbox.py): how often the relay hands due rows to Celery,
+# how long a handed-over row waits before it is handed over again (longer than any task
+# runs), the back-off between failed attempts, when a failing row becomes a dead letter,
+# and how long done rows are kept.
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=2.0)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=10 * 60)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=30)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=60 * 60)
+OUTBOX_DEAD_AFTER_HOURS = env.float("OUTBOX_DEAD_AFTER_HOURS", default=24)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+if OUTBOX_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be longer than the task time limit.")
 # Every periodic task, run by the one beat process (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    # Beat's dead man's switch: the worker counts it (metric), beat's liveness probe reads
+    # the file beat touches when it sends it (eren/celery.py).
+    "beat-heartbeat": {
+        "task": "eren.beat_heartbeat",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "outbox-relay": {
+        "task": "core.tasks.outbox_relay",
+        "schedule": OUTBOX_RELAY_SECONDS,
+        # A relay that waited longer than its interval is replaced by the next one.
+        "options": {"expires": max(OUTBOX_RELAY_SECONDS, 1.0)},
+    },
+    "outbox-prune": {
+        "task": "core.tasks.outbox_prune",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # E-score: organizer awards for events that ended, and the ledger ↔ Redis reconcile.
     "escore-organizer-awards": {
         "task": "escore.tasks.score_organizer_awards_due",
@@ -340,9 +411,11 @@ PASSWORD_RESET_TIMEOUT = 60 * 60
 # --- E-mail -----------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-# Seconds an SMTP call may take: an e-mail is sent inside the transaction that records it,
-# so a hung mail server must not hold a database connection until the task time limit.
+# Seconds an SMTP call may take before the attempt fails and the outbox retries it later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A claim on an e-mail (events/emails) older than this, never accepted, was left by a worker
+# that died mid-send: the retry takes it over. Well beyond the time one send may take.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="E-Ren <no-reply@eren.washu.edu>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long a sent e-mail's idempotency record is kept. The reminder sweep reads the last two

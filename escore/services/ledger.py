@@ -1,7 +1,7 @@
 """Writes to the E-score ledger: attendance (and the category bonus), organizer awards.
 
-Entry points take ids, are idempotent and are meant to run from a Celery task (or an
-on_commit hook), outside any transaction:
+Entry points take ids, are idempotent and are meant to run from a Celery task (an outbox
+row or a beat sweep), outside any transaction:
 
 - `score_attendance_sync(registration_id=…)` makes the ledger match the registration's
   current check-in (award, or reverse with compensating entries), in either direction;

@@ -1,20 +1,18 @@
-"""E-mails to students about events: site-branded HTML + plain text, each sent at most once.
+"""E-mails to students about events: site-branded HTML + plain text, each delivered once.
 
-Every e-mail goes through `_deliver`, which records it in `EmailDelivery` under a key that
-names what makes the message distinct. The row is inserted and the message sent inside one
-transaction, committed only after the mail server accepted the message:
+Every e-mail goes through `delivery.deliver`, under a key that names what makes the message
+distinct, in three steps, none of which holds a transaction open while SMTP talks:
 
-- a crash or SMTP error *before* the server accepts the message rolls the row back, so the
-  retried task sends it (nothing is lost);
-- the same task running twice at once: the second insert waits on the unique index until the
-  first commits, then finds the key taken and sends nothing;
-- a crash in the instant *after* the server accepted the message but before COMMIT leaves no
-  row, so the retry sends it again.
+1. claim: an `EmailDelivery` row with the key is committed (the unique index decides
+   between two copies of the task: the second waits for the first's outcome);
+2. send, outside any transaction;
+3. record: `accepted_at` is set. An SMTP error releases the claim, and the outbox retries
+   the task later (core/outbox.py).
 
-That is at-least-once per e-mail, with duplicates confined to that last narrow window. The
-other choice (commit the claim first, then send) turns the same crash into an e-mail never
-sent; a lost "a seat opened up, it's yours" or "the event is cancelled" costs a student more
-than a rare second copy.
+A worker killed between the server's acceptance and step 3 leaves a claim without
+`accepted_at`; after EMAIL_CLAIM_SECONDS the retry takes it over and sends once more. That
+second copy carries the same `Message-ID` (made from the key), which mail servers and
+clients treat as the same message: at least once, and at most once more, per e-mail.
 
 The senders skip an e-mail whose news is no longer true when the task runs (the student
 cancelled in between, the event was cancelled after it was changed).

@@ -1,9 +1,12 @@
-"""Rendering and sending e-mails, each at most once (see events.emails)."""
+"""Rendering and sending e-mails, each once per key (see events.emails)."""
 
+import hashlib
 import logging
+import smtplib
+import time
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import urljoin
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -102,11 +105,64 @@ def render(
     )
 
 
-def ics_attachment(event: EventPost) -> tuple[str, bytes, str]:
-    return ("event.ics", calendar_render([event], name=one_line(event.title)), "text/calendar")
+def ics_attachment(event: EventPost, *, method: str = "PUBLISH") -> tuple[str, bytes, str]:
+    content = calendar_render([event], name=one_line(event.title), method=method)
+    return ("event.ics", content, "text/calendar")
 
 
 # --- Delivery -------------------------------------------------------------------------------
+
+
+class RecipientsRefused(smtplib.SMTPException):
+    """Some of a bulk e-mail's addresses were refused; the others went out."""
+
+
+class EmailInFlight(Exception):
+    """Another copy of the task is sending this e-mail right now; try again later."""
+
+
+def message_id(key: str) -> str:
+    """The same Message-ID for every attempt at one e-mail, so a resend is one message."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'eren.invalid'}>"
+
+
+def _claim(*, key: str, kind: str, user: User, registration: EventRegistration | None):
+    """Commit a claim on the key and return its time; None when the e-mail was sent already.
+
+    Waits for a copy that is sending the same e-mail right now (its claim is younger than
+    EMAIL_CLAIM_SECONDS) and takes over a claim older than that (its worker died).
+    """
+    claim_age = timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
+    deadline = time.monotonic() + settings.EMAIL_CLAIM_SECONDS
+    while True:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                EmailDelivery.objects.create(
+                    key=key,
+                    kind=kind,
+                    user=user,
+                    registration=registration,
+                    recipient=user.email,
+                    sent_at=now,
+                )
+            return now
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+        taken = EmailDelivery.objects.filter(key=key).values("accepted_at").first()
+        if taken is not None and taken["accepted_at"] is not None:
+            logger.info("E-mail %s was already sent; not sending it again", key)
+            return None
+        if EmailDelivery.objects.filter(
+            key=key, accepted_at__isnull=True, sent_at__lt=now - claim_age
+        ).update(sent_at=now):
+            logger.warning("E-mail %s: taking over a claim left by a worker that died", key)
+            return now
+        if time.monotonic() > deadline:
+            raise EmailInFlight(key)
+        time.sleep(0.2)
 
 
 def deliver(
@@ -120,36 +176,28 @@ def deliver(
 ) -> bool:
     """Send the e-mail unless one with this key was sent; True when it was sent now.
 
-    See the module docstring for why the row commits only after the send.
+    Claim, send outside any transaction, record (see events.emails).
     """
+    claimed_at = _claim(key=key, kind=kind, user=user, registration=registration)
+    if claimed_at is None:
+        return False
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.text,
         to=[user.email],
         connection=connection,
-        headers=dict(email.headers),
+        headers={**dict(email.headers), "Message-ID": message_id(key)},
     )
     message.attach_alternative(email.html, "text/html")
     for filename, content, mimetype in email.attachments:
         message.attach(filename, content, mimetype)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                EmailDelivery.objects.create(
-                    key=key,
-                    kind=kind,
-                    user=user,
-                    registration=registration,
-                    recipient=user.email,
-                    sent_at=timezone.now(),
-                )
-        except IntegrityError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != _UNIQUE_VIOLATION:
-                raise
-            logger.info("E-mail %s was already sent; not sending it again", key)
-            return False
-        # An exception here (SMTP refused, connection dropped) rolls the row back.
+    claim = EmailDelivery.objects.filter(key=key, sent_at=claimed_at, accepted_at__isnull=True)
+    try:
         message.send()
+    except BaseException:
+        claim.delete()  # released: the retry sends it
+        raise
+    claim.update(accepted_at=timezone.now())
     metrics.increment("emails.sent", tags={"kind": kind})
     return True
 
@@ -168,15 +216,22 @@ def deliver_each(*, registrations, key_for, kind: str, email_for) -> int:
     Each has its own idempotency row: a task retried after a failure half-way through sends
     only to those who did not get it.
     """
-    sent = 0
+    sent, refused = 0, 0
     with get_connection() as connection:
         for registration in registrations:
-            sent += deliver(
-                key=key_for(registration),
-                kind=kind,
-                user=registration.user,
-                registration=registration,
-                email=email_for(registration),
-                connection=connection,
-            )
+            try:
+                sent += deliver(
+                    key=key_for(registration),
+                    kind=kind,
+                    user=registration.user,
+                    registration=registration,
+                    email=email_for(registration),
+                    connection=connection,
+                )
+            except smtplib.SMTPRecipientsRefused:
+                # One address the server refuses must not hold back everyone after it.
+                logger.warning("The mail server refused registration %s's address", registration.pk)
+                refused += 1
+    if refused:
+        raise RecipientsRefused(f"{refused} address(es) refused; {sent} sent, retrying the rest")
     return sent

@@ -150,7 +150,13 @@ def event_cancelled_email_send(*, event_id: int) -> int:
     )
     if event is None:
         return 0
-    return _tell_registered(event, Kind.EVENT_CANCELLED, key=f"event-cancelled:{event.pk}")
+    return _tell_registered(
+        event,
+        Kind.EVENT_CANCELLED,
+        key=f"event-cancelled:{event.pk}",
+        # Calendars that took the event from an earlier e-mail or the feed remove it.
+        attachments=[ics_attachment(event, method="CANCEL")],
+    )
 
 
 def event_changed_email_send(*, change_id: int) -> int:

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from core import clock, metrics
-from core.dispatch import dispatch_on_commit
+from core import clock, metrics, outbox
 from escore import tasks as escore_tasks
 from events import permissions, tickets
 from events.errors import (
@@ -79,7 +78,7 @@ def registration_check_in(*, registration_id: int, by: User) -> CheckInOutcome:
         )
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    _score_sync_on_commit(registration_id=registration.pk)
+    _score_sync_queue(registration_id=registration.pk)
     metrics.increment_on_commit("check_ins")
     return CheckInOutcome(registration=registration, changed=True)
 
@@ -92,17 +91,16 @@ def registration_check_in_undo(*, registration_id: int, by: User) -> CheckInOutc
         return CheckInOutcome(registration=registration, changed=False)
     registration.checked_in_at = None
     registration.save(update_fields=["checked_in_at", "updated_at"])
-    _score_sync_on_commit(registration_id=registration.pk)
+    _score_sync_queue(registration_id=registration.pk)
     return CheckInOutcome(registration=registration, changed=True)
 
 
-def _score_sync_on_commit(*, registration_id: int) -> None:
-    """Make the E-score ledger match the check-in, after it commits.
+def _score_sync_queue(*, registration_id: int) -> None:
+    """Make the E-score ledger match the check-in: an outbox row of the check-in's transaction.
 
-    With Redis (the broker) down the check-in still stands; the attendance reconcile on beat
-    finds the unscored check-in and awards it.
+    With the broker down the check-in still stands and the award follows when it is back.
     """
-    dispatch_on_commit(escore_tasks.score_attendance_sync, registration_id)
+    outbox.add(escore_tasks.score_attendance_sync, registration_id)
 
 
 def registration_check_in_by_ticket(*, token: str, by: User) -> CheckInOutcome:

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core import clock
-from core.dispatch import dispatch_on_commit
+from core import clock, outbox
 from core.ratelimits import rate_describe, rate_parse
 from events import permissions, tasks
 from events.errors import EventInvalid, MessageRateLimited
@@ -61,5 +60,5 @@ def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) 
             event=event, status=EventRegistration.Status.CONFIRMED
         ).count()
         message.save()
-        dispatch_on_commit(tasks.organizer_message_send, message.pk)
+        outbox.add(tasks.organizer_message_send, message.pk, key=f"organizer-message:{message.pk}")
     return message

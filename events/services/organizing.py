@@ -6,14 +6,14 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from core.dispatch import dispatch_on_commit
+from core import outbox
 from events import permissions, tasks
 from events.errors import EventInvalid, EventStateConflict
 from events.models import EmailDelivery, EventCategory, EventChange, EventPost
 from users.models import User
 
 from .locking import event_locked
-from .waitlist import registration_email_on_commit, waitlist_fill
+from .waitlist import registration_email_queue, waitlist_fill
 
 EmailKind = EmailDelivery.Kind
 
@@ -159,7 +159,7 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
             event_geocode_enqueue(event_id=event.pk)
         if "capacity" in changed and event.status == EventPost.Status.PUBLISHED:
             for seated in waitlist_fill(event=event):
-                registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+                registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
         if any(before[name] != getattr(event, name) for name in _TIME_AND_PLACE_FIELDS):
             _event_change_record(event=event, by=by, before=before)
     return event
@@ -180,7 +180,7 @@ def _event_change_record(*, event: EventPost, by: User, before: dict) -> None:
         **{f"{name}_before": value for name, value in before.items()},
         **{f"{name}_after": getattr(event, name) for name in _TIME_AND_PLACE_FIELDS},
     )
-    dispatch_on_commit(tasks.event_changed_email_send, change.pk)
+    outbox.add(tasks.event_changed_email_send, change.pk, key=f"event-changed:{change.pk}")
 
 
 def event_publish(*, event_id: int, by: User) -> EventPost:
@@ -271,14 +271,16 @@ def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
             ]
         )
         if was_published and (event.seats_taken or event.waitlist_count):
-            dispatch_on_commit(tasks.event_cancelled_email_send, event.pk)
+            outbox.add(
+                tasks.event_cancelled_email_send, event.pk, key=f"event-cancelled:{event.pk}"
+            )
     return event
 
 
 def event_geocode_enqueue(*, event_id: int) -> None:
-    """Geocode the event on the queue once the current transaction commits.
+    """Geocode the event: an outbox row of the current transaction, run after it commits.
 
     Called by the services that create an event or change its location name or address
     (after setting `geocode_status` back to pending).
     """
-    dispatch_on_commit(tasks.event_geocode_task, event_id)
+    outbox.add(tasks.event_geocode_task, event_id)

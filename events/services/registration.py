@@ -1,7 +1,8 @@
 """Registering and cancelling: a seat while seats remain, else the end of the waitlist.
 
 Every write that changes who holds a seat runs under the event's row lock (`locking`);
-e-mails are queued with `core.dispatch`, so a rolled-back registration sends nothing.
+e-mails are outbox rows of the same transaction (`core.outbox`), so a rolled-back
+registration sends nothing and a committed one always has its e-mail.
 """
 
 from django.utils import timezone
@@ -21,7 +22,7 @@ from users.models import User
 from users.selectors import user_has_verified_school_email
 
 from .locking import counters_add, event_locked
-from .waitlist import registration_email_on_commit, waitlist_fill
+from .waitlist import registration_email_queue, waitlist_fill
 
 EmailKind = EmailDelivery.Kind
 
@@ -78,8 +79,8 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
             counters_add(event=event, waitlist=1)
 
         for seated in promoted:
-            registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
-        registration_email_on_commit(
+            registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
+        registration_email_queue(
             registration=registration,
             kind=EmailKind.CONFIRMED if confirmed else EmailKind.WAITLISTED,
         )
@@ -118,7 +119,7 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
         metrics.increment_on_commit("registrations.cancelled")
 
         for seated in waitlist_fill(event=event):
-            registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+            registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
     return registration
 
 
@@ -140,7 +141,7 @@ def registration_forget(*, event_id: int, user: User) -> None:
         registration.delete()
         if event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now():
             for seated in waitlist_fill(event=event):
-                registration_email_on_commit(registration=seated, kind=EmailKind.PROMOTED)
+                registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
 
 
 def _check_open(*, event: EventPost) -> None:

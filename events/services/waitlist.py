@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from core.dispatch import dispatch_on_commit
+from core import outbox
 from events import tasks
 from events.models import EmailDelivery, EventPost, EventRegistration
 
@@ -38,5 +38,7 @@ def waitlist_fill(*, event: EventPost) -> list[EventRegistration]:
     return promoted
 
 
-def registration_email_on_commit(*, registration: EventRegistration, kind: EmailKind) -> None:
-    dispatch_on_commit(tasks.registration_email_send, registration.pk, kind.value)
+def registration_email_queue(*, registration: EventRegistration, kind: EmailKind) -> None:
+    # Keyed like the e-mail itself: one per registration, kind and registration time.
+    key = f"registration:{registration.pk}:{kind.value}:{registration.registered_at.isoformat()}"
+    outbox.add(tasks.registration_email_send, registration.pk, kind.value, key=key)

@@ -48,12 +48,14 @@ def test_pipeline_tests_builds_migrates_rolls_out_and_reports():
     stages = re.findall(r"stage\('([^']+)'\)", JENKINSFILE)
     assert stages == [
         "Test",
+        "Pod check",
         "Build and push image",
         "Deploy to staging",
         "Approve production",
         "Deploy to production",
     ]
     assert "sh 'make test'" in JENKINSFILE
+    assert "sh 'make pod-check'" in JENKINSFILE.split("stage('Build and push image')")[0]
     assert "yamlFile 'deploy/jenkins/agents/test-pod.yaml'" in JENKINSFILE
     assert "buildctl-daemonless.sh build" in JENKINSFILE
     assert 'IMAGE = "${ECR_REGISTRY}/eren:${GIT_COMMIT}"' in JENKINSFILE
@@ -64,7 +66,7 @@ def test_pipeline_tests_builds_migrates_rolls_out_and_reports():
 
 
 def test_main_only_stages_are_guarded():
-    for name in ("Build and push image", "Deploy to staging", "Deploy to production"):
+    for name in ("Pod check", "Build and push image", "Deploy to staging", "Deploy to production"):
         body = stage(name)
         assert "when { branch 'main' }" in body, name
         # ... and run in ci-build through the cloud only main's release job may use.
@@ -80,7 +82,13 @@ def test_the_approval_waits_24_hours_without_a_pod_or_a_shorter_timeout():
     assert "agent" not in approval
     assert "timeout(time: 24, unit: 'HOURS')" in approval
     assert "input message:" in approval
-    for name in ("Test", "Build and push image", "Deploy to staging", "Deploy to production"):
+    for name in (
+        "Test",
+        "Pod check",
+        "Build and push image",
+        "Deploy to staging",
+        "Deploy to production",
+    ):
         assert re.search(
             r"options \{ timeout\(time: \d+, unit: '(MINUTES|HOURS)'\) \}", stage(name)
         )
@@ -184,7 +192,7 @@ def test_agents_fit_their_node_group_and_the_controller_fits_its_own():
     pods = {path.stem: pod_requests(load_yaml(path)["spec"]) for path in AGENTS}
     cpu, memory = free_on("ci-agents")
     # A test pod (a pull request) beside main's build, deploy or pager pod, on one node.
-    for other in ("build-pod", "deploy-pod", "notify-pod"):
+    for other in ("build-pod", "deploy-pod", "notify-pod", "podcheck-pod"):
         assert pods["test-pod"][0] + pods[other][0] <= cpu, other
         assert pods["test-pod"][1] + pods[other][1] <= memory, other
     # The Jenkins node holds the controller (1 CPU, 2 GiB: the architecture) and DaemonSets.
@@ -206,6 +214,20 @@ def test_test_agent_has_postgres_and_redis_sidecars():
     images = {c["name"]: c["image"] for c in pod["spec"]["containers"]}
     assert images["postgres"].startswith("postgres:16.")
     assert images["redis"].startswith("redis:7.")
+
+
+def test_pod_check_agent_may_make_namespaces_and_nothing_more():
+    """make pod-check needs NET_ADMIN and SYS_ADMIN; baseline Pod Security (ci-cd) forbids
+    them, so its agent runs in ci-build, through the release cloud, not privileged."""
+    pod = load_yaml(DEPLOY / "jenkins" / "agents" / "podcheck-pod.yaml")
+    contexts = {c["name"]: c.get("securityContext", {}) for c in pod["spec"]["containers"]}
+    assert contexts["python"]["capabilities"] == {"add": ["NET_ADMIN", "SYS_ADMIN"]}
+    assert all("capabilities" not in c for name, c in contexts.items() if name != "python")
+    assert pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "serviceAccountName" not in pod["spec"]
+    body = stage("Pod check")
+    assert "podcheck-pod.yaml" in body
+    assert "sh 'make pod-check'" in body
 
 
 def test_controller_values_follow_the_architecture():

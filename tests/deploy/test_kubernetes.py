@@ -9,6 +9,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from django.conf import settings
 
 from tests.deploy import checks
 from tests.deploy.conftest import (
@@ -222,24 +223,63 @@ def test_alb_routing_uses_root_stable_and_canary_services(manifests):
     assert backend == {"name": alb["rootService"], "port": {"name": "use-annotation"}}
 
 
-def test_web_pod_has_pgbouncer_native_sidecar_in_transaction_mode(manifests):
-    spec = one(manifests, "Rollout", "eren-web")["spec"]["template"]["spec"]
+@pytest.mark.parametrize(("kind", "name"), [("Rollout", "eren-web"), ("Deployment", "eren-worker")])
+def test_database_pods_have_a_pgbouncer_native_sidecar_in_transaction_mode(manifests, kind, name):
+    spec = one(manifests, kind, name)["spec"]["template"]["spec"]
     (sidecar,) = spec["initContainers"]
     assert sidecar["name"] == "pgbouncer"
     assert sidecar["restartPolicy"] == "Always"
     assert "readinessProbe" in sidecar
     assert "bitnami" not in sidecar["image"]
-    config = one(manifests, "ConfigMap", spec_config_name(spec, "eren-pgbouncer"))
-    ini = config["data"]["pgbouncer.ini"]
+    config = one(manifests, "ConfigMap", spec_config_name(spec, "eren-pgbouncer"))["data"]
+    ini = config["pgbouncer.ini"]
     assert "pool_mode = transaction" in ini
-    assert "listen_addr = 127.0.0.1" in ini
     assert "listen_port = 6432" in ini
-    app_secret = one(manifests, "ExternalSecret", "eren-app")
-    database_url = app_secret["spec"]["target"]["template"]["data"]["DATABASE_URL"]
-    assert "@127.0.0.1:6432/" in database_url
+    # The kubelet's TCP probes connect to the pod IP, not to loopback.
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert sidecar[probe]["tcpSocket"]["port"] == 6432, probe
+    assert "listen_addr = 0.0.0.0" in ini
+    # ... but only the pod's own containers may log in.
+    assert "auth_type = hba" in ini
+    rules = [line.split() for line in config["pg_hba.conf"].splitlines()]
+    assert [rule for rule in rules if rule and not rule[0].startswith("#")] == [
+        ["host", "all", "all", "127.0.0.1/32", "trust"]
+    ]
+    # The mounted Secret is reloaded when the kubelet updates it (password rotation).
+    assert sidecar["command"] == ["sh", "/etc/pgbouncer/pgbouncer-run.sh"]
+    assert "kill -HUP" in config["pgbouncer-run.sh"]
     app_config = one(manifests, "ConfigMap", spec_config_name(spec, "eren-config"))["data"]
     assert app_config["DISABLE_SERVER_SIDE_CURSORS"] == "true"
     assert app_config["GUNICORN_WORKERS"] == "5"  # architecture: 5 workers a pod
+
+
+def test_only_pgbouncer_and_the_migration_hold_the_rds_password(manifests):
+    """RDS rotates its master password every 7 days: nothing long-running may keep it in
+    an environment variable, which a running container never sees change."""
+    app_secret = one(manifests, "ExternalSecret", "eren-app")
+    template = app_secret["spec"]["target"]["template"]["data"]
+    assert template["DATABASE_URL"].endswith("@127.0.0.1:6432/eren")
+    assert ":" not in template["DATABASE_URL"].split("//")[1].split("@")[0]
+    assert "db_password" in template["DIRECT_DATABASE_URL"]
+    direct_users = [
+        name
+        for name, spec in pod_specs(manifests)
+        for container in containers(spec)
+        for variable in container.get("env", [])
+        if variable.get("valueFrom", {}).get("secretKeyRef", {}).get("key") == "DIRECT_DATABASE_URL"
+    ]
+    assert direct_users == ["Job/eren-migrate"]
+    pgbouncer = one(manifests, "ExternalSecret", "eren-pgbouncer")
+    assert "db_password" in pgbouncer["spec"]["target"]["template"]["data"]["userlist.txt"]
+    # The RDS-managed secret holds only username and password.
+    for external in of_kind(manifests, "ExternalSecret"):
+        for item in external["spec"].get("data", []):
+            if item["remoteRef"]["key"].endswith("/rds"):
+                assert item["remoteRef"]["property"] in {"username", "password"}, item
+        assert all(not item["extract"]["key"].endswith("/rds")
+                   for item in external["spec"].get("dataFrom", []))  # fmt: skip
+        if external["metadata"]["name"] != "eren-datadog-analysis":
+            assert external["spec"]["refreshInterval"] == "1m"
 
 
 def spec_config_name(spec: dict, prefix: str) -> str:
@@ -315,6 +355,30 @@ def test_exactly_one_beat_replaced_with_recreate(manifests):
     assert beats[0]["spec"]["strategy"] == {"type": "Recreate"}
     assert not [h for h in of_kind(manifests, "HorizontalPodAutoscaler")
                 if h["spec"]["scaleTargetRef"]["name"] == "eren-beat"]  # fmt: skip
+
+
+def test_worker_grace_period_outlasts_the_task_time_limit(manifests):
+    """SIGTERM starts Celery's warm shutdown, which waits for the running task; the kubelet
+    kills the pod at the end of the grace period, whatever the task is doing."""
+    worker = one(manifests, "Deployment", "eren-worker")["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > settings.CELERY_TASK_TIME_LIMIT
+
+
+def test_beat_has_a_liveness_probe_on_its_heartbeat_file(manifests):
+    (beat,) = one(manifests, "Deployment", "eren-beat")["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable.get("value") for variable in beat["env"]}
+    probe = beat["livenessProbe"]
+    assert env["BEAT_HEARTBEAT_FILE"] in " ".join(probe["exec"]["command"])
+    # The heartbeat is sent every minute; the probe allows three missed ones.
+    assert settings.CELERY_BEAT_SCHEDULE["beat-heartbeat"]["schedule"] == 60
+    assert "-mmin -3" in probe["exec"]["command"][-1]
+
+
+def test_static_files_are_served_by_the_pods(manifests):
+    """No CDN host is defined anywhere in the bundle, so asset URLs stay on the site's own."""
+    rollout = one(manifests, "Rollout", "eren-web")["spec"]["template"]["spec"]
+    config = one(manifests, "ConfigMap", spec_config_name(rollout, "eren-config"))["data"]
+    assert config.get("STATIC_URL", "/static/").startswith("/")
 
 
 def test_migration_job_is_bounded(manifests):
@@ -412,7 +476,7 @@ def test_database_connections_stay_under_the_critical_alert(manifests):
     worker = one(manifests, "Deployment", "eren-worker")
     command = worker["spec"]["template"]["spec"]["containers"][0]["command"]
     concurrency = int(command[command.index("--concurrency") + 1])
-    # During a worker rollout maxSurge adds one pod.
+    # During a worker rollout maxSurge adds one pod; its PgBouncer caps it like a web pod's.
     workers = worker["spec"]["replicas"] + worker["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
-    total = web_pods * per_pod + workers * concurrency + 1 + 1
+    total = web_pods * per_pod + workers * min(concurrency, per_pod) + 1 + 1
     assert total <= 20, f"up to {total} connections"

@@ -27,7 +27,8 @@ def test_dockerfiles_pass_hadolint():
 
 
 def test_shell_scripts_parse():
-    for script in (DEPLOY / "image-check.sh", DEPLOY / "jenkins" / "deploy.sh"):
+    scripts = [DEPLOY / "image-check.sh", DEPLOY / "jenkins" / "deploy.sh"]
+    for script in [*scripts, DEPLOY / "k8s" / "base" / "pgbouncer-run.sh"]:
         result = run(["sh", "-n", str(script)])
         assert result.returncode == 0, f"{script.name}: {result.stderr}"
 
@@ -94,6 +95,9 @@ def test_monitors_cover_every_alert_threshold_of_the_architecture():
         "[eren] DB connections": (20, 25),
         "[eren] Pod restarts": (3, 10),
         "[eren] Jenkins main build failures": (None, 3),
+        # Issue 15: e-mails and points waiting in the outbox.
+        "[eren] Outbox oldest pending": (180, 600),
+        "[eren] Outbox dead letters": (None, 0),
     }
     assert set(monitors) == set(expected)
     for name, (warning, critical) in expected.items():

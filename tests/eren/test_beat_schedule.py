@@ -6,6 +6,7 @@ import pytest
 from celery.schedules import crontab
 from django.conf import settings
 
+from core.outbox import OutboxTask
 from eren.celery import app
 
 EMAIL_TASKS = [
@@ -50,11 +51,19 @@ def test_the_reminder_sweep_runs_every_few_minutes_and_clean_up_daily():
 
 
 @pytest.mark.parametrize("name", EMAIL_TASKS)
-def test_email_tasks_retry_on_mail_server_errors_within_the_visibility_timeout(
-    registered_tasks, name
-):
+def test_email_tasks_are_retried_by_the_outbox_and_never_run_twice_at_once(registered_tasks, name):
     task = registered_tasks[name]
+    assert isinstance(task, OutboxTask)
     assert task.acks_late
-    assert OSError in task.autoretry_for
+    assert not getattr(task, "autoretry_for", ())
+    # A task still running is never handed over again: neither by the broker (visibility
+    # timeout) nor by the relay (the lease) while the time limit lets it run.
     visibility_timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    assert task.retry_backoff_max < visibility_timeout
+    assert settings.CELERY_TASK_TIME_LIMIT < settings.OUTBOX_LEASE_SECONDS < visibility_timeout
+    assert settings.OUTBOX_DEAD_AFTER_HOURS >= 24
+
+
+def test_the_outbox_relay_runs_every_few_seconds(registered_tasks):
+    entry = settings.CELERY_BEAT_SCHEDULE["outbox-relay"]
+    assert entry["task"] == "core.tasks.outbox_relay"
+    assert entry["schedule"] <= 5

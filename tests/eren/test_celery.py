@@ -1,9 +1,15 @@
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from eren.celery import app, ping
+from eren.celery import app, beat_heartbeat, ping
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_task_makes_a_round_trip_through_redis_to_a_worker_process(celery_worker):
@@ -46,3 +52,59 @@ def test_workers_log_json_through_djangos_logging(celery_worker):
     record = json.loads(lines[0])
     assert record["logger"] == "celery.apps.worker"
     assert record["status"] == "INFO"
+
+
+def test_sending_the_beat_heartbeat_touches_beats_liveness_file(
+    celery_worker, tmp_path, monkeypatch
+):
+    """Beat's liveness probe reads the age of this file; it is touched each time the
+    heartbeat is sent through the broker (and when beat starts)."""
+    heartbeat = tmp_path / "beat-heartbeat"
+    monkeypatch.setenv("BEAT_HEARTBEAT_FILE", str(heartbeat))
+    celery_worker()
+    beat_heartbeat.apply_async(queue=celery_worker.queue)
+    first = heartbeat.stat().st_mtime_ns
+    time.sleep(0.05)
+    beat_heartbeat.apply_async(queue=celery_worker.queue)
+    assert heartbeat.stat().st_mtime_ns > first
+    # The worker takes the queue in order: once the ping answers, both heartbeats ran.
+    assert ping.apply_async(queue=celery_worker.queue).get(timeout=120) == "pong"
+
+
+def test_the_beat_heartbeat_is_scheduled_every_minute():
+    entry = app.conf.beat_schedule["beat-heartbeat"]
+    assert entry["task"] == beat_heartbeat.name
+    assert entry["schedule"] == 60
+
+
+def test_enqueueing_with_redis_down_fails_within_a_second_or_two():
+    """With the deployed settings (publish retries on), a request that enqueues a task while
+    Redis is down must not hang: the result backend used to retry for ~20 s per .delay()."""
+    script = (
+        "import json, time, django; django.setup();"
+        "from events import tasks;"
+        "took = [];\n"
+        "for _ in range(3):\n"
+        "    began = time.monotonic()\n"
+        "    try: tasks.registration_email_send.delay(1, 'confirmed')\n"
+        "    except Exception: pass\n"
+        "    took.append(time.monotonic() - began)\n"
+        "print(json.dumps(took))"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "eren.settings.base",
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    took = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert max(took) < 3, took

@@ -46,11 +46,11 @@ def test_redis_stopped_pages_render_for_visitors_and_students(client):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("redis_stopped")
-def test_redis_stopped_registration_works(client, django_capture_on_commit_callbacks):
+def test_redis_stopped_registration_works(client, side_effects):
     student = UserFactory()
     event = EventPostFactory(capacity=3)
     client.force_login(student)
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         response = client.post(reverse("events:register", args=[event.pk]), follow=True)
     assert response.status_code == 200
     assert "You're registered" in response.content.decode()

@@ -1,5 +1,6 @@
 """Request ids, JSON logs, Sentry's scrubbing and DogStatsD metrics."""
 
+import datetime as dt
 import json
 import logging
 import socket
@@ -7,6 +8,7 @@ import socket
 import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
+from django.utils import timezone
 
 from core import metrics
 from core.logging import JsonFormatter
@@ -289,17 +291,15 @@ def test_a_metric_never_raises(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_services_count_registrations_check_ins_and_searches(
-    statsd_listener, django_capture_on_commit_callbacks, client
-):
+def test_services_count_registrations_check_ins_and_searches(statsd_listener, side_effects, client):
     from django.utils import timezone
 
     event = EventPostFactory(starts_at=timezone.now() + timezone.timedelta(minutes=30))
     student = UserFactory()
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_create(event_id=event.pk, user=student)
     registration = event.registrations.get(user=student)
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_check_in(registration_id=registration.pk, by=event.organizer)
     client.force_login(student)
     client.get("/search/?q=anything")
@@ -311,12 +311,31 @@ def test_services_count_registrations_check_ins_and_searches(
 
 
 @pytest.mark.django_db
-def test_a_sent_email_is_counted(statsd_listener, celery_eager, django_capture_on_commit_callbacks):
+def test_a_sent_email_is_counted(statsd_listener, celery_eager, side_effects):
     registration = EventRegistrationFactory()
     from events import emails
 
     emails.registration_email_send(registration_id=registration.pk, kind="confirmed")
     assert any(p.startswith("eren.emails.sent:1|c") for p in statsd_listener())
+
+
+@pytest.mark.django_db
+def test_each_relay_round_reports_the_outbox_to_the_agent(statsd_listener, monkeypatch):
+    from core import outbox, tasks
+    from core.models import OutboxMessage
+
+    outbox.add(tasks.outbox_prune)
+    OutboxMessage.objects.update(created_at=timezone.now() - dt.timedelta(minutes=12))
+    OutboxMessage.objects.create(task="core.tasks.outbox_prune", key="dead", status="dead")
+    monkeypatch.setattr(outbox, "relay", lambda: 0)  # the report alone, no broker
+
+    tasks.outbox_relay()
+
+    gauges = {p.split("|")[0].split(":")[0]: float(p.split(":")[1].split("|")[0])
+              for p in statsd_listener() if "|g" in p}  # fmt: skip
+    assert gauges["eren.outbox.pending"] == 1
+    assert gauges["eren.outbox.dead"] == 1
+    assert 12 * 60 <= gauges["eren.outbox.oldest_pending_seconds"] < 13 * 60
 
 
 def test_a_geocoding_failure_is_counted(statsd_listener, settings):

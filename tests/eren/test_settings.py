@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -125,3 +126,39 @@ def test_deploy_check_reports_no_errors_with_production_settings():
 def test_local_defaults_need_nothing_set():
     completed = run_django("check", environment={})
     assert completed.returncode == 0, completed.stderr
+
+
+def test_rediss_url_verifies_the_certificate_in_cache_broker_and_result_backend():
+    """A bare rediss:// URL (as ElastiCache shows it) must work for .delay(): Celery's
+    result backend refuses it without ssl_cert_reqs, and its broker would not verify."""
+    script = (
+        "import json, ssl; from django.conf import settings; from eren.celery import app;"
+        "backend = app.backend; broker = app.connection_for_write();"
+        "print(json.dumps({'cache': settings.CACHES['default']['LOCATION'],"
+        " 'backend': backend.connparams['ssl_cert_reqs'] == ssl.CERT_REQUIRED,"
+        " 'backend_ca': backend.connparams.get('ssl_ca_certs'),"
+        " 'broker': broker.ssl}))"
+    )
+    environment = {
+        **PRODUCTION,
+        "REDIS_URL": "rediss://:token@cache.internal:6379/0?ssl_ca_certs=/etc/ca.pem",
+    }
+    completed = run_django("shell", "-c", script, environment=environment)
+    assert completed.returncode == 0, completed.stderr
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert answer["cache"] == (
+        "rediss://:token@cache.internal:6379/0?ssl_ca_certs=%2Fetc%2Fca.pem&ssl_cert_reqs=required"
+    )
+    assert answer["backend"] is True
+    assert answer["backend_ca"] == "/etc/ca.pem"
+    assert answer["broker"] == {"ssl_ca_certs": "/etc/ca.pem", "ssl_cert_reqs": 2}
+
+
+def test_an_explicit_ssl_cert_reqs_is_kept():
+    script = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    environment = {**PRODUCTION, "REDIS_URL": "rediss://cache.internal:6379/0?ssl_cert_reqs=none"}
+    completed = run_django("shell", "-c", script, environment=environment)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == (
+        "rediss://cache.internal:6379/0?ssl_cert_reqs=none"
+    )

@@ -16,11 +16,9 @@ def staff_client(client):
     return client
 
 
-def test_staff_adjustment_is_added_and_reaches_the_leaderboard(
-    staff_client, django_capture_on_commit_callbacks
-):
+def test_staff_adjustment_is_added_and_reaches_the_leaderboard(staff_client, side_effects):
     student = UserFactory()
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         response = staff_client.post(
             reverse("admin:escore_scoreentry_add"),
             {

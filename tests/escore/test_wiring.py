@@ -27,11 +27,9 @@ def happening_now():
     return organizer, EventRegistrationFactory(event=event)
 
 
-def test_checking_in_raises_the_score_on_the_leaderboard(
-    happening_now, django_capture_on_commit_callbacks
-):
+def test_checking_in_raises_the_score_on_the_leaderboard(happening_now, side_effects):
     organizer, registration = happening_now
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_check_in(registration_id=registration.pk, by=organizer)
 
     reasons = set(
@@ -45,29 +43,27 @@ def test_checking_in_raises_the_score_on_the_leaderboard(
         Leaderboard.for_scope(SCOPE_ALL).top_and_standing(limit=5, user_id=None)[0][0].score == 15
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_check_in_undo(registration_id=registration.pk, by=organizer)
     assert leaderboard_get(scope="all", user=registration.user).me.score == 0
 
 
-def test_checking_in_twice_awards_once(happening_now, django_capture_on_commit_callbacks):
+def test_checking_in_twice_awards_once(happening_now, side_effects):
     organizer, registration = happening_now
     for _ in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
+        with side_effects(execute=True):
             services.registration_check_in(registration_id=registration.pk, by=organizer)
     assert ScoreEntry.objects.filter(user=registration.user, reason="attended").count() == 1
 
 
-def test_hiding_from_the_leaderboard_takes_effect_at_once(
-    happening_now, django_capture_on_commit_callbacks
-):
+def test_hiding_from_the_leaderboard_takes_effect_at_once(happening_now, side_effects):
     organizer, registration = happening_now
     student = registration.user
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_check_in(registration_id=registration.pk, by=organizer)
     assert [row.score for row in leaderboard_get(scope="all", user=None).rows] == [15]
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         user_profile_update(
             user=student, display_name="Bear", leaderboard_visibility="hidden", pseudonym=""
         )
@@ -75,11 +71,11 @@ def test_hiding_from_the_leaderboard_takes_effect_at_once(
     assert leaderboard_get(scope="all", user=student).me.score == 15
 
 
-def test_a_new_event_is_geocoded_in_the_background(settings, django_capture_on_commit_callbacks):
+def test_a_new_event_is_geocoded_in_the_background(settings, side_effects):
     settings.GOOGLE_MAPS_API_KEY = ""  # the campus gazetteer answers
     organizer = OrganizerFactory()
     start = timezone.now() + dt.timedelta(days=2)
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         event = services.event_create(
             organizer=organizer,
             title="Robotics demo",

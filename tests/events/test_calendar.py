@@ -62,6 +62,17 @@ def test_calendar_feed_lists_my_registrations_and_the_link_can_be_revoked(client
     )
 
 
+def test_the_feed_shows_waitlisted_events_as_tentative(client):
+    student = UserFactory(calendar_token="feed-token-for-this-test")
+    going = EventRegistrationFactory(user=student).event
+    waiting = EventRegistrationFactory(user=student, status="waitlisted").event
+    EventRegistrationFactory(event=waiting, status="confirmed")  # someone else has the seat
+
+    response = client.get(reverse("events:calendar-feed", args=[student.calendar_token]))
+    statuses = {str(e["SUMMARY"]): str(e["STATUS"]) for e in parse(response).walk("VEVENT")}
+    assert statuses == {going.title: "CONFIRMED", waiting.title: "TENTATIVE"}
+
+
 def test_unknown_feed_token_is_404(client):
     assert client.get(reverse("events:calendar-feed", args=["nope"])).status_code == 404
 

@@ -25,7 +25,9 @@ def test_the_same_email_task_run_three_times_by_a_worker_sends_one_email(celery_
     registration = EventRegistrationFactory()
 
     results = [
-        tasks.registration_email_send.apply_async((registration.pk, "confirmed"), queue=queue)
+        tasks.registration_email_send.apply_async(
+            (registration.pk, "confirmed"), queue=queue, ignore_result=False
+        )
         for _ in range(3)
     ]
     try:

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from eren.celery import app as celery_app
+from core import outbox
+from core.models import OutboxMessage
 from events import emails, services, tasks
 from events.models import EmailDelivery, EventChange, EventPost, EventRegistration
 from tests.events.test_concurrency import race
@@ -54,16 +55,19 @@ class SlowBackend(LocmemBackend):
 
 
 @pytest.fixture
-def flaky_mail(settings, celery_eager):
-    """A flaky mail server, and eager tasks that retry the way a worker does.
-
-    Eager tasks that propagate errors raise Retry instead of running again; without
-    propagation `apply()` runs each retry at once (the back-off is skipped).
-    """
+def flaky_mail(settings):
+    """A flaky mail server; the outbox retries what it refused (core/outbox.py)."""
     settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
-    celery_app.conf.task_eager_propagates = False
     yield FlakyBackend
     FlakyBackend.failures = 0
+
+
+def back_off_passes() -> None:
+    """The clock moves past every pending row's back-off; a worker then runs them."""
+    OutboxMessage.objects.filter(status="pending").update(
+        available_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    outbox.run_due()
 
 
 def register(event, user, callbacks):
@@ -102,7 +106,7 @@ def assert_branded_and_escaped(message, *, title=SCRIPT_TITLE):
 
 
 def test_confirmation_is_branded_html_and_text_with_a_calendar_file(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(
         title=SCRIPT_TITLE,
@@ -113,7 +117,7 @@ def test_confirmation_is_branded_html_and_text_with_a_calendar_file(
     )
     student = UserFactory(display_name="Bear")
 
-    register(event, student, django_capture_on_commit_callbacks)
+    register(event, student, side_effects)
 
     [message] = mail.outbox
     assert message.to == [student.email]
@@ -135,14 +139,14 @@ def test_confirmation_is_branded_html_and_text_with_a_calendar_file(
 
 
 def test_confirmation_inside_the_reminder_window_says_it_is_the_reminder(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     soon = EventPostFactory(starts_at=timezone.now() + dt.timedelta(hours=5))
     later = EventPostFactory()
     student = UserFactory()
 
-    register(soon, student, django_capture_on_commit_callbacks)
-    register(later, student, django_capture_on_commit_callbacks)
+    register(soon, student, side_effects)
+    register(later, student, side_effects)
 
     soon_message, later_message = mail.outbox
     assert "you won't get another one" in soon_message.body
@@ -150,12 +154,12 @@ def test_confirmation_inside_the_reminder_window_says_it_is_the_reminder(
 
 
 def test_waitlisted_names_the_position_and_promoted_attaches_the_calendar(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(capacity=1, title=SCRIPT_TITLE)
     holder, first, second = UserFactory.create_batch(3)
     for student in (holder, first, second):
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
 
     waitlisted = mail.outbox[-1]
     assert waitlisted.subject == f"You're on the waitlist: {SCRIPT_TITLE}"
@@ -164,7 +168,7 @@ def test_waitlisted_names_the_position_and_promoted_attaches_the_calendar(
     assert waitlisted.attachments == []
     assert_branded_and_escaped(waitlisted)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_cancel(event_id=event.pk, user=holder)
 
     promoted = mail.outbox[-1]
@@ -177,14 +181,14 @@ def test_waitlisted_names_the_position_and_promoted_attaches_the_calendar(
     assert len(mail.outbox) == 4
 
 
-def test_cancellation_quotes_the_reason_escaped(client, django_capture_on_commit_callbacks):
+def test_cancellation_quotes_the_reason_escaped(client, side_effects):
     event = EventPostFactory(title=SCRIPT_TITLE, capacity=1)
     confirmed, waiting = UserFactory(), UserFactory()
     for student in (confirmed, waiting):
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
     mail.outbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_cancel(
             event_id=event.pk, by=event.organizer, reason="The <b>room</b> flooded.\nSorry!"
         )
@@ -200,16 +204,36 @@ def test_cancellation_quotes_the_reason_escaped(client, django_capture_on_commit
     assert "your place on the waitlist is closed" in by_recipient[waiting.email].body
 
 
+def test_the_cancellation_removes_the_event_from_calendars(side_effects):
+    event = EventPostFactory(capacity=5)
+    student = UserFactory()
+    register(event, student, side_effects)
+    (confirmation,) = mail.outbox
+    (published,) = ics_of(confirmation).walk("VEVENT")
+    mail.outbox.clear()
+
+    with side_effects(execute=True):
+        services.event_cancel(event_id=event.pk, by=event.organizer, reason="Rain.")
+
+    (message,) = mail.outbox
+    calendar = ics_of(message)
+    assert str(calendar["METHOD"]) == "CANCEL"
+    (cancelled,) = calendar.walk("VEVENT")
+    assert str(cancelled["UID"]) == str(published["UID"])
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert int(cancelled["SEQUENCE"]) > int(published["SEQUENCE"])
+
+
 def test_organizer_message_is_escaped_and_goes_to_confirmed_students_only(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(title=SCRIPT_TITLE, capacity=1)
     confirmed, waiting = UserFactory(), UserFactory()
     for student in (confirmed, waiting):
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
     mail.outbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.organizer_message_send(
             event_id=event.pk,
             by=event.organizer,
@@ -297,26 +321,33 @@ def test_a_student_re_registering_is_told_again():
     assert len(mail.outbox) == 2
 
 
-def test_a_failed_send_is_retried_and_then_sent_once(
-    flaky_mail, django_capture_on_commit_callbacks
-):
+def test_a_failed_send_is_retried_and_then_sent_once(flaky_mail, side_effects):
     flaky_mail.failures = 2
     event = EventPostFactory()
 
-    register(event, UserFactory(), django_capture_on_commit_callbacks)
+    register(event, UserFactory(), side_effects)
+
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.attempts, mail.outbox) == ("pending", 1, [])
+    assert row.available_at > timezone.now() + dt.timedelta(seconds=20)  # backing off
+    assert not EmailDelivery.objects.exists()  # the failed attempt released its claim
+    back_off_passes()
+    back_off_passes()
 
     assert flaky_mail.failures == 0
     assert len(mail.outbox) == 1
     assert EmailDelivery.objects.count() == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("done", 3)
 
 
 def test_a_bulk_send_failing_half_way_sends_each_student_one_email_after_the_retry(
-    flaky_mail, django_capture_on_commit_callbacks
+    flaky_mail, side_effects
 ):
     event = EventPostFactory()
     students = UserFactory.create_batch(3)
     for student in students:
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
     mail.outbox.clear()
     original = FlakyBackend.send_messages
     calls = []
@@ -329,8 +360,9 @@ def test_a_bulk_send_failing_half_way_sends_each_student_one_email_after_the_ret
 
     FlakyBackend.send_messages = fail_the_second
     try:
-        with django_capture_on_commit_callbacks(execute=True):
+        with side_effects(execute=True):
             services.event_cancel(event_id=event.pk, by=event.organizer, reason="Snow.")
+        back_off_passes()
     finally:
         FlakyBackend.send_messages = original
 
@@ -380,12 +412,12 @@ def sweep(callbacks) -> int:
         return tasks.reminders_queue_due.apply().get()
 
 
-def test_reminder_sweep_sends_each_owed_reminder_once(django_capture_on_commit_callbacks):
+def test_reminder_sweep_sends_each_owed_reminder_once(side_effects):
     event = EventPostFactory(title=SCRIPT_TITLE, starts_at=timezone.now() + dt.timedelta(hours=20))
     registration = registered_long_ago(event)
 
-    assert sweep(django_capture_on_commit_callbacks) == 1
-    assert sweep(django_capture_on_commit_callbacks) == 0
+    assert sweep(side_effects) == 1
+    assert sweep(side_effects) == 0
 
     [message] = mail.outbox
     assert message.to == [registration.user.email]
@@ -410,7 +442,7 @@ def test_reminder_sweep_sends_each_owed_reminder_once(django_capture_on_commit_c
     assert len(mail.outbox) == 1
 
 
-def test_reminder_sweep_skips_whoever_is_not_owed_one(django_capture_on_commit_callbacks):
+def test_reminder_sweep_skips_whoever_is_not_owed_one(side_effects):
     now = timezone.now()
     soon = EventPostFactory(starts_at=now + dt.timedelta(hours=10))
     owed = registered_long_ago(soon)
@@ -433,23 +465,23 @@ def test_reminder_sweep_skips_whoever_is_not_owed_one(django_capture_on_commit_c
     started = EventPostFactory(starts_at=now - dt.timedelta(minutes=5))
     registered_long_ago(started)
 
-    assert sweep(django_capture_on_commit_callbacks) == 1
+    assert sweep(side_effects) == 1
     assert [m.to for m in mail.outbox] == [[owed.user.email]]
 
 
 def test_a_student_promoted_inside_the_window_gets_no_separate_reminder(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(capacity=1, starts_at=timezone.now() + dt.timedelta(hours=10))
     holder = registered_long_ago(event)
     waiting = registered_long_ago(event, status=Status.WAITLISTED)
     EventPost.objects.filter(pk=event.pk).update(seats_taken=1, waitlist_count=1)
-    sweep(django_capture_on_commit_callbacks)  # the holder's reminder
+    sweep(side_effects)  # the holder's reminder
     mail.outbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.registration_cancel(event_id=event.pk, user=holder.user)
-    assert sweep(django_capture_on_commit_callbacks) == 0
+    assert sweep(side_effects) == 0
 
     [promoted] = mail.outbox
     assert promoted.to == [waiting.user.email]
@@ -457,11 +489,11 @@ def test_a_student_promoted_inside_the_window_gets_no_separate_reminder(
 
 
 def test_a_postponed_event_reminds_again_the_day_before_its_new_start(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(starts_at=timezone.now() + dt.timedelta(hours=20))
     registered_long_ago(event)
-    sweep(django_capture_on_commit_callbacks)
+    sweep(side_effects)
     # A week later: the reminder went out a week ago, the event was moved by a week.
     EmailDelivery.objects.update(sent_at=timezone.now() - dt.timedelta(days=7))
     EventPost.objects.filter(pk=event.pk).update(
@@ -469,12 +501,12 @@ def test_a_postponed_event_reminds_again_the_day_before_its_new_start(
         ends_at=event.ends_at + dt.timedelta(minutes=30),
     )
 
-    assert sweep(django_capture_on_commit_callbacks) == 1
+    assert sweep(side_effects) == 1
     assert len(mail.outbox) == 2
 
 
 def test_reminder_sweep_query_count_does_not_grow_with_registrations(
-    django_assert_max_num_queries, django_capture_on_commit_callbacks
+    django_assert_max_num_queries, side_effects
 ):
     event = EventPostFactory(starts_at=timezone.now() + dt.timedelta(hours=20))
     for _ in range(5):
@@ -489,7 +521,7 @@ def test_reminder_sweep_query_count_does_not_grow_with_registrations(
 
 
 @pytest.fixture
-def event_with_registrants(django_capture_on_commit_callbacks):
+def event_with_registrants(side_effects):
     event = EventPostFactory(
         capacity=1,
         location_name="Olin Library",
@@ -499,18 +531,18 @@ def event_with_registrants(django_capture_on_commit_callbacks):
     )
     confirmed, waiting, gone = UserFactory.create_batch(3)
     for student in (confirmed, waiting, gone):
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
     services.registration_cancel(event_id=event.pk, user=gone)
     mail.outbox.clear()
     return event, {confirmed.email, waiting.email}
 
 
 def test_a_new_time_emails_confirmed_and_waitlisted_students_with_old_and_new(
-    event_with_registrants, django_capture_on_commit_callbacks
+    event_with_registrants, side_effects
 ):
     event, registrants = event_with_registrants
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_update(
             event_id=event.pk,
             by=event.organizer,
@@ -531,12 +563,10 @@ def test_a_new_time_emails_confirmed_and_waitlisted_students_with_old_and_new(
     assert vevent.decoded("DTSTART") == dt.datetime(2030, 4, 3, 23, 0, tzinfo=dt.UTC)
 
 
-def test_a_new_place_emails_old_and_new_place(
-    event_with_registrants, django_capture_on_commit_callbacks
-):
+def test_a_new_place_emails_old_and_new_place(event_with_registrants, side_effects):
     event, registrants = event_with_registrants
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_update(
             event_id=event.pk, by=event.organizer, location_name="Graham <Chapel>"
         )
@@ -549,10 +579,10 @@ def test_a_new_place_emails_old_and_new_place(
     assert "Graham &lt;Chapel&gt;, 1 Brookings Dr" in html_of(message)
 
 
-def test_other_edits_email_nobody(event_with_registrants, django_capture_on_commit_callbacks):
+def test_other_edits_email_nobody(event_with_registrants, side_effects):
     event, _ = event_with_registrants
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_update(
             event_id=event.pk,
             by=event.organizer,
@@ -568,12 +598,12 @@ def test_other_edits_email_nobody(event_with_registrants, django_capture_on_comm
 
 
 def test_a_change_then_a_cancellation_sends_only_the_cancellation(
-    event_with_registrants, django_capture_on_commit_callbacks
+    event_with_registrants, side_effects
 ):
     event, _ = event_with_registrants
-    with django_capture_on_commit_callbacks(execute=False) as change_callbacks:
+    with side_effects(execute=False) as change_callbacks:
         services.event_update(event_id=event.pk, by=event.organizer, address="2 Brookings Dr")
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_cancel(event_id=event.pk, by=event.organizer, reason="Rain.")
 
     for callback in change_callbacks:
@@ -582,10 +612,10 @@ def test_a_change_then_a_cancellation_sends_only_the_cancellation(
     assert {m.subject.split(":")[0] for m in mail.outbox} == {"Cancelled"}
 
 
-def test_a_draft_with_nobody_registered_records_no_change(django_capture_on_commit_callbacks):
+def test_a_draft_with_nobody_registered_records_no_change(side_effects):
     event = EventPostFactory(status=EventPost.Status.DRAFT)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_update(event_id=event.pk, by=event.organizer, location_name="Brown Hall")
 
     assert not EventChange.objects.exists()
@@ -644,11 +674,9 @@ def test_a_forged_reminders_link_changes_nothing(client):
     assert set(UserFactory._meta.model.objects.values_list("email_reminders", flat=True)) == {True}
 
 
-def test_the_organizer_edit_page_emails_only_when_time_or_place_changes(
-    client, django_capture_on_commit_callbacks
-):
+def test_the_organizer_edit_page_emails_only_when_time_or_place_changes(client, side_effects):
     event = EventPostFactory(location_name="Olin Library", address="")
-    register(event, UserFactory(), django_capture_on_commit_callbacks)
+    register(event, UserFactory(), side_effects)
     mail.outbox.clear()
     client.force_login(event.organizer)
     form = {
@@ -664,11 +692,11 @@ def test_the_organizer_edit_page_emails_only_when_time_or_place_changes(
     }
     url = reverse("events:edit", args=[event.pk])
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         assert client.post(url, form).status_code == 302
     assert mail.outbox == []
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         assert client.post(url, {**form, "location_name": "Simon Hall"}).status_code == 302
     [message] = mail.outbox
     assert message.subject == "Changed: New title"

@@ -9,6 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core import outbox
+from core.models import OutboxMessage
+from core.outbox import OutboxTask
 from eren.celery import app as celery_app
 from events import geocoding, services, tasks
 from events.geocoding import GeocodingRetryableError, address_normalise, event_geocode
@@ -348,13 +351,15 @@ def test_without_key_the_address_is_tried_after_the_name(no_key):
 # --- Celery ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def eager_retries(celery_eager):
-    """Eager mode re-runs a retried task in-process only when errors do not propagate."""
-    celery_app.conf.task_eager_propagates = False  # celery_eager restores it
+def back_off_passes() -> None:
+    """The clock moves past the pending rows' back-off; a worker then runs them."""
+    OutboxMessage.objects.filter(status="pending").update(
+        available_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    outbox.run_due()
 
 
-def test_task_retries_until_google_recovers(google, eager_retries):
+def test_task_retries_until_google_recovers(google):
     google.script(
         fake_google.http_error(500),
         fake_google.error("OVER_QUERY_LIMIT"),
@@ -362,52 +367,67 @@ def test_task_retries_until_google_recovers(google, eager_retries):
     )
     event = pending_event()
 
-    # Each retry runs at once, in-process: the back-off delay is not exercised here.
-    result = tasks.event_geocode_task.delay(event.pk)
+    outbox.add(tasks.event_geocode_task, event.pk)
+    outbox.run_due()
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "GeocodingRetryableError" in row.last_error
+    back_off_passes()
+    back_off_passes()
 
-    assert result.get() == Status.FOUND
     assert len(google.requests) == 3
     event.refresh_from_db()
     assert event.geocode_status == Status.FOUND
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("done", 3)
 
 
-def test_task_gives_up_after_max_retries(google, eager_retries):
-    max_retries = tasks.event_geocode_task.max_retries
-    google.script(*[fake_google.http_error(503)] * (max_retries + 1))
+def test_task_gives_up_after_a_day_of_failures_and_staff_can_resend(google, settings):
+    google.script(*[fake_google.http_error(503)] * 3, fake_google.ok(38.6482, -90.3077))
     event = pending_event()
+    outbox.add(tasks.event_geocode_task, event.pk)
+    outbox.run_due()
+    back_off_passes()
+    # A day of failures later (the clock moved on), the next failure makes it a dead letter.
+    OutboxMessage.objects.update(
+        failing_since=timezone.now() - dt.timedelta(hours=settings.OUTBOX_DEAD_AFTER_HOURS)
+    )
+    back_off_passes()
 
-    result = tasks.event_geocode_task.delay(event.pk)
-
-    with pytest.raises(GeocodingRetryableError):
-        result.get()
-
-    assert len(google.requests) == max_retries + 1
+    row = OutboxMessage.objects.get()
+    assert (row.status, row.attempts) == ("dead", 3)
+    assert len(google.requests) == 3
     event.refresh_from_db()
     assert event.geocode_status == Status.PENDING
+    back_off_passes()  # a dead letter is not run again by itself
+    assert len(google.requests) == 3
+
+    assert outbox.resend([row.pk]) == 1
+    outbox.run_due()
+    event.refresh_from_db()
+    assert event.geocode_status == Status.FOUND
 
 
 def test_task_retry_configuration(settings):
     task = celery_app.tasks["events.tasks.event_geocode_task"]
 
-    assert task.autoretry_for == (GeocodingRetryableError,)
+    assert isinstance(task, OutboxTask)  # retried by the outbox, with back-off, for a day
     assert task.acks_late
-    assert task.retry_backoff is True
-    assert task.retry_jitter is True
-    assert task.retry_backoff_max <= 3600  # inside the broker's visibility timeout
-    assert task.max_retries >= 3
+    assert not getattr(task, "autoretry_for", ())
     assert task.rate_limit == settings.GOOGLE_GEOCODING_RATE_LIMIT
 
 
-def test_enqueue_runs_after_commit(google, celery_eager, django_capture_on_commit_callbacks):
+def test_enqueue_writes_an_outbox_row_that_runs_after_commit(google, side_effects):
     google.script(fake_google.ok(38.6482, -90.3077))
     event = pending_event()
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with side_effects(execute=False):
         services.event_geocode_enqueue(event_id=event.pk)
     assert google.requests == []
-    assert len(callbacks) == 1
+    row = OutboxMessage.objects.get()
+    assert (row.task, row.args) == ("events.tasks.event_geocode_task", [event.pk])
 
-    callbacks[0]()
+    outbox.run_due()
     event.refresh_from_db()
     assert event.geocode_status == Status.FOUND
 
@@ -420,6 +440,7 @@ def test_enqueue_is_dropped_with_a_rolled_back_transaction(google, celery_eager)
         raise RuntimeError
 
     assert google.requests == []
+    assert not OutboxMessage.objects.exists()
     event.refresh_from_db()
     assert event.geocode_status == Status.PENDING
 

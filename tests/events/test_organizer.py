@@ -140,7 +140,7 @@ def test_edit_rejects_capacity_below_the_confirmed_count(client, organizer):
 
 
 def test_raising_capacity_promotes_the_waitlist_and_tells_them(
-    client, organizer, celery_eager, django_capture_on_commit_callbacks
+    client, organizer, celery_eager, side_effects
 ):
     event = EventPostFactory(organizer=organizer, capacity=1)
     first, second, third = UserFactory(), UserFactory(), UserFactory()
@@ -148,7 +148,7 @@ def test_raising_capacity_promotes_the_waitlist_and_tells_them(
         services.registration_create(event_id=event.pk, user=student)
     mail.outbox.clear()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         services.event_update(event_id=event.pk, by=organizer, capacity=2)
 
     event.refresh_from_db()
@@ -210,7 +210,7 @@ def test_dashboard_groups_events_with_counts(client, organizer):
 
 
 def test_cancel_needs_a_reason_and_emails_everyone_registered(
-    client, organizer, celery_eager, django_capture_on_commit_callbacks
+    client, organizer, celery_eager, side_effects
 ):
     event = EventPostFactory(organizer=organizer, capacity=1, title="Chess night")
     confirmed, waiting, left = UserFactory(), UserFactory(), UserFactory()
@@ -224,9 +224,9 @@ def test_cancel_needs_a_reason_and_emails_everyone_registered(
     assert response.status_code == 200
     assert response.context["form"].errors["reason"]
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         client.post(url, {"reason": "The room flooded."})
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         client.post(url, {"reason": "Twice."})  # harmless, sends nothing
 
     event.refresh_from_db()
@@ -287,7 +287,7 @@ def test_csv_export_neutralises_injected_names(client, organizer):
 
 
 def test_message_goes_to_each_confirmed_student_and_is_rate_limited(
-    client, organizer, celery_eager, django_capture_on_commit_callbacks
+    client, organizer, celery_eager, side_effects
 ):
     event = EventPostFactory(organizer=organizer, capacity=2)
     students = [UserFactory() for _ in range(3)]
@@ -297,7 +297,7 @@ def test_message_goes_to_each_confirmed_student_and_is_rate_limited(
     url = reverse("events:message", args=[event.pk])
 
     for number in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
+        with side_effects(execute=True):
             response = client.post(url, {"subject": f"Update {number}", "body": "Room 101."})
         assert response.status_code == 302
 

@@ -8,6 +8,8 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
+from core.models import OutboxMessage
 from events import selectors, services, tasks
 from events.models import EventPost, EventRegistration
 from tests.factories import EventPostFactory, EventRegistrationFactory, UserFactory
@@ -41,11 +43,11 @@ def position(registration):
     return selectors.registration_waitlist_position(registration=registration)
 
 
-def test_confirms_while_seats_remain_then_waitlists(django_capture_on_commit_callbacks):
+def test_confirms_while_seats_remain_then_waitlists(side_effects):
     event = EventPostFactory(capacity=2)
     students = UserFactory.create_batch(4)
 
-    registrations = [register(event, s, django_capture_on_commit_callbacks) for s in students]
+    registrations = [register(event, s, side_effects) for s in students]
 
     assert [r.status for r in registrations] == [
         Status.CONFIRMED,
@@ -59,25 +61,23 @@ def test_confirms_while_seats_remain_then_waitlists(django_capture_on_commit_cal
     assert_counters_exact(event)
 
 
-def test_unlimited_capacity_always_confirms(django_capture_on_commit_callbacks):
+def test_unlimited_capacity_always_confirms(side_effects):
     event = EventPostFactory(capacity=None)
 
-    registrations = [
-        register(event, s, django_capture_on_commit_callbacks) for s in UserFactory.create_batch(5)
-    ]
+    registrations = [register(event, s, side_effects) for s in UserFactory.create_batch(5)]
 
     assert {r.status for r in registrations} == {Status.CONFIRMED}
     event.refresh_from_db()
     assert (event.seats_taken, event.waitlist_count, event.seats_left) == (5, 0, None)
 
 
-def test_cancel_promotes_first_waitlisted_student(django_capture_on_commit_callbacks):
+def test_cancel_promotes_first_waitlisted_student(side_effects):
     event = EventPostFactory(capacity=1)
     holder, first, second = UserFactory.create_batch(3)
     for student in (holder, first, second):
-        register(event, student, django_capture_on_commit_callbacks)
+        register(event, student, side_effects)
 
-    cancelled = cancel(event, holder, django_capture_on_commit_callbacks)
+    cancelled = cancel(event, holder, side_effects)
 
     assert cancelled.status == Status.CANCELLED
     assert cancelled.cancelled_at is not None
@@ -89,11 +89,11 @@ def test_cancel_promotes_first_waitlisted_student(django_capture_on_commit_callb
 
 
 def test_waitlist_is_first_come_first_served_by_registration_time(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(capacity=1)
     holder = UserFactory()
-    register(event, holder, django_capture_on_commit_callbacks)
+    register(event, holder, side_effects)
     early, late = UserFactory.create_batch(2)
     # The later student's row is inserted first: the queue follows registered_at, not pk.
     now = timezone.now()
@@ -106,21 +106,21 @@ def test_waitlist_is_first_come_first_served_by_registration_time(
     )
     EventPost.objects.filter(pk=event.pk).update(waitlist_count=2)
 
-    cancel(event, holder, django_capture_on_commit_callbacks)
+    cancel(event, holder, side_effects)
 
     assert EventRegistration.objects.get(event=event, user=early).status == Status.CONFIRMED
     assert EventRegistration.objects.get(event=event, user=late).status == Status.WAITLISTED
 
 
-def test_cancelling_a_waitlisted_spot_only_leaves_the_queue(django_capture_on_commit_callbacks):
+def test_cancelling_a_waitlisted_spot_only_leaves_the_queue(side_effects):
     event = EventPostFactory(capacity=1)
     holder, first, second = UserFactory.create_batch(3)
-    holder_registration = register(event, holder, django_capture_on_commit_callbacks)
-    register(event, first, django_capture_on_commit_callbacks)
-    second_registration = register(event, second, django_capture_on_commit_callbacks)
+    holder_registration = register(event, holder, side_effects)
+    register(event, first, side_effects)
+    second_registration = register(event, second, side_effects)
     mail.outbox.clear()
 
-    cancel(event, first, django_capture_on_commit_callbacks)
+    cancel(event, first, side_effects)
 
     holder_registration.refresh_from_db()
     assert holder_registration.status == Status.CONFIRMED
@@ -129,7 +129,7 @@ def test_cancelling_a_waitlisted_spot_only_leaves_the_queue(django_capture_on_co
     assert_counters_exact(event)
 
 
-def test_counters_stay_exact_through_a_mixed_sequence(django_capture_on_commit_callbacks):
+def test_counters_stay_exact_through_a_mixed_sequence(side_effects):
     event = EventPostFactory(capacity=3)
     students = UserFactory.create_batch(6)
     steps = [
@@ -150,7 +150,7 @@ def test_counters_stay_exact_through_a_mixed_sequence(django_capture_on_commit_c
         (services.registration_cancel, 2),
     ]
     for service, student in steps:
-        with django_capture_on_commit_callbacks(execute=True):
+        with side_effects(execute=True):
             service(event_id=event.pk, user=students[student])
         assert_counters_exact(event)
 
@@ -167,15 +167,15 @@ def test_counters_stay_exact_through_a_mixed_sequence(django_capture_on_commit_c
     ]
 
 
-def test_registering_twice_returns_the_existing_registration(django_capture_on_commit_callbacks):
+def test_registering_twice_returns_the_existing_registration(side_effects):
     event = EventPostFactory(capacity=1)
     holder, waiting = UserFactory.create_batch(2)
-    confirmed = register(event, holder, django_capture_on_commit_callbacks)
-    waitlisted = register(event, waiting, django_capture_on_commit_callbacks)
+    confirmed = register(event, holder, side_effects)
+    waitlisted = register(event, waiting, side_effects)
     mail.outbox.clear()
 
-    again_confirmed = register(event, holder, django_capture_on_commit_callbacks)
-    again_waitlisted = register(event, waiting, django_capture_on_commit_callbacks)
+    again_confirmed = register(event, holder, side_effects)
+    again_waitlisted = register(event, waiting, side_effects)
 
     assert (again_confirmed.pk, again_confirmed.status) == (confirmed.pk, Status.CONFIRMED)
     assert again_confirmed.registered_at == confirmed.registered_at
@@ -186,16 +186,16 @@ def test_registering_twice_returns_the_existing_registration(django_capture_on_c
 
 
 def test_registering_again_after_cancelling_goes_to_the_back_of_the_queue(
-    django_capture_on_commit_callbacks,
+    side_effects,
 ):
     event = EventPostFactory(capacity=1)
     holder, returning, other = UserFactory.create_batch(3)
-    register(event, holder, django_capture_on_commit_callbacks)
-    first_try = register(event, returning, django_capture_on_commit_callbacks)
-    register(event, other, django_capture_on_commit_callbacks)
-    cancel(event, returning, django_capture_on_commit_callbacks)
+    register(event, holder, side_effects)
+    first_try = register(event, returning, side_effects)
+    register(event, other, side_effects)
+    cancel(event, returning, side_effects)
 
-    second_try = register(event, returning, django_capture_on_commit_callbacks)
+    second_try = register(event, returning, side_effects)
 
     assert second_try.pk == first_try.pk
     assert second_try.status == Status.WAITLISTED
@@ -206,28 +206,28 @@ def test_registering_again_after_cancelling_goes_to_the_back_of_the_queue(
     assert_counters_exact(event)
 
 
-def test_registering_again_after_cancelling_takes_a_free_seat(django_capture_on_commit_callbacks):
+def test_registering_again_after_cancelling_takes_a_free_seat(side_effects):
     event = EventPostFactory(capacity=2)
     student = UserFactory()
-    register(event, student, django_capture_on_commit_callbacks)
-    cancel(event, student, django_capture_on_commit_callbacks)
+    register(event, student, side_effects)
+    cancel(event, student, side_effects)
 
-    registration = register(event, student, django_capture_on_commit_callbacks)
+    registration = register(event, student, side_effects)
 
     assert registration.status == Status.CONFIRMED
     assert EventRegistration.objects.filter(event=event).count() == 1
     assert_counters_exact(event)
 
 
-def test_free_seats_go_to_the_waitlist_before_a_newcomer(django_capture_on_commit_callbacks):
+def test_free_seats_go_to_the_waitlist_before_a_newcomer(side_effects):
     event = EventPostFactory(capacity=1)
     holder, waiting, newcomer = UserFactory.create_batch(3)
-    register(event, holder, django_capture_on_commit_callbacks)
-    register(event, waiting, django_capture_on_commit_callbacks)
+    register(event, holder, side_effects)
+    register(event, waiting, side_effects)
     # An organizer raising the capacity does not go through the registration services.
     EventPost.objects.filter(pk=event.pk).update(capacity=2)
 
-    newcomer_registration = register(event, newcomer, django_capture_on_commit_callbacks)
+    newcomer_registration = register(event, newcomer, side_effects)
 
     assert EventRegistration.objects.get(event=event, user=waiting).status == Status.CONFIRMED
     assert newcomer_registration.status == Status.WAITLISTED
@@ -287,11 +287,11 @@ def test_registration_for_a_nonexistent_event_is_not_found(event_id):
     assert excinfo.value.code == "not_found"
 
 
-def test_full_event_is_not_an_error_but_the_waitlist(django_capture_on_commit_callbacks):
+def test_full_event_is_not_an_error_but_the_waitlist(side_effects):
     event = EventPostFactory(capacity=1)
-    register(event, UserFactory(), django_capture_on_commit_callbacks)
+    register(event, UserFactory(), side_effects)
 
-    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+    registration = register(event, UserFactory(), side_effects)
 
     assert registration.status == Status.WAITLISTED
 
@@ -310,11 +310,11 @@ def test_only_eligible_users_may_register(user):
     assert not EventRegistration.objects.exists()
 
 
-def test_checked_in_registration_cannot_be_cancelled(django_capture_on_commit_callbacks):
+def test_checked_in_registration_cannot_be_cancelled(side_effects):
     event = EventPostFactory(capacity=1)
     student, waiting = UserFactory.create_batch(2)
-    registration = register(event, student, django_capture_on_commit_callbacks)
-    register(event, waiting, django_capture_on_commit_callbacks)
+    registration = register(event, student, side_effects)
+    register(event, waiting, side_effects)
     # Doors open early: organizers check students in before the start time.
     EventRegistration.objects.filter(pk=registration.pk).update(checked_in_at=timezone.now())
 
@@ -344,25 +344,25 @@ def test_cancelling_while_logged_out_is_an_error_not_a_crash():
         services.registration_cancel(event_id=event.pk, user=AnonymousUser())
 
 
-def test_registration_event_loads_in_full(django_capture_on_commit_callbacks):
+def test_registration_event_loads_in_full(side_effects):
     event = EventPostFactory(description="Bring a friend.")
 
-    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+    registration = register(event, UserFactory(), side_effects)
 
     assert registration.event.get_deferred_fields() == set()
     assert registration.event.description == "Bring a friend."
     assert registration.event.seats_taken == 1
 
 
-def test_cancelling_twice_is_harmless(django_capture_on_commit_callbacks):
+def test_cancelling_twice_is_harmless(side_effects):
     event = EventPostFactory(capacity=1)
     student, waiting = UserFactory.create_batch(2)
-    register(event, student, django_capture_on_commit_callbacks)
-    register(event, waiting, django_capture_on_commit_callbacks)
-    first = cancel(event, student, django_capture_on_commit_callbacks)
+    register(event, student, side_effects)
+    register(event, waiting, side_effects)
+    first = cancel(event, student, side_effects)
     mail.outbox.clear()
 
-    second = cancel(event, student, django_capture_on_commit_callbacks)
+    second = cancel(event, student, side_effects)
 
     assert (second.pk, second.status, second.cancelled_at) == (
         first.pk,
@@ -402,9 +402,7 @@ def test_cancelling_for_a_nonexistent_event_is_not_found():
 # --- E-mails --------------------------------------------------------------------------------
 
 
-def test_confirmation_email_names_the_event_in_central_time(
-    django_capture_on_commit_callbacks, settings
-):
+def test_confirmation_email_names_the_event_in_central_time(side_effects, settings):
     settings.SITE_URL = "https://eren.washu.edu"
     event = EventPostFactory(
         title="Fall Career Fair",
@@ -415,7 +413,7 @@ def test_confirmation_email_names_the_event_in_central_time(
     )
     student = UserFactory(email="bear@wustl.edu")
 
-    register(event, student, django_capture_on_commit_callbacks)
+    register(event, student, side_effects)
 
     [message] = mail.outbox
     assert message.to == ["bear@wustl.edu"]
@@ -425,19 +423,19 @@ def test_confirmation_email_names_the_event_in_central_time(
     assert f"https://eren.washu.edu/events/{event.pk}/" in message.body
 
 
-def test_waitlist_and_promotion_emails(django_capture_on_commit_callbacks, settings):
+def test_waitlist_and_promotion_emails(side_effects, settings):
     settings.SITE_URL = "https://eren.washu.edu"
     event = EventPostFactory(capacity=1, title="Bear Bash")
     holder, waiting = UserFactory.create_batch(2)
-    register(event, holder, django_capture_on_commit_callbacks)
-    register(event, waiting, django_capture_on_commit_callbacks)
+    register(event, holder, side_effects)
+    register(event, waiting, side_effects)
 
     waitlisted_message = mail.outbox[-1]
     assert waitlisted_message.subject == "You're on the waitlist: Bear Bash"
     assert "position 1" in waitlisted_message.body
     assert f"https://eren.washu.edu/events/{event.pk}/" in waitlisted_message.body
 
-    cancel(event, holder, django_capture_on_commit_callbacks)
+    cancel(event, holder, side_effects)
 
     promoted_message = mail.outbox[-1]
     assert promoted_message.to == [waiting.email]
@@ -445,30 +443,38 @@ def test_waitlist_and_promotion_emails(django_capture_on_commit_callbacks, setti
     assert len(mail.outbox) == 3
 
 
-def test_email_subject_survives_a_title_with_line_breaks(django_capture_on_commit_callbacks):
+def test_email_subject_survives_a_title_with_line_breaks(side_effects):
     event = EventPostFactory(title="Open mic\r\nBcc: everyone@wustl.edu")
 
-    register(event, UserFactory(), django_capture_on_commit_callbacks)
+    register(event, UserFactory(), side_effects)
 
     [message] = mail.outbox
     assert message.subject == "You're registered: Open mic Bcc: everyone@wustl.edu"
     assert message.bcc == []
 
 
-def test_emails_are_queued_only_after_commit(django_capture_on_commit_callbacks):
+def test_emails_are_outbox_rows_sent_only_after_commit(side_effects):
     event = EventPostFactory(capacity=1)
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.registration_create(event_id=event.pk, user=UserFactory())
+    with side_effects(execute=False):
+        registration = services.registration_create(event_id=event.pk, user=UserFactory())
         assert mail.outbox == []
 
-    assert len(callbacks) == 2  # the e-mail, then the registrations metric
+    # The e-mail is a row of the registration's own transaction; nothing is sent yet.
+    row = OutboxMessage.objects.get()
+    assert (row.task, row.args, row.status) == (
+        "events.tasks.registration_email_send",
+        [registration.pk, "confirmed"],
+        "pending",
+    )
     assert mail.outbox == []
-    callbacks[0]()
+    assert outbox.run_due() == 1
     assert len(mail.outbox) == 1
+    row.refresh_from_db()
+    assert row.status == "done"
 
 
-def test_rolled_back_registration_sends_nothing(django_capture_on_commit_callbacks):
+def test_rolled_back_registration_sends_nothing(side_effects):
     event = EventPostFactory(capacity=1)
 
     class Abort(Exception):
@@ -479,40 +485,49 @@ def test_rolled_back_registration_sends_nothing(django_capture_on_commit_callbac
             services.registration_create(event_id=event.pk, user=UserFactory())
             raise Abort
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Abort):
+    with side_effects(execute=True) as callbacks, pytest.raises(Abort):
         register_then_fail()
 
     assert callbacks == []
     assert mail.outbox == []
     assert not EventRegistration.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
-def test_registration_stands_when_the_broker_is_down(
-    django_capture_on_commit_callbacks, monkeypatch, caplog
+def test_registration_stands_and_its_email_waits_when_the_broker_is_down(
+    side_effects, monkeypatch, caplog
 ):
     def broker_down(*args, **kwargs):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
 
-    monkeypatch.setattr(tasks.registration_email_send, "delay", broker_down)
+    monkeypatch.setattr(tasks.registration_email_send, "apply_async", broker_down)
     event = EventPostFactory(capacity=1)
 
-    registration = register(event, UserFactory(), django_capture_on_commit_callbacks)
+    with side_effects(execute=False):
+        registration = services.registration_create(event_id=event.pk, user=UserFactory())
 
     assert registration.status == Status.CONFIRMED
-    assert "enqueue_registration_email" in caplog.text
-    assert "Error 111" in caplog.text
     assert_counters_exact(event)
+    assert mail.outbox == []
+    # The relay cannot hand the e-mail over: it stays due for the next round.
+    assert outbox.relay() == 0
+    assert "Error 111" in caplog.text
+    assert OutboxMessage.objects.get().status == "pending"
+    monkeypatch.undo()
+    assert outbox.run_due() == 1
+    assert len(mail.outbox) == 1
 
 
-def test_email_whose_news_is_stale_is_not_sent(django_capture_on_commit_callbacks):
+def test_email_whose_news_is_stale_is_not_sent(side_effects):
     event = EventPostFactory(capacity=1)
     student = UserFactory()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with side_effects(execute=False):
         services.registration_create(event_id=event.pk, user=student)
-    cancel(event, student, django_capture_on_commit_callbacks)
+    # The student cancels before the e-mail went out: "you're registered" is no longer true.
+    cancel(event, student, side_effects)
+    outbox.run_due()
 
-    callbacks[0]()
-
+    assert OutboxMessage.objects.filter(status="done").count() == 1
     assert mail.outbox == []
 
 
@@ -520,17 +535,17 @@ def test_email_whose_news_is_stale_is_not_sent(django_capture_on_commit_callback
 
 
 def test_my_registrations_carry_waitlist_positions_in_one_query(
-    django_capture_on_commit_callbacks, django_assert_num_queries
+    side_effects, django_assert_num_queries
 ):
     student = UserFactory()
     events = EventPostFactory.create_batch(3, capacity=1)
     for position_wanted, event in enumerate(events):
         for other in UserFactory.create_batch(position_wanted + 1):
-            register(event, other, django_capture_on_commit_callbacks)
-        register(event, student, django_capture_on_commit_callbacks)
+            register(event, other, side_effects)
+        register(event, student, side_effects)
     cancelled_event = EventPostFactory()
-    register(cancelled_event, student, django_capture_on_commit_callbacks)
-    cancel(cancelled_event, student, django_capture_on_commit_callbacks)
+    register(cancelled_event, student, side_effects)
+    cancel(cancelled_event, student, side_effects)
 
     with django_assert_num_queries(1):
         rows = [
@@ -547,32 +562,30 @@ def test_my_registrations_carry_waitlist_positions_in_one_query(
         assert registration.waitlist_position == position(registration)
 
 
-def test_own_registration_lookup(django_capture_on_commit_callbacks):
+def test_own_registration_lookup(side_effects):
     event = EventPostFactory()
     student = UserFactory()
     assert selectors.registration_get_for_user(event_id=event.pk, user=student) is None
     assert selectors.registration_get_for_user(event_id=event.pk, user=AnonymousUser()) is None
 
-    registration = register(event, student, django_capture_on_commit_callbacks)
+    registration = register(event, student, side_effects)
 
     assert selectors.registration_get_for_user(event_id=event.pk, user=student) == registration
 
 
-def test_the_lock_is_held_for_a_fixed_handful_of_queries(
-    django_capture_on_commit_callbacks, django_assert_num_queries
-):
+def test_the_lock_is_held_for_a_fixed_handful_of_queries(side_effects, django_assert_num_queries):
     """Every query runs while the event is locked, so their number bounds the queue time."""
     event = EventPostFactory(capacity=1)
     holder, waiting = UserFactory.create_batch(2)
-    register(event, holder, django_capture_on_commit_callbacks)
-    register(event, waiting, django_capture_on_commit_callbacks)
+    register(event, holder, side_effects)
+    register(event, waiting, side_effects)
     newcomer = UserFactory()
 
     # verified e-mail (before the lock), then savepoint, lock timeout, lock event,
-    # own registration, insert, counters, release
-    with django_assert_num_queries(8):
+    # own registration, insert, counters, the e-mail's outbox row, release
+    with django_assert_num_queries(9):
         services.registration_create(event_id=event.pk, user=newcomer)
     # savepoint, lock timeout, lock event, lock own registration, cancel, counters,
-    # read the queue head, promote, counters, release
-    with django_assert_num_queries(10):
+    # read the queue head, promote, counters, the promotion e-mail's outbox row, release
+    with django_assert_num_queries(11):
         services.registration_cancel(event_id=event.pk, user=holder)

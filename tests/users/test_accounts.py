@@ -259,7 +259,7 @@ def test_rejected_request_leaves_the_role_alone_and_may_be_asked_again(client, a
 
 
 def test_deleting_a_student_frees_the_seat_and_removes_the_ledger(
-    client, celery_eager, django_capture_on_commit_callbacks
+    client, celery_eager, side_effects
 ):
     event = EventPostFactory(capacity=1)
     leaving, waiting = UserFactory(), UserFactory(email="waiting@wustl.edu")
@@ -272,7 +272,7 @@ def test_deleting_a_student_frees_the_seat_and_removes_the_ledger(
 
     response = client.post(reverse("users:delete"), {"password": "wrong"})
     assert "That is not your password." in response.content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
+    with side_effects(execute=True):
         client.post(reverse("users:delete"), {"password": "correct-horse-battery"})
 
     assert not User.objects.filter(pk=leaving.pk).exists()

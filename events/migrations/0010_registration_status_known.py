@@ -25,7 +25,7 @@ def void_unknown_statuses(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0008_search_facts_index_reads")]
+    dependencies = [("events", "0009_emaildelivery_accepted_at")]
 
     operations = [
         migrations.RunPython(void_unknown_statuses, migrations.RunPython.noop),
