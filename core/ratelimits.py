@@ -123,7 +123,6 @@ ACCOUNT_VIEWS = frozenset(
         "account_signup",
         "account_reset_password",
         "account_reset_password_from_key",
-        "account_confirm_login_code",
         "account_email_verification_sent",
         "account_reauthenticate",
         "mfa_authenticate",
