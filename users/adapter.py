@@ -31,7 +31,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return email_canonical(email)
 
     def get_client_ip(self, request: HttpRequest) -> str:
-        """allauth's remaining limits key on the same address as core.ratelimits."""
+        """allauth's per-IP limits key on the same client address as core.ratelimits."""
         return client_ip(request)
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:

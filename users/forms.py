@@ -34,7 +34,8 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
     """allauth's "forgot password", sending to (and limiting per) the canonical address.
 
     allauth's form looks the account up by the cleaned address but sends to, and keys its
-    per-address limit on, the address as typed: `alice+1@`, `alice+2@`… would each get five.
+    per-address limit on, the address as typed: `alice+1@`, `alice+2@`… would each get a
+    count of their own.
     """
 
     def clean_email(self) -> str:
