@@ -291,6 +291,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A sweep not started within its own interval is replaced by the next one.
         "options": {"expires": 5 * 60},
     },
+    # Seats of students not checked in by the start + grace go to the waitlist (opt-in).
+    "release-no-shows": {
+        "task": "events.tasks.no_shows_release_due",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
     "delete-unverified-accounts": {
         "task": "users.tasks.unverified_users_delete",
         "schedule": crontab(hour=3, minute=10),
@@ -484,6 +490,8 @@ RATELIMITS = {
     "registration_user": env.str("RATELIMIT_REGISTRATION_USER", default="30/m"),
     "search_ip": env.str("RATELIMIT_SEARCH_IP", default="120/m"),
     "api_user": env.str("RATELIMIT_API_USER", default="600/m"),
+    # Codes a student sends for self check-in (guessing one is 1 in a billion a try).
+    "check_in_code_user": env.str("RATELIMIT_CHECK_IN_CODE_USER", default="10/m"),
     # Counted from OrganizerMessage rows in the database, not Redis (events.services).
     "organizer_message_event": env.str("RATELIMIT_ORGANIZER_MESSAGE_EVENT", default="3/h"),
 }
