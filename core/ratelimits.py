@@ -7,6 +7,7 @@ them by URL name:
 | limit                  | counts                                             | key        |
 |------------------------|----------------------------------------------------|------------|
 | registration_user      | register and cancel, pages and API                 | user       |
+| check_in_code_user     | self check-in codes sent, page and API             | user       |
 | search_ip              | the search page, suggestions, GET /api/v1/events   | client IP  |
 | api_user               | every /api/v1/ request                             | user or IP |
 
@@ -101,6 +102,7 @@ class Limit:
 
 
 REGISTRATION = (Limit("registration_user", _user_key, ("POST", "DELETE"), authenticated_only=True),)
+CHECK_IN_CODE = (Limit("check_in_code_user", _user_key, ("POST",), authenticated_only=True),)
 SEARCH = (Limit("search_ip", "ip", ("GET", "HEAD")),)
 API = Limit("api_user", _user_or_ip_key, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"))
 
@@ -109,6 +111,10 @@ LIMITS_BY_VIEW: dict[str, tuple[Limit, ...]] = {
     "events:register": REGISTRATION,
     "events:cancel": REGISTRATION,
     "api-v1:registration_create": REGISTRATION,
+    "events:self-check-in": CHECK_IN_CODE,
+    # GET (the organizer's code) and POST (a student's) share a path and so a URL name.
+    "api-v1:code_show": CHECK_IN_CODE,
+    "api-v1:code_present": CHECK_IN_CODE,
     "events:search": SEARCH,
     "events:suggest": SEARCH,
     "api-v1:event_list": SEARCH,

@@ -12,9 +12,18 @@ from ninja.security import django_auth
 from core.api import ERRORS, ErrorOut, InputSchema
 from users.requests import ApiRequest
 
-from . import permissions, selectors, services
-from .models import EventCategory, EventPost, EventRegistration
+from . import check_in_codes, permissions, selectors, services
+from .models import (
+    CHECK_IN_RADIUS_MAX_M,
+    CHECK_IN_RADIUS_MIN_M,
+    NO_SHOW_GRACE_DEFAULT_MINUTES,
+    NO_SHOW_GRACE_MAX_MINUTES,
+    EventCategory,
+    EventPost,
+    EventRegistration,
+)
 from .search import event_search, highlight_segments, parse_search_params
+from .tickets import ticket_qr_svg
 
 router = Router(tags=["events"])
 MAX_PAGE_SIZE = 100
@@ -45,6 +54,10 @@ class EventOut(Schema):
     waitlist_count: int
     cancellation_reason: str
     registration_open: bool
+    walk_ins_beyond_capacity: bool
+    release_no_shows: bool
+    no_show_grace_minutes: int
+    check_in_radius_m: int | None
 
     @staticmethod
     def resolve_url(event: EventPost) -> str:
@@ -224,6 +237,23 @@ class EventIn(InputSchema):
     capacity: int | None = Field(
         None, ge=1, le=services.CAPACITY_MAX, description="Omit or null for unlimited."
     )
+    walk_ins_beyond_capacity: bool = Field(
+        False, description="Walk-ins are checked in even when every seat is taken."
+    )
+    release_no_shows: bool = Field(
+        False,
+        description="At the start plus the grace, seats of students not checked in go to the "
+        "waitlist.",
+    )
+    no_show_grace_minutes: int = Field(
+        NO_SHOW_GRACE_DEFAULT_MINUTES, ge=0, le=NO_SHOW_GRACE_MAX_MINUTES
+    )
+    check_in_radius_m: int | None = Field(
+        None,
+        ge=CHECK_IN_RADIUS_MIN_M,
+        le=CHECK_IN_RADIUS_MAX_M,
+        description="Self check-in only within this many metres of the event's place.",
+    )
 
 
 class EventPatch(InputSchema):
@@ -236,6 +266,12 @@ class EventPatch(InputSchema):
     description: str | None = Field(None, max_length=services.DESCRIPTION_MAX_LENGTH)
     capacity: int | None = Field(
         None, ge=1, le=services.CAPACITY_MAX, description="null for unlimited."
+    )
+    walk_ins_beyond_capacity: bool | None = None
+    release_no_shows: bool | None = None
+    no_show_grace_minutes: int | None = Field(None, ge=0, le=NO_SHOW_GRACE_MAX_MINUTES)
+    check_in_radius_m: int | None = Field(
+        None, ge=CHECK_IN_RADIUS_MIN_M, le=CHECK_IN_RADIUS_MAX_M, description="null for none."
     )
 
 
@@ -270,6 +306,61 @@ class CheckInOut(Schema):
     name: str
     checked_in_at: datetime
     already_checked_in: bool
+    walk_in: bool
+
+
+class CheckInCountsOut(Schema):
+    checked_in: int
+    confirmed: int
+    waitlisted: int
+    capacity: int | None
+
+
+class DoorEntryOut(RosterEntryOut):
+    walk_in: bool
+    released_at: datetime | None
+
+
+class CheckInListOut(Schema):
+    counts: CheckInCountsOut
+    results: list[DoorEntryOut]
+
+
+class DoorCheckInIn(Schema):
+    registration_id: int | None = Field(
+        None, ge=1, description="Someone on the roster (a tap at the door)."
+    )
+    email: str | None = Field(
+        None,
+        max_length=254,
+        description="A walk-in's school e-mail: seated and checked in, registered or not.",
+    )
+
+
+class UndoOut(Schema):
+    registration_id: int
+    event_id: int
+    name: str
+    undone: bool
+
+
+class CodeOut(Schema):
+    code: str
+    expires_at: datetime
+    url: str
+    qr_svg: str = Field(description="The QR code of `url`, as SVG.")
+    period_seconds: int
+
+
+class CodeIn(Schema):
+    code: str = Field(max_length=20, description="The six characters on the screen at the door.")
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000)
+
+
+# Attendance settings a PATCH may leave out but not set to null.
+_NOT_NULL_SETTINGS = ("walk_ins_beyond_capacity", "release_no_shows", "no_show_grace_minutes")
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -288,7 +379,7 @@ def _event_fields(data: dict) -> dict:
     for name in ("starts_at", "ends_at"):
         if name in fields:
             fields[name] = _aware(fields[name])
-    for name in ("title", "location_name"):
+    for name in ("title", "location_name", *_NOT_NULL_SETTINGS):
         if name in fields and fields[name] is None:
             raise services.EventInvalid({name: ["This field cannot be null."]})
     for name in ("address", "description"):
@@ -305,6 +396,18 @@ def _roster_entry(registration: EventRegistration) -> dict:
         "status": registration.status,
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
+    }
+
+
+def _check_in_out(outcome: services.CheckInOutcome) -> dict:
+    registration = outcome.registration
+    return {
+        "registration_id": registration.pk,
+        "event_id": registration.event_id,
+        "name": registration.user.get_full_name(),
+        "checked_in_at": registration.checked_in_at,
+        "already_checked_in": not outcome.changed,
+        "walk_in": registration.walk_in,
     }
 
 
@@ -379,11 +482,150 @@ def event_roster(request: ApiRequest, event_id: int):
 )
 def checkin_create(request: ApiRequest, payload: CheckInIn):
     outcome = services.registration_check_in_by_ticket(token=payload.token, by=request.auth)
-    registration = outcome.registration
+    return _check_in_out(outcome)
+
+
+# --- Check-in at the door and by event code -----------------------------------------------
+
+
+def _door_entry(registration: EventRegistration) -> dict:
     return {
-        "registration_id": registration.pk,
-        "event_id": registration.event_id,
-        "name": registration.user.get_full_name(),
-        "checked_in_at": registration.checked_in_at,
-        "already_checked_in": not outcome.changed,
+        **_roster_entry(registration),
+        "walk_in": registration.walk_in,
+        "released_at": registration.released_at,
     }
+
+
+def _registration_of_event(*, event_id: int, registration_id: int) -> None:
+    # The path names the event: a registration of another event is not found here.
+    if selectors.registration_event_id(registration_id=registration_id) != event_id:
+        raise services.NotRegistered("There is no such registration for this event.")
+
+
+@router.get(
+    "/events/{event_id}/checkins",
+    response={200: CheckInListOut, **ERRORS},
+    auth=django_auth,
+    summary="Door check-in: live counts and the roster search (organizers)",
+    description="`q` searches the roster by name or e-mail; without it, the latest check-ins.",
+)
+def checkin_list(request: ApiRequest, event_id: int, q: str = Query("", max_length=100)):
+    event = permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.CHECK_IN
+    )
+    query = q.strip()
+    results = (
+        selectors.roster_search(event=event, query=query)
+        if query
+        else selectors.check_ins_latest(event=event, limit=selectors.DOOR_SEARCH_LIMIT)
+    )
+    return {
+        "counts": selectors.check_in_counts(event_id=event.pk),
+        "results": [_door_entry(registration) for registration in results],
+    }
+
+
+@router.get(
+    "/events/{event_id}/checkins/counts",
+    response={200: CheckInCountsOut, **ERRORS},
+    auth=django_auth,
+    summary="Checked in / confirmed / waitlisted, a few seconds fresh (organizers)",
+    description="What the organizer's pages poll every few seconds; cached for "
+    f"{selectors.CHECK_IN_COUNTS_CACHE_SECONDS} seconds.",
+)
+def checkin_counts(request: ApiRequest, event_id: int):
+    permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.CHECK_IN
+    )
+    return selectors.check_in_counts(event_id=event_id)
+
+
+@router.post(
+    "/events/{event_id}/checkins",
+    response={200: CheckInOut, **ERRORS},
+    auth=django_auth,
+    summary="Check a student in at the door, or add a walk-in (organizers)",
+    description="Send `registration_id` (someone on the roster) or `email` (a walk-in with a "
+    "school account, seated within the capacity, or beyond it when the event allows). "
+    "Checking in twice is harmless: the second answer says `already_checked_in`.",
+)
+def checkin_door(request: ApiRequest, event_id: int, payload: DoorCheckInIn):
+    if (payload.registration_id is None) == (payload.email is None):
+        raise services.EventInvalid(
+            {"__all__": ["Send either registration_id or email, not both."]}
+        )
+    if payload.registration_id is None:
+        outcome = services.walk_in_check_in(
+            event_id=event_id, email=payload.email or "", by=request.auth
+        )
+    else:
+        registration_id = payload.registration_id
+        permissions.event_get_authorized(
+            event_id=event_id, user=request.auth, action=permissions.Action.CHECK_IN
+        )
+        _registration_of_event(event_id=event_id, registration_id=registration_id)
+        outcome = services.registration_check_in(registration_id=registration_id, by=request.auth)
+    return _check_in_out(outcome)
+
+
+@router.delete(
+    "/events/{event_id}/checkins/{registration_id}",
+    response={200: UndoOut, **ERRORS},
+    auth=django_auth,
+    summary="Undo a check-in while check-in is open (organizers)",
+    description="Recorded with who undid it; the E-score award is reversed in the ledger.",
+)
+def checkin_undo(request: ApiRequest, event_id: int, registration_id: int):
+    permissions.event_get_authorized(
+        event_id=event_id, user=request.auth, action=permissions.Action.CHECK_IN
+    )
+    _registration_of_event(event_id=event_id, registration_id=registration_id)
+    outcome = services.registration_check_in_undo(registration_id=registration_id, by=request.auth)
+    return {
+        "registration_id": outcome.registration.pk,
+        "event_id": outcome.registration.event_id,
+        "name": outcome.registration.user.get_full_name(),
+        "undone": outcome.changed,
+    }
+
+
+@router.get(
+    "/events/{event_id}/code",
+    response={200: CodeOut, **ERRORS},
+    auth=django_auth,
+    summary="The event code to show at the door now (organizers)",
+    description="Six characters, new every 30 seconds, accepted for up to 60; only while "
+    "check-in is open (409 `check_in_closed` otherwise).",
+)
+def code_show(request: ApiRequest, event_id: int):
+    code = services.check_in_code_show(event_id=event_id, by=request.auth)
+    url = request.build_absolute_uri(code.path)
+    return {
+        "code": code.code,
+        "expires_at": code.expires_at,
+        "url": url,
+        "qr_svg": ticket_qr_svg(url),
+        "period_seconds": check_in_codes.PERIOD_SECONDS,
+    }
+
+
+@router.post(
+    "/events/{event_id}/code",
+    response={200: CheckInOut, **ERRORS},
+    auth=django_auth,
+    summary="Check myself in with the code on the screen at the door",
+    description="Once per account: again answers `already_checked_in`. Expired, forged and "
+    "other events' codes answer 422 (`code_expired`, `code_invalid`, `code_other_event`). "
+    "When the event checks the location, send the phone's `latitude`/`longitude` (never "
+    "stored).",
+)
+def code_present(request: ApiRequest, event_id: int, payload: CodeIn):
+    position = None
+    if payload.latitude is not None and payload.longitude is not None:
+        position = services.Position(
+            latitude=payload.latitude, longitude=payload.longitude, accuracy_m=payload.accuracy_m
+        )
+    outcome = services.check_in_by_code(
+        user=request.auth, code=payload.code, event_id=event_id, position=position
+    )
+    return _check_in_out(outcome)

@@ -17,8 +17,17 @@ its error body, and none becomes a 500.
 | NotAuthenticated        | not_authenticated         | 401         |
 | ActionForbidden         | forbidden                 | 403         |
 | EventStateConflict      | invalid_state             | 409         |
+| OrganizerNotAttendee    | organizer_not_attendee    | 403         |
 | TicketInvalid           | ticket_invalid            | 404         |
 | CheckInClosed           | check_in_closed           | 409         |
+| SeatReleased            | seat_released             | 409         |
+| EventFull               | event_full                | 409         |
+| NoAccount               | no_account                | 404         |
+| CheckInCodeInvalid      | code_invalid              | 422         |
+| CheckInCodeExpired      | code_expired              | 422         |
+| CheckInCodeOtherEvent   | code_other_event          | 422         |
+| LocationRequired        | location_required         | 422         |
+| TooFarAway              | too_far                   | 403         |
 | MessageRateLimited      | rate_limited              | 429         |
 | EventInvalid            | invalid                   | 422         |
 """
@@ -105,6 +114,17 @@ class EventStateConflict(RegistrationError):
     code = "invalid_state"
 
 
+class OrganizerNotAttendee(EventStateConflict):
+    """Checking an event's organizer in to their own event: organizing earns its own award."""
+
+    code = "organizer_not_attendee"
+    http_status = 403
+    default_message = (
+        "The event's organizer cannot be checked in to their own event: organizing earns the "
+        "organizer award instead."
+    )
+
+
 class TicketInvalid(RegistrationError):
     code = "ticket_invalid"
     http_status = 404
@@ -115,6 +135,64 @@ class TicketInvalid(RegistrationError):
 
 class CheckInClosed(RegistrationError):
     code = "check_in_closed"
+
+
+class SeatReleased(EventStateConflict):
+    """The student's seat went to the waitlist: they had not checked in by the start + grace."""
+
+    code = "seat_released"
+    default_message = "This seat was released to the waitlist: the student had not checked in."
+
+
+class EventFull(RegistrationError):
+    """A walk-in, when every seat is taken and the organizer did not allow more."""
+
+    code = "event_full"
+    default_message = "Every seat is taken."
+
+
+class NoAccount(RegistrationError):
+    """A walk-in's address has no E-Ren account; nobody makes one on another's behalf."""
+
+    code = "no_account"
+    http_status = 404
+    default_message = "There is no E-Ren account with this address."
+
+
+class CheckInCodeInvalid(RegistrationError):
+    code = "code_invalid"
+    http_status = 422
+    default_message = (
+        "This code is not valid: check the six characters on the screen at the door and try again."
+    )
+
+
+class CheckInCodeExpired(CheckInCodeInvalid):
+    code = "code_expired"
+    default_message = (
+        "This code has expired: the code at the door changes every 30 seconds. Enter the one "
+        "on the screen now, or scan its QR code."
+    )
+
+
+class CheckInCodeOtherEvent(CheckInCodeInvalid):
+    code = "code_other_event"
+    default_message = "This code belongs to another event."
+
+
+class LocationRequired(RegistrationError):
+    code = "location_required"
+    http_status = 422
+    default_message = (
+        "This event checks that you are in the room: allow this page to use your location "
+        "and try again. It is used for this check only and never stored."
+    )
+
+
+class TooFarAway(RegistrationError):
+    code = "too_far"
+    http_status = 403
+    default_message = "You seem to be too far from the event's place to check in."
 
 
 class MessageRateLimited(RegistrationError):

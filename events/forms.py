@@ -4,13 +4,19 @@ from typing import Any
 
 from django import forms
 
-from .models import EventPost, OrganizerMessage
+from .models import (
+    NO_SHOW_GRACE_DEFAULT_MINUTES,
+    NO_SHOW_GRACE_MAX_MINUTES,
+    EventPost,
+    OrganizerMessage,
+)
 from .places import CAMPUS_PLACES
 from .services import (
     CANCELLATION_REASON_MAX_LENGTH,
     CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
+    Position,
 )
 
 # <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
@@ -22,6 +28,25 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(format=LOCAL_INPUT_FORMAT, **kwargs)
+
+
+class GraceMinutesField(forms.IntegerField):
+    """Minutes of grace before no-shows are released; blank means the default."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            label="Grace (minutes)",
+            required=False,
+            min_value=0,
+            max_value=NO_SHOW_GRACE_MAX_MINUTES,
+            help_text="Minutes after the start before no-shows' seats are released (blank: "
+            f"{NO_SHOW_GRACE_DEFAULT_MINUTES}).",
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        minutes = super().to_python(value)
+        return NO_SHOW_GRACE_DEFAULT_MINUTES if minutes is None else minutes
 
 
 class EventForm(forms.ModelForm):
@@ -46,6 +71,7 @@ class EventForm(forms.ModelForm):
         max_value=CAPACITY_MAX,
         help_text="Leave blank for unlimited.",
     )
+    no_show_grace_minutes = GraceMinutesField()
 
     class Meta:
         model = EventPost
@@ -126,3 +152,57 @@ class PlaceEventForm(forms.Form):
 
     def coordinates(self) -> dict[str, float]:
         return {name: self.cleaned_data[name] for name in ("latitude", "longitude")}
+
+
+class CheckInSettingsForm(forms.ModelForm):
+    """The attendance choices, changeable at the door (also on the event's edit form)."""
+
+    no_show_grace_minutes = GraceMinutesField()
+
+    class Meta:
+        model = EventPost
+        fields = [
+            "walk_ins_beyond_capacity",
+            "release_no_shows",
+            "no_show_grace_minutes",
+            "check_in_radius_m",
+        ]
+
+    def _post_clean(self):
+        # As EventForm: the service validates with the locked row in hand.
+        pass
+
+
+class WalkInForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+    @classmethod
+    def email_or_none(cls, text: str) -> str | None:
+        """The text as an e-mail address (lower case) when it is one, else None."""
+        form = cls({"email": text})
+        return form.cleaned_data["email"].lower() if "@" in text and form.is_valid() else None
+
+
+class SelfCheckInForm(forms.Form):
+    """The code on the screen at the door, and where the phone is when the event asks."""
+
+    code = forms.CharField(label="Code on the screen at the door", max_length=20)
+    event = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    latitude = forms.FloatField(
+        required=False, min_value=-90, max_value=90, widget=forms.HiddenInput
+    )
+    longitude = forms.FloatField(
+        required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
+    )
+    accuracy = forms.FloatField(
+        required=False, min_value=0, max_value=100_000, widget=forms.HiddenInput
+    )
+
+    def position(self) -> Position | None:
+        """The phone's position, when both coordinates came."""
+        data = self.cleaned_data
+        if data.get("latitude") is None or data.get("longitude") is None:
+            return None
+        return Position(
+            latitude=data["latitude"], longitude=data["longitude"], accuracy_m=data.get("accuracy")
+        )

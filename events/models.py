@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -13,6 +14,11 @@ SEARCH_CONFIG = "english"
 # Check-in is open from an hour before the start until six hours after the end.
 CHECK_IN_OPENS_BEFORE = timedelta(hours=1)
 CHECK_IN_CLOSES_AFTER = timedelta(hours=6)
+# The organizer's choices for no-show release and the self check-in location check.
+NO_SHOW_GRACE_DEFAULT_MINUTES = 10
+NO_SHOW_GRACE_MAX_MINUTES = 120
+CHECK_IN_RADIUS_MIN_M = 50
+CHECK_IN_RADIUS_MAX_M = 2000
 
 
 class EventCategory(models.Model):
@@ -83,6 +89,46 @@ class EventPost(models.Model):
     # so list pages show seats left without counting rows.
     seats_taken = models.PositiveIntegerField(default=0, editable=False)
     waitlist_count = models.PositiveIntegerField(default=0, editable=False)
+    # Walk-ins seated while every seat was taken, which the organizer allowed
+    # (`walk_ins_beyond_capacity`): seats_taken may exceed capacity by this much, no more.
+    seats_beyond_capacity = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Attendance: the organizer's choices (events.services.check_in, no_shows). New columns
+    # carry database defaults, so the release before them can still insert rows.
+    walk_ins_beyond_capacity = models.BooleanField(
+        "walk-ins when full",
+        default=False,
+        db_default=False,
+        help_text="The room has space for more: walk-ins are checked in even when every seat "
+        "is taken.",
+    )
+    release_no_shows = models.BooleanField(
+        "release no-shows",
+        default=False,
+        db_default=False,
+        help_text="When students are waiting, give the seats of confirmed students who have not "
+        "checked in by the start plus the grace below to the waitlist.",
+    )
+    no_show_grace_minutes = models.PositiveSmallIntegerField(
+        "grace (minutes)",
+        default=NO_SHOW_GRACE_DEFAULT_MINUTES,
+        db_default=NO_SHOW_GRACE_DEFAULT_MINUTES,
+        validators=[MaxValueValidator(NO_SHOW_GRACE_MAX_MINUTES)],
+        help_text="Minutes after the start before no-shows' seats are released.",
+    )
+    check_in_radius_m = models.PositiveIntegerField(
+        "self check-in radius (metres)",
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(CHECK_IN_RADIUS_MIN_M),
+            MaxValueValidator(CHECK_IN_RADIUS_MAX_M),
+        ],
+        help_text="Optional: students checking in with the event code must be this close to the "
+        "event's place on the map (their phone's location, used once and never stored). "
+        "Indoors phones are off by tens of metres: 150 is a good start. Blank: no check.",
+    )
+    # When the no-show sweep released seats (once per event).
+    no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Computed by PostgreSQL from the row itself, so it can never be stale.
@@ -114,6 +160,12 @@ class EventPost(models.Model):
                 name="event_published_cat_starts_idx",
             ),
             models.Index(fields=["organizer", "starts_at"], name="event_organizer_starts_idx"),
+            # The no-show sweep: events still owed a release, by start.
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(status="published", release_no_shows=True, no_shows_released_at=None),
+                name="event_no_show_release_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -123,10 +175,24 @@ class EventPost(models.Model):
                 condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
                 name="event_capacity_at_least_one",
             ),
-            # The last line of defence against overselling.
+            # The last line of defence against overselling: only walk-ins the organizer let in
+            # beyond capacity may take seats past it.
             models.CheckConstraint(
-                condition=Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity")),
+                condition=Q(capacity__isnull=True)
+                | Q(seats_taken__lte=F("capacity") + F("seats_beyond_capacity")),
                 name="event_seats_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(no_show_grace_minutes__lte=NO_SHOW_GRACE_MAX_MINUTES),
+                name="event_no_show_grace_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(check_in_radius_m__isnull=True)
+                | Q(
+                    check_in_radius_m__gte=CHECK_IN_RADIUS_MIN_M,
+                    check_in_radius_m__lte=CHECK_IN_RADIUS_MAX_M,
+                ),
+                name="event_check_in_radius_in_range",
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
@@ -179,6 +245,19 @@ class EventPost(models.Model):
     def check_in_closes_at(self) -> datetime:
         return self.ends_at + CHECK_IN_CLOSES_AFTER
 
+    @property
+    def check_in_open(self) -> bool:
+        """Attendance may change now: a published event inside its check-in window."""
+        now = timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.check_in_opens_at <= now <= self.check_in_closes_at
+        )
+
+    @property
+    def no_shows_release_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.no_show_grace_minutes)
+
 
 class EventRegistration(models.Model):
     class Status(models.TextChoices):
@@ -195,6 +274,10 @@ class EventRegistration(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    # Seated at the door (by the organizer or with the event code), not registered beforehand.
+    walk_in = models.BooleanField(default=False, db_default=False)
+    # Cancelled by the no-show sweep: not checked in by the start plus the grace.
+    released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -222,6 +305,10 @@ class EventRegistration(models.Model):
                 condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
                 name="registration_checkin_only_confirmed",
             ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(status="cancelled"),
+                name="registration_released_only_cancelled",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,6 +333,50 @@ class EventRegistration(models.Model):
             and self.checked_in_at is None
             and self.event.status == EventPost.Status.PUBLISHED
         )
+
+
+class AttendanceRecord(models.Model):
+    """One change of a registration's attendance: who made it, when, and how.
+
+    Written in the same transaction as the change (events.services.check_in, no_shows), so
+    an undone check-in still shows who checked the student in, and who took it back.
+    """
+
+    class Action(models.TextChoices):
+        CHECKED_IN = "checked_in", "Checked in"
+        UNDONE = "undone", "Check-in undone"
+        RELEASED = "released", "Seat released (no-show)"
+
+    class Method(models.TextChoices):
+        TICKET = "ticket", "Ticket scanned"
+        DOOR = "door", "Roster at the door"
+        WALK_IN = "walk_in", "Walk-in added at the door"
+        CODE = "code", "Event code on the student's phone"
+        SWEEP = "sweep", "No-show release"
+
+    registration = models.ForeignKey(
+        EventRegistration,
+        on_delete=models.CASCADE,
+        related_name="attendance_records",
+        # attendance_reg_created_idx leads with it.
+        db_index=False,
+    )
+    action = models.CharField(max_length=12, choices=Action)
+    method = models.CharField(max_length=10, choices=Method)
+    # Null for the no-show sweep, or once the account is deleted.
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["registration", "created_at"], name="attendance_reg_created_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registration}: {self.get_action_display()} ({self.get_method_display()})"
 
 
 class OrganizerMessage(models.Model):
@@ -327,6 +458,7 @@ class EmailDelivery(models.Model):
         CONFIRMED = "confirmed", "Registration confirmed"
         WAITLISTED = "waitlisted", "Added to the waitlist"
         PROMOTED = "promoted", "Promoted from the waitlist"
+        RELEASED = "released", "Seat released (no-show)"
         REMINDER = "reminder", "Reminder before the event"
         EVENT_CHANGED = "event_changed", "Event changed"
         EVENT_CANCELLED = "event_cancelled", "Event cancelled"

@@ -1,10 +1,16 @@
 """The organizer's pages: dashboard, create/edit/duplicate, roster, check-in, messages.
 
+Check-in at the door: `door` (search the roster, one tap per student, walk-ins;
+static/js/door.js), `code_screen` (the rotating event code for self check-in;
+static/js/check_in_code.js), both with live counts (static/js/live_counts.js), and
+`check_in_settings`.
+
 Each view loads the event through `permissions.event_get_authorized` (or lets a service do
 it) and maps the errors in one way: drafts of others and missing objects are 404, events
 the user may not manage are 403, anonymous users go to the login page.
 """
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -17,6 +23,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.decorators.http import require_POST
 
@@ -24,14 +32,30 @@ from users.requests import AuthenticatedRequest
 
 from . import permissions, selectors, services
 from .exports import roster_csv
-from .forms import CancelEventForm, EventForm, OrganizerMessageForm, PlaceEventForm
+from .forms import (
+    CancelEventForm,
+    CheckInSettingsForm,
+    EventForm,
+    OrganizerMessageForm,
+    PlaceEventForm,
+    WalkInForm,
+)
+from .models import AttendanceRecord
 from .permissions import Action
-from .tickets import ticket_registration_get
+from .tickets import ticket_qr_svg, ticket_registration_get
 
 T = TypeVar("T")
 _NOT_FOUND = (services.EventNotFound, services.NotRegistered, services.TicketInvalid)
 # Refusals an organizer can act on: shown as a message, never an error page.
-_REFUSED = (services.EventStateConflict, services.CheckInClosed, services.EventCancelled)
+_REFUSED = (
+    services.EventStateConflict,
+    services.CheckInClosed,
+    services.EventCancelled,
+    services.EventFull,
+    services.NoAccount,
+    services.NotEligible,
+    services.RegistrationBusy,
+)
 _NOT_THEIR_EVENT = "Only this event's organizers can check students in. Show this code at the door."
 
 
@@ -54,6 +78,15 @@ def _access_errors_as_http(view):
 
 def _manage_url(event_id: int) -> str:
     return reverse("events:manage", kwargs={"pk": event_id})
+
+
+def _door_url(event_id: int) -> str:
+    return reverse("events:door", kwargs={"pk": event_id})
+
+
+def _back_to(request: HttpRequest, event_id: int) -> str:
+    """The page a check-in button was on: the door page or the roster (nothing else)."""
+    return _door_url(event_id) if request.POST.get("back") == "door" else _manage_url(event_id)
 
 
 def _submit(request: HttpRequest, form: forms.BaseForm, action: Callable[[], T]) -> T | None:
@@ -230,29 +263,134 @@ def message_registrants(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _form_page(request, "events/organize/message.html", {"form": form, "event": event})
 
 
-@require_POST
-@_access_errors_as_http
-def registration_check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Manual check-in from the roster."""
+def _checked_in_said(name: str, changed: bool) -> str:
+    return f"{name} is checked in." if changed else f"{name} was already checked in."
+
+
+def _registration_action(
+    request: AuthenticatedRequest,
+    pk: int,
+    service: Callable[..., services.CheckInOutcome],
+    said: Callable[[str, bool], str],
+) -> HttpResponse:
+    """A check-in button: run `service(registration_id=pk, by=user)`, say how it went, go back."""
     try:
-        outcome = services.registration_check_in(registration_id=pk, by=request.user)
+        outcome = service(registration_id=pk, by=request.user)
     except _REFUSED as error:
         messages.error(request, error.message)
         event_id = selectors.registration_event_id(registration_id=pk)
-        return redirect(_manage_url(event_id) if event_id else reverse("events:organize"))
-    name = outcome.registration.user.get_full_name()
-    messages.success(
-        request, f"{name} is checked in." if outcome.changed else f"{name} was already checked in."
-    )
-    return redirect(_manage_url(outcome.registration.event_id))
+        return redirect(_back_to(request, event_id) if event_id else reverse("events:organize"))
+    messages.success(request, said(outcome.registration.user.get_full_name(), outcome.changed))
+    return redirect(_back_to(request, outcome.registration.event_id))
+
+
+@require_POST
+@_access_errors_as_http
+def registration_check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """One tap on the roster or the door page."""
+    return _registration_action(request, pk, services.registration_check_in, _checked_in_said)
 
 
 @require_POST
 @_access_errors_as_http
 def registration_check_in_undo(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    outcome = services.registration_check_in_undo(registration_id=pk, by=request.user)
-    messages.success(request, f"Check-in of {outcome.registration.user.get_full_name()} is undone.")
-    return redirect(_manage_url(outcome.registration.event_id))
+    return _registration_action(
+        request,
+        pk,
+        services.registration_check_in_undo,
+        lambda name, changed: f"Check-in of {name} is undone.",
+    )
+
+
+@_access_errors_as_http
+def door(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Check-in at the door, on the organizer's phone: find a student, tap, next.
+
+    `?q=` searches the roster by name or e-mail; an e-mail address nobody on the roster has
+    is offered as a walk-in. With `?partial=1` only the results (static/js/door.js swaps
+    them in as the organizer types).
+    """
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.CHECK_IN)
+    query = request.GET.get("q", "").strip()[:100]
+    results = selectors.roster_search(event=event, query=query) if query else []
+    # A whole address nobody on the roster has: offer to add them as a walk-in.
+    walk_in_email = WalkInForm.email_or_none(query)
+    if walk_in_email and walk_in_email in {r.user.email.lower() for r in results}:
+        walk_in_email = None
+    context = {"event": event, "query": query, "results": results, "walk_in_email": walk_in_email}
+    if request.GET.get("partial"):
+        return render(request, "events/organize/_door_results.html", context)
+    context |= {
+        "counts": selectors.check_in_counts(event_id=event.pk, fresh=True),
+        "latest": selectors.check_ins_latest(event=event),
+        "settings_form": CheckInSettingsForm(instance=event),
+    }
+    return render(request, "events/organize/door.html", context)
+
+
+@require_POST
+@_access_errors_as_http
+def walk_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    form = WalkInForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Type the student's full school e-mail address.")
+        return redirect(_door_url(pk))
+    try:
+        outcome = services.walk_in_check_in(
+            event_id=pk, email=form.cleaned_data["email"], by=request.user
+        )
+    except _REFUSED as error:
+        messages.error(request, error.message)
+        return redirect(_door_url(pk))
+    messages.success(
+        request, _checked_in_said(outcome.registration.user.get_full_name(), outcome.changed)
+    )
+    return redirect(_door_url(pk))
+
+
+@require_POST
+@_access_errors_as_http
+def check_in_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Walk-ins beyond capacity, no-show release and the self check-in radius."""
+    form = CheckInSettingsForm(request.POST)
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            messages.error(request, " ".join(str(message) for message in field_errors))
+        return redirect(_door_url(pk))
+    try:
+        services.event_update(event_id=pk, by=request.user, **form.cleaned_data)
+    except services.EventInvalid as error:
+        for field_messages in error.fields.values():
+            messages.error(request, " ".join(field_messages))
+    except _REFUSED as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Check-in settings saved.")
+    return redirect(_door_url(pk))
+
+
+@_access_errors_as_http
+def code_screen(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The screen at the door: the event code and its QR code, new every 30 seconds."""
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.CHECK_IN)
+    context: dict[str, Any] = {"event": event}
+    try:
+        code = services.check_in_code_show(event_id=pk, by=request.user)
+    except _REFUSED as error:
+        context["error"] = error.message
+        return render(request, "events/organize/code_screen.html", context, status=409)
+    url = request.build_absolute_uri(code.path)
+    context |= {
+        "code": code,
+        "code_url": url,
+        # Safe: segno's SVG of our own URL.
+        "qr_svg": mark_safe(ticket_qr_svg(url)),  # noqa: S308 # nosec B308 B703
+        "self_check_in_url": request.build_absolute_uri(reverse("events:self-check-in")),
+        # Without JavaScript the page reloads itself when the code changes.
+        "refresh_seconds": max(1, math.ceil((code.expires_at - timezone.now()).total_seconds())),
+        "counts": selectors.check_in_counts(event_id=pk),
+    }
+    return render(request, "events/organize/code_screen.html", context)
 
 
 class CheckInView(View):
@@ -284,12 +422,12 @@ class CheckInView(View):
     def post(self, request: AuthenticatedRequest, token: str) -> HttpResponse:
         try:
             outcome = services.registration_check_in(
-                registration_id=self.registration.pk, by=request.user
+                registration_id=self.registration.pk,
+                by=request.user,
+                method=AttendanceRecord.Method.TICKET,
             )
         except _REFUSED as error:
             return self.page(error=error.message, status=409, registration=self.registration)
-        except services.ActionForbidden as error:
-            return self.page(error=error.message, status=403, registration=self.registration)
         return self.page(outcome=outcome, registration=outcome.registration)
 
     def page(self, *, status: int = 200, **context: Any) -> HttpResponse:

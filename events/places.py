@@ -5,11 +5,13 @@ Google key is set. Coordinates are approximate (read off a campus map, good to r
 50-100 m): enough for "within 1 km", not for navigation.
 """
 
+import math
 from dataclasses import dataclass
 
 WASHU_ADDRESS = "1 Brookings Dr, St. Louis, MO 63130"
 SOUTH_40_ADDRESS = "6515 Wydown Blvd, St. Louis, MO 63105"
 MEDICAL_CAMPUS_ADDRESS = "660 S Euclid Ave, St. Louis, MO 63110"
+EARTH_RADIUS_M = 6_371_000
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,12 @@ def place_find(text: str) -> Place | None:
     if key in CAMPUS_PLACES:
         return CAMPUS_PLACES[key]
     return next((place for place in CAMPUS_PLACES.values() if place.name.lower() == key), None)
+
+
+def distance_m(latitude: float, longitude: float, to_latitude: float, to_longitude: float) -> float:
+    """Metres between two points on the earth's surface (haversine; plenty for a campus)."""
+    phi1, phi2 = math.radians(latitude), math.radians(to_latitude)
+    d_phi = phi2 - phi1
+    d_lambda = math.radians(to_longitude - longitude)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))

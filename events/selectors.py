@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from core import clock
 
-from .models import EventCategory, EventPost, EventRegistration
+from .models import (
+    CHECK_IN_CLOSES_AFTER,
+    CHECK_IN_OPENS_BEFORE,
+    EventCategory,
+    EventPost,
+    EventRegistration,
+)
 from .places import CAMPUS_PLACES
 
 
@@ -264,4 +270,94 @@ def registration_get_ticket(*, registration_id: int, user) -> EventRegistration:
         user=user,
         status=EventRegistration.Status.CONFIRMED,
         event__status__in=[EventPost.Status.PUBLISHED, EventPost.Status.CANCELLED],
+    )
+
+
+def events_check_in_open(*, now: datetime) -> QuerySet[EventPost]:
+    """Published events whose check-in window holds `now` (a few dozen at the busiest hour)."""
+    return EventPost.objects.filter(
+        status=EventPost.Status.PUBLISHED,
+        starts_at__lte=now + CHECK_IN_OPENS_BEFORE,
+        ends_at__gte=now - CHECK_IN_CLOSES_AFTER,
+    ).order_by("starts_at", "pk")
+
+
+def event_asks_location(*, event_id: int) -> bool:
+    """Self check-in at this event needs the phone's location (the organizer set a radius)."""
+    return EventPost.objects.filter(pk=event_id, check_in_radius_m__isnull=False).exists()
+
+
+# The live counts on the organizer's check-in pages: shared for a few seconds, so however
+# many screens poll an event, the database counts it at most once in that time.
+CHECK_IN_COUNTS_CACHE_SECONDS = 3
+
+
+def check_in_counts_key(event_id: int) -> str:
+    return f"events:check-in-counts:{event_id}"
+
+
+def check_in_counts(*, event_id: int, fresh: bool = False) -> dict[str, int | None]:
+    """Checked in / confirmed / waitlisted (and the capacity) of the event.
+
+    Up to CHECK_IN_COUNTS_CACHE_SECONDS old; `fresh` counts now (a page after an action).
+    """
+    key = check_in_counts_key(event_id)
+    counts = None if fresh else cache.get(key)
+    if counts is None:
+        row = (
+            EventPost.objects.filter(pk=event_id)
+            .annotate(
+                checked_in=Count(
+                    "registrations",
+                    filter=Q(
+                        registrations__status=EventRegistration.Status.CONFIRMED,
+                        registrations__checked_in_at__isnull=False,
+                    ),
+                )
+            )
+            .values("checked_in", "seats_taken", "waitlist_count", "capacity")
+            .first()
+        ) or {"checked_in": 0, "seats_taken": 0, "waitlist_count": 0, "capacity": None}
+        counts = {
+            "checked_in": row["checked_in"],
+            "confirmed": row["seats_taken"],
+            "waitlisted": row["waitlist_count"],
+            "capacity": row["capacity"],
+        }
+        cache.set(key, counts, CHECK_IN_COUNTS_CACHE_SECONDS)
+    return counts
+
+
+# How many roster matches the door search shows: a name narrows it to a few in practice.
+DOOR_SEARCH_LIMIT = 20
+
+
+def roster_search(*, event: EventPost, query: str) -> list[EventRegistration]:
+    """The event's registrations whose student's name or e-mail contains the query.
+
+    Seated students not yet checked in first, then checked in, then waitlisted, then
+    released or cancelled; by name within each.
+    """
+    status_order = Case(
+        When(status=EventRegistration.Status.CONFIRMED, checked_in_at__isnull=True, then=0),
+        When(status=EventRegistration.Status.CONFIRMED, then=1),
+        When(status=EventRegistration.Status.WAITLISTED, then=2),
+        default=3,
+        output_field=IntegerField(),
+    )
+    return list(
+        EventRegistration.objects.filter(event=event)
+        .filter(Q(user__display_name__icontains=query) | Q(user__email__icontains=query))
+        .select_related("user")
+        .annotate(door_order=status_order)
+        .order_by("door_order", "user__display_name", "user__email")[:DOOR_SEARCH_LIMIT]
+    )
+
+
+def check_ins_latest(*, event: EventPost, limit: int = 5) -> list[EventRegistration]:
+    """The event's latest check-ins, newest first: the door page's "just checked in"."""
+    return list(
+        EventRegistration.objects.filter(event=event, checked_in_at__isnull=False)
+        .select_related("user")
+        .order_by("-checked_in_at", "-pk")[:limit]
     )

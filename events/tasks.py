@@ -75,6 +75,15 @@ def reminders_queue_due() -> int:
 
 
 @shared_task(acks_late=True)
+def no_shows_release_due() -> int:
+    """Beat, every minute: release no-shows' seats to the waitlist where the organizer asked."""
+    # Imported here: the services import this module (their outbox rows name its tasks).
+    from .services import no_shows
+
+    return no_shows.no_shows_release_due()
+
+
+@shared_task(acks_late=True)
 def email_deliveries_delete_old() -> int:
     """Beat, daily: drop e-mail idempotency records past their retention."""
     count = emails.email_delivery_delete_old(

@@ -18,6 +18,7 @@ urlpatterns = [
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("me/tickets/<int:pk>/", views.ticket, name="ticket"),
+    path("check-in/", views.self_check_in, name="self-check-in"),
     path("check-in/<str:token>/", organizer_views.CheckInView.as_view(), name="check-in"),
     path("organize/", organizer_views.dashboard, name="organize"),
     path("organize/events/new", organizer_views.event_create, name="create"),
@@ -30,6 +31,14 @@ urlpatterns = [
     path("organize/events/<int:pk>/cancel", organizer_views.event_cancel, name="event-cancel"),
     path("organize/events/<int:pk>/roster.csv", organizer_views.roster_export, name="roster-csv"),
     path("organize/events/<int:pk>/message", organizer_views.message_registrants, name="message"),
+    path("organize/events/<int:pk>/door", organizer_views.door, name="door"),
+    path("organize/events/<int:pk>/walk-in", organizer_views.walk_in, name="walk-in"),
+    path(
+        "organize/events/<int:pk>/check-in-settings",
+        organizer_views.check_in_settings,
+        name="check-in-settings",
+    ),
+    path("organize/events/<int:pk>/code", organizer_views.code_screen, name="code-screen"),
     path(
         "organize/registrations/<int:pk>/check-in",
         organizer_views.registration_check_in,

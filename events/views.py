@@ -17,6 +17,7 @@ from users.selectors import user_has_verified_school_email
 
 from . import permissions, selectors, services
 from .calendar import calendar_render
+from .forms import SelfCheckInForm
 from .models import EventPost, EventRegistration
 from .search import (
     SearchParamsError,
@@ -226,3 +227,59 @@ def ticket(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # Safe: segno's SVG of our own signed URL.
     context["qr_svg"] = mark_safe(svg)  # noqa: S308 # nosec B308 B703
     return render(request, "events/ticket.html", context)
+
+
+# Refusals a student can act on at the door: said on the page, with the status the API uses.
+_SELF_CHECK_IN_REFUSED = (
+    services.CheckInCodeInvalid,
+    services.CheckInClosed,
+    services.EventCancelled,
+    services.EventFull,
+    services.EventStateConflict,
+    services.LocationRequired,
+    services.TooFarAway,
+    services.NotEligible,
+    services.RegistrationBusy,
+)
+
+
+@login_required
+def self_check_in(request: AuthenticatedRequest) -> HttpResponse:
+    """The student checks in with the code on the screen at the door (typed, or its QR code).
+
+    GET shows the form (filled in from the QR code's link) and changes nothing; POST checks
+    in. When the event asks for the phone's location, static/js/self_check_in.js adds it.
+    """
+    if request.method == "POST":
+        form = SelfCheckInForm(request.POST)
+    else:
+        # From the QR code's link: the event and its code, filled in, nothing done yet.
+        form = SelfCheckInForm(
+            initial={"code": request.GET.get("code", ""), "event": request.GET.get("event")}
+        )
+    event_id = request.POST.get("event") or request.GET.get("event") or ""
+    context: dict[str, object] = {
+        "form": form,
+        "needs_location": event_id.isdigit()
+        and selectors.event_asks_location(event_id=int(event_id[:12])),
+    }
+    if request.method != "POST":
+        return render(request, "events/self_check_in.html", context)
+    status = 200
+    if not form.is_valid():
+        context["error"] = "Type the six characters on the screen at the door."
+        status = 422
+    else:
+        try:
+            context["outcome"] = services.check_in_by_code(
+                user=request.user,
+                code=form.cleaned_data["code"],
+                event_id=form.cleaned_data["event"],
+                position=form.position(),
+            )
+        except _SELF_CHECK_IN_REFUSED as error:
+            context["error"] = error.message
+            if isinstance(error, services.LocationRequired):
+                context["needs_location"] = True
+            status = error.http_status
+    return render(request, "events/self_check_in.html", context, status=status)

@@ -325,6 +325,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A sweep not started within its own interval is replaced by the next one.
         "options": {"expires": 5 * 60},
     },
+    # Seats of students not checked in by the start + grace go to the waitlist (opt-in).
+    "release-no-shows": {
+        "task": "events.tasks.no_shows_release_due",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
+    },
     "delete-unverified-accounts": {
         "task": "users.tasks.unverified_users_delete",
         "schedule": crontab(hour=3, minute=10),
@@ -554,6 +560,8 @@ RATELIMITS = {
     "registration_user": _rate("RATELIMIT_REGISTRATION_USER", "30/m"),
     "search_ip": _rate("RATELIMIT_SEARCH_IP", "120/m"),
     "api_user": _rate("RATELIMIT_API_USER", "600/m"),
+    # Codes a student sends for self check-in (guessing one is 1 in a billion a try).
+    "check_in_code_user": _rate("RATELIMIT_CHECK_IN_CODE_USER", "10/m"),
     # Counted from OrganizerMessage rows in the database, not Redis (events.services).
     "organizer_message_event": _rate("RATELIMIT_ORGANIZER_MESSAGE_EVENT", "3/h"),
 }

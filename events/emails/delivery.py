@@ -32,6 +32,7 @@ SUBJECTS = {
     Kind.CONFIRMED: "You're registered: {title}",
     Kind.WAITLISTED: "You're on the waitlist: {title}",
     Kind.PROMOTED: "A seat opened up — you're in: {title}",
+    Kind.RELEASED: "Your seat went to the waitlist: {title}",
     Kind.REMINDER: "Tomorrow: {title}",
     Kind.EVENT_CHANGED: "Changed: {title}",
     Kind.EVENT_CANCELLED: "Cancelled: {title}",

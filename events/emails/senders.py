@@ -33,6 +33,7 @@ _STATUS_ANNOUNCED = {
     Kind.CONFIRMED: EventRegistration.Status.CONFIRMED,
     Kind.WAITLISTED: EventRegistration.Status.WAITLISTED,
     Kind.PROMOTED: EventRegistration.Status.CONFIRMED,
+    Kind.RELEASED: EventRegistration.Status.CANCELLED,
 }
 
 
@@ -52,7 +53,7 @@ def registration_email_send(*, registration_id: int, kind: str) -> bool:
     if registration is None or registration.status != _STATUS_ANNOUNCED[kind]:
         return False
     event, user = registration.event, registration.user
-    attachments = [] if kind == Kind.WAITLISTED else [ics_attachment(event)]
+    attachments = [] if kind in (Kind.WAITLISTED, Kind.RELEASED) else [ics_attachment(event)]
     email = render(
         kind.value,
         subject=SUBJECTS[kind].format(title=one_line(event.title)),
@@ -63,6 +64,8 @@ def registration_email_send(*, registration_id: int, kind: str) -> bool:
         position=registration_waitlist_position(registration=registration),
         # Inside the reminder window no separate reminder follows: this e-mail is it.
         starts_soon=event.starts_at - timezone.now() <= REMINDER_LEAD,
+        # Promoted when no-shows were released: the event is on, come now.
+        started=event.starts_at <= timezone.now(),
     )
     return deliver(
         key=_registration_key(registration, kind),

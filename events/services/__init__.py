@@ -6,7 +6,8 @@
 | registration    | who may register; register, cancel, forget (account closing)       |
 | waitlist        | first come, first served promotion, and the e-mail it queues       |
 | organizing      | create, edit, publish, unpublish, reassign, place, cancel          |
-| check_in        | check-in by ticket or roster, its undo, the E-score sync it queues |
+| check_in        | check-in by ticket, roster, walk-in or event code; undo; E-score   |
+| no_shows        | seats of students not checked in by start + grace to the waitlist  |
 | messages        | organizer e-mails to confirmed students, limited per event         |
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
@@ -16,29 +17,43 @@ from events.errors import (
     ActionForbidden,
     AlreadyCheckedIn,
     CheckInClosed,
+    CheckInCodeExpired,
+    CheckInCodeInvalid,
+    CheckInCodeOtherEvent,
     EmailUnverified,
     EventCancelled,
     EventClosed,
+    EventFull,
     EventInvalid,
     EventNotFound,
     EventNotOpen,
     EventStateConflict,
+    LocationRequired,
     MessageRateLimited,
+    NoAccount,
     NotAuthenticated,
     NotEligible,
     NotRegistered,
+    OrganizerNotAttendee,
     RegistrationBusy,
     RegistrationError,
+    SeatReleased,
     TicketInvalid,
+    TooFarAway,
 )
 
 from .check_in import (
     CheckInOutcome,
+    Position,
+    check_in_by_code,
+    check_in_code_show,
     registration_check_in,
     registration_check_in_by_ticket,
     registration_check_in_undo,
+    walk_in_check_in,
 )
 from .messages import organizer_message_send
+from .no_shows import no_shows_release, no_shows_release_due
 from .organizing import (
     CANCELLATION_REASON_MAX_LENGTH,
     CAPACITY_MAX,
@@ -68,21 +83,33 @@ __all__ = [
     "ActionForbidden",
     "AlreadyCheckedIn",
     "CheckInClosed",
+    "CheckInCodeExpired",
+    "CheckInCodeInvalid",
+    "CheckInCodeOtherEvent",
     "CheckInOutcome",
     "EmailUnverified",
     "EventCancelled",
     "EventClosed",
+    "EventFull",
     "EventInvalid",
     "EventNotFound",
     "EventNotOpen",
     "EventStateConflict",
+    "LocationRequired",
     "MessageRateLimited",
+    "NoAccount",
     "NotAuthenticated",
     "NotEligible",
     "NotRegistered",
+    "OrganizerNotAttendee",
+    "Position",
     "RegistrationBusy",
     "RegistrationError",
+    "SeatReleased",
     "TicketInvalid",
+    "TooFarAway",
+    "check_in_by_code",
+    "check_in_code_show",
     "event_cancel",
     "event_create",
     "event_geocode_enqueue",
@@ -91,6 +118,8 @@ __all__ = [
     "event_publish",
     "event_unpublish",
     "event_update",
+    "no_shows_release",
+    "no_shows_release_due",
     "organizer_message_send",
     "registration_cancel",
     "registration_check_eligibility",
@@ -99,4 +128,5 @@ __all__ = [
     "registration_check_in_undo",
     "registration_create",
     "registration_forget",
+    "walk_in_check_in",
 ]

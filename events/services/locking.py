@@ -24,6 +24,7 @@ LOCK_TIMEOUT_MS = 3000
 
 # The event columns the registration rules read; the rest of the wide row stays on disk.
 _RULE_FIELDS = (
+    "organizer",
     "title",
     "status",
     "starts_at",
@@ -31,6 +32,9 @@ _RULE_FIELDS = (
     "capacity",
     "seats_taken",
     "waitlist_count",
+    "seats_beyond_capacity",
+    "walk_ins_beyond_capacity",
+    "no_show_grace_minutes",
 )
 
 # PostgreSQL's SQLSTATE for lock_not_available, raised when lock_timeout expires.
@@ -71,15 +75,21 @@ def event_locked(*, event_id: int, whole_row: bool = False) -> Iterator[EventPos
         raise
 
 
-def counters_add(*, event: EventPost, seats: int = 0, waitlist: int = 0) -> None:
+def counters_add(
+    *, event: EventPost, seats: int = 0, waitlist: int = 0, beyond_capacity: int = 0
+) -> None:
     """Move the event's counters by the given amounts, in the database and in memory.
 
     Relative updates, so that even a caller that forgot the lock cannot overwrite another
     transaction's count; the CHECK constraint then stops an oversell instead of a lost
-    update hiding it.
+    update hiding it. `beyond_capacity` counts walk-ins the organizer let in past the
+    capacity: the constraint allows seats_taken that much above it, and no more.
     """
     EventPost.objects.filter(pk=event.pk).update(
-        seats_taken=F("seats_taken") + seats, waitlist_count=F("waitlist_count") + waitlist
+        seats_taken=F("seats_taken") + seats,
+        waitlist_count=F("waitlist_count") + waitlist,
+        seats_beyond_capacity=F("seats_beyond_capacity") + beyond_capacity,
     )
     event.seats_taken += seats
     event.waitlist_count += waitlist
+    event.seats_beyond_capacity += beyond_capacity

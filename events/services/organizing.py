@@ -9,7 +9,13 @@ from django.utils import timezone
 from core import outbox
 from events import permissions, tasks
 from events.errors import EventInvalid, EventStateConflict
-from events.models import EmailDelivery, EventCategory, EventChange, EventPost
+from events.models import (
+    NO_SHOW_GRACE_DEFAULT_MINUTES,
+    EmailDelivery,
+    EventCategory,
+    EventChange,
+    EventPost,
+)
 from users.models import User
 
 from .locking import event_locked
@@ -32,6 +38,11 @@ EVENT_EDITABLE_FIELDS = (
     "address",
     "capacity",
     "description",
+    # Attendance (events.services.check_in, no_shows).
+    "walk_ins_beyond_capacity",
+    "release_no_shows",
+    "no_show_grace_minutes",
+    "check_in_radius_m",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -93,6 +104,10 @@ def event_create(
     description: str = "",
     address: str = "",
     capacity: int | None = None,
+    walk_ins_beyond_capacity: bool = False,
+    release_no_shows: bool = False,
+    no_show_grace_minutes: int = NO_SHOW_GRACE_DEFAULT_MINUTES,
+    check_in_radius_m: int | None = None,
 ) -> EventPost:
     """A new draft event; publishing is a separate step (`event_publish`)."""
     permissions.event_check_create(user=organizer)
@@ -106,6 +121,10 @@ def event_create(
         location_name=location_name,
         address=address,
         capacity=capacity,
+        walk_ins_beyond_capacity=walk_ins_beyond_capacity,
+        release_no_shows=release_no_shows,
+        no_show_grace_minutes=no_show_grace_minutes,
+        check_in_radius_m=check_in_radius_m,
         status=EventPost.Status.DRAFT,
         geocode_status=EventPost.GeocodeStatus.PENDING,
     )
@@ -134,12 +153,14 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
         for name in changed:
             setattr(event, name, changes[name])
         _event_validate(event=event)
-        if event.capacity is not None and event.capacity < event.seats_taken:
+        # Walk-ins let in beyond the capacity do not count against it.
+        holding = event.seats_taken - event.seats_beyond_capacity
+        if event.capacity is not None and event.capacity < holding:
             raise EventInvalid(
                 {
                     "capacity": [
-                        f"{event.seats_taken} students already hold a seat, so the capacity "
-                        f"cannot be lower than {event.seats_taken}."
+                        f"{holding} students already hold a seat, so the capacity "
+                        f"cannot be lower than {holding}."
                     ]
                 }
             )

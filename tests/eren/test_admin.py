@@ -192,10 +192,15 @@ def test_the_migration_cancels_rows_with_an_unknown_status_and_the_roster_shows_
         cursor.execute(
             "UPDATE events_eventregistration SET status = '' WHERE id = %s", [registration.pk]
         )
-    migration = importlib.import_module("events.migrations.0010_registration_status_known")
+    migration = importlib.import_module("events.migrations.0012_registration_status_known")
     with connection.schema_editor() as schema_editor:
         migration.void_unknown_statuses(apps, schema_editor)
-        schema_editor.add_constraint(EventRegistration, EventRegistration._meta.constraints[1])
+        (known,) = [
+            constraint
+            for constraint in EventRegistration._meta.constraints
+            if constraint.name == "registration_status_known"
+        ]
+        schema_editor.add_constraint(EventRegistration, known)
     registration.refresh_from_db()
     assert registration.status == "cancelled"
     assert registration.cancelled_at is not None

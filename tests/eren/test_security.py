@@ -1,9 +1,11 @@
 """Security headers, CSP, CORS, the admin's path and Django's deployment checks."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import sign_in
 from tests.factories import EventPostFactory, UserFactory
@@ -39,6 +41,10 @@ def inline_scripts(html: str) -> list[str]:
 def pages(client):
     """Every kind of page: public, account (allauth), personal, organizer, admin, API docs."""
     event = EventPostFactory()
+    # Check-in is open: the code screen shows its code.
+    on_now = EventPostFactory(
+        starts_at=timezone.now(), ends_at=timezone.now() + dt.timedelta(hours=1)
+    )
     staff = User.objects.create_superuser(email="admin@wustl.edu", password="x" * 12)
     anonymous = [
         reverse("events:list"),
@@ -57,6 +63,9 @@ def pages(client):
         reverse("events:manage", args=[event.pk]),
         reverse("mfa_index"),
         reverse("mfa_list_webauthn"),
+        reverse("events:door", args=[on_now.pk]) + "?q=a",
+        reverse("events:code-screen", args=[on_now.pk]),
+        reverse("events:self-check-in"),
         reverse("admin:index"),
         reverse("admin:events_eventpost_changelist"),
         reverse("admin:events_eventpost_change", args=[event.pk]),

@@ -33,28 +33,33 @@ STUDENTS = 30
 READ_TO_WRITE_DELAY = 0.03
 
 
-def race(calls: list[Callable[[], object]]) -> list[object]:
+def race(calls: list[Callable[[], object]], *, connections: int | None = None) -> list[object]:
     """Run the calls at the same moment, one thread and connection each; results in order.
 
-    A call that raises leaves its exception in its place in the results.
+    With `connections`, that many threads share the calls out (as web workers share the
+    requests), for races larger than PostgreSQL's connection limit. A call that raises
+    leaves its exception in its place in the results.
     """
-    barrier = threading.Barrier(len(calls))
+    threads_count = connections or len(calls)
+    barrier = threading.Barrier(threads_count)
     results: list[object] = [None] * len(calls)
 
-    def run(index: int, call: Callable[[], object]) -> None:
+    def run(indexes: range) -> None:
         try:
             # Connect before the barrier, so the race is about locks, not connecting.
             connection.ensure_connection()
             barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:
-            results[index] = exc
+            for index in indexes:
+                try:
+                    results[index] = calls[index]()
+                except Exception as exc:
+                    results[index] = exc
         finally:
             connection.close()
 
     threads = [
-        threading.Thread(target=run, args=(index, call), daemon=True)
-        for index, call in enumerate(calls)
+        threading.Thread(target=run, args=(range(start, len(calls), threads_count),), daemon=True)
+        for start in range(threads_count)
     ]
     for thread in threads:
         thread.start()

@@ -25,7 +25,7 @@ def void_unknown_statuses(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0009_emaildelivery_accepted_at")]
+    dependencies = [("events", "0011_event_no_show_release_idx")]
 
     operations = [
         migrations.RunPython(void_unknown_statuses, migrations.RunPython.noop),
