@@ -32,6 +32,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=eren.settings.base \
+    DJANGO_ENV=production \
     STATIC_ROOT=/app/staticfiles \
     DD_VERSION=${GIT_SHA} \
     DD_GIT_COMMIT_SHA=${GIT_SHA}
@@ -49,6 +50,8 @@ RUN DJANGO_ENV=production \
     DATABASE_URL=postgres://build@127.0.0.1:5432/build \
     REDIS_URL=redis://127.0.0.1:6379/0 \
     ALLOWED_HOSTS=build.invalid \
+    TRUSTED_PROXY_COUNT=0 \
+    ADMIN_URL=build-only/ \
     python manage.py collectstatic --noinput \
     && python -m compileall -q /app /opt/venv
 USER 10001:10001

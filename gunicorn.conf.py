@@ -36,7 +36,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 proxy_allow_ips = forwarded_allow_ips
 
 # Logs: JSON lines on stdout when deployed (the same shape as Django's, see core/logging.py),
-# so Datadog parses gunicorn's own lines too; the access line names the request id.
+# so Datadog parses gunicorn's own lines too; the access line names the request id. The
+# logger class writes check-in, calendar, reminder and reset tokens as [token].
+logger_class = "core.logging.RedactingGunicornLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 _deployed = os.environ.get("DJANGO_ENV") in {"staging", "production"}
 if os.environ.get("LOG_FORMAT", "json" if _deployed else "plain") == "json":

@@ -91,6 +91,9 @@ class BenchServer:
             DEBUG="false",
             SECRET_KEY=secrets.token_urlsafe(50),
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            # Load generators connect directly: no proxy in front.
+            TRUSTED_PROXY_COUNT="0",
+            ADMIN_URL="bench-admin/",
             DATABASE_URL=os.environ.get(
                 "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eren_bench"
             ),

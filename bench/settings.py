@@ -23,3 +23,4 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("BENCH_CELERY_QUEUE", default="eren-bench")
 # Every simulated student comes from 127.0.0.1 (and the micro-benchmarks reuse one user),
 # so the per-IP and per-user limits would measure the limiter, not the app.
 RATELIMIT_ENABLE = False
+ACCOUNT_RATE_LIMITS = False  # allauth's account limits too

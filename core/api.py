@@ -5,11 +5,14 @@ Every error answers `{"error": {"code": str, "message": str, "fields": {name: [m
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import field_validator
 
 from .errors import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, UserError, error_body
 
@@ -69,6 +72,21 @@ class ErenAPI(NinjaAPI):
                         },
                     )
         return schema
+
+
+class InputSchema(Schema):
+    """The base of every request body: text with a NUL character is refused with a 422.
+
+    PostgreSQL cannot store NUL in text, and no person types one; forms refuse it the same way
+    (Django's ProhibitNullCharactersValidator), so the API must too, before a service runs.
+    """
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Text may not contain NUL (\\x00) characters.")
+        return value
 
 
 class ErrorBody(Schema):
@@ -187,6 +205,25 @@ def on_http_error(request, exc: HttpError):
         code=DEFAULT_CODES.get(exc.status_code, "error"),
         message=str(exc),
     )
+
+
+def on_unreadable_body(request, exc):
+    # Django answers these with 400 outside the API (a multipart body without a boundary, too
+    # many fields, a body over DATA_UPLOAD_MAX_MEMORY_SIZE); here they would reach the catch-all.
+    # RawPostDataException: a form body, already read by the CSRF check, where JSON belongs.
+    return error_response(
+        request,
+        status=400,
+        code="bad_request",
+        message="The request body could not be read: send JSON with Content-Type "
+        "application/json, or no body where none is expected.",
+    )
+
+
+api.add_exception_handler(MultiPartParserError, on_unreadable_body)
+api.add_exception_handler(RawPostDataException, on_unreadable_body)
+api.add_exception_handler(BadRequest, on_unreadable_body)
+api.add_exception_handler(SuspiciousOperation, on_unreadable_body)
 
 
 def on_database_unavailable(request, exc):

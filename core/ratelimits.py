@@ -1,24 +1,25 @@
 """Rate limits: which requests count against which limit, and what an over-limit request gets.
 
-The numbers live in settings.RATELIMITS (each overridable by environment); the counters are
-django-ratelimit's, in the "ratelimit" cache (Redis). One middleware applies every limit by
-URL name, so allauth's and the admin's views are covered without wrapping them:
+The site's limits live in settings.RATELIMITS (each overridable by environment); the
+counters are django-ratelimit's, in the "ratelimit" cache (Redis). One middleware applies
+them by URL name:
 
 | limit                  | counts                                             | key        |
 |------------------------|----------------------------------------------------|------------|
-| login_ip               | POST to allauth's and the admin's login            | client IP  |
-| login_account          | the same POSTs                                     | the e-mail |
-| signup_ip              | POST to sign-up                                    | client IP  |
-| password_reset_account | POST to "forgot password"                          | the e-mail |
 | registration_user      | register and cancel, pages and API                 | user       |
 | check_in_code_user     | self check-in codes sent, page and API             | user       |
 | search_ip              | the search page, suggestions, GET /api/v1/events   | client IP  |
 | api_user               | every /api/v1/ request                             | user or IP |
 
+Accounts (login, failed logins, sign-up, password reset) are limited by allauth itself
+(settings.ACCOUNT_RATE_LIMITS), which knows whether a login failed and answers in the form;
+the admin has no login of its own (staff sign in through allauth). Over allauth's per-IP
+limits, `allauth_too_many_requests` (the URLconf's handler429) answers as ours do.
+
 Over a limit: 429 with Retry-After, a page for HTML and the API's error shape for JSON.
-Redis down: limits on logins, sign-up and password reset refuse the request (503, "try again
-shortly"), since they are what stands between a password list and the accounts; every
-other limit lets the request through, and says so in the log at most once a minute.
+Redis down: the account views refuse POSTs (503, "try again shortly"), since their limits
+are what stands between a password list and the accounts; every other limit lets the
+request through, and says so in the log at most once a minute.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
+from django_redis import get_redis_connection
 
 from .errors import error_json
 
@@ -80,13 +82,6 @@ def client_ip(request: HttpRequest) -> str:
         return remote_addr
 
 
-def _email_key(field: str) -> Callable[[str, HttpRequest], str]:
-    def key(group: str, request: HttpRequest) -> str:
-        return request.POST.get(field, "").strip().lower()
-
-    return key
-
-
 def _user_key(group: str, request: HttpRequest) -> str:
     return str(request.user.pk)
 
@@ -102,24 +97,10 @@ class Limit:
     name: str  # a key of settings.RATELIMITS
     key: str | Callable[[str, HttpRequest], str]
     methods: tuple[str, ...]
-    fail_closed: bool = False
     # Only when someone is logged in (an anonymous register POST is a login redirect).
     authenticated_only: bool = False
 
 
-LOGIN = (
-    Limit("login_ip", "ip", ("POST",), fail_closed=True),
-    Limit("login_account", _email_key("login"), ("POST",), fail_closed=True),
-)
-# The admin's login form names the e-mail field "username" (User.USERNAME_FIELD is email).
-ADMIN_LOGIN = (
-    Limit("login_ip", "ip", ("POST",), fail_closed=True),
-    Limit("login_account", _email_key("username"), ("POST",), fail_closed=True),
-)
-SIGNUP = (Limit("signup_ip", "ip", ("POST",), fail_closed=True),)
-PASSWORD_RESET = (
-    Limit("password_reset_account", _email_key("email"), ("POST",), fail_closed=True),
-)
 REGISTRATION = (Limit("registration_user", _user_key, ("POST", "DELETE"), authenticated_only=True),)
 CHECK_IN_CODE = (Limit("check_in_code_user", _user_key, ("POST",), authenticated_only=True),)
 SEARCH = (Limit("search_ip", "ip", ("GET", "HEAD")),)
@@ -127,10 +108,6 @@ API = Limit("api_user", _user_or_ip_key, ("GET", "HEAD", "POST", "PUT", "PATCH",
 
 # URL names (as `request.resolver_match.view_name`) and the limits their requests count against.
 LIMITS_BY_VIEW: dict[str, tuple[Limit, ...]] = {
-    "account_login": LOGIN,
-    "admin:login": ADMIN_LOGIN,
-    "account_signup": SIGNUP,
-    "account_reset_password": PASSWORD_RESET,
     "events:register": REGISTRATION,
     "events:cancel": REGISTRATION,
     "api-v1:registration_create": REGISTRATION,
@@ -144,10 +121,20 @@ LIMITS_BY_VIEW: dict[str, tuple[Limit, ...]] = {
 }
 API_NAMESPACE = "api-v1"
 JSON_VIEWS = {"events:suggest"}
-
-
-class RateLimitUnavailable(Exception):
-    """The counters cannot be read, and the limit is one that refuses rather than guesses."""
+# allauth's views whose POSTs its limits count (in the default cache): refused while Redis
+# is unreachable, rather than served unlimited.
+ACCOUNT_VIEWS = frozenset(
+    {
+        "account_login",
+        "account_signup",
+        "account_reset_password",
+        "account_reset_password_from_key",
+        "account_email_verification_sent",
+        "account_reauthenticate",
+        "mfa_authenticate",
+        "mfa_reauthenticate",
+    }
+)
 
 
 _last_outage_log = 0.0
@@ -171,6 +158,17 @@ def _log_outage(error: Exception) -> None:
     )
 
 
+def account_counters_unavailable() -> bool:
+    """True (and logged) when allauth's counters cannot be reached. allauth reads them
+    through the default cache, which turns a Redis error into a miss, so ask Redis itself."""
+    try:
+        get_redis_connection("default").ping()
+    except Exception as error:  # the client's connection and timeout errors
+        _log_outage(error)
+        return True
+    return False
+
+
 def limit_check(request: HttpRequest, limit: Limit) -> int | None:
     """Count this request; the seconds until it may be retried when over the limit, else None."""
     try:
@@ -184,8 +182,6 @@ def limit_check(request: HttpRequest, limit: Limit) -> int | None:
         )
     except Exception as error:  # the cache client's connection and timeout errors
         _log_outage(error)
-        if limit.fail_closed:
-            raise RateLimitUnavailable from error
         return None
     if usage is None or not usage["should_limit"]:
         return None
@@ -207,6 +203,12 @@ def too_many_requests(request: HttpRequest, *, retry_after: int, json: bool) -> 
         response = render(request, "429.html", {"wait": wait}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def allauth_too_many_requests(request: HttpRequest) -> HttpResponse:
+    """allauth's answer over one of its per-IP limits (settings: the URLconf's handler429).
+    allauth does not say when the window ends: a minute is the hint."""
+    return too_many_requests(request, retry_after=60, json=False)
 
 
 def limits_unavailable(request: HttpRequest, *, json: bool) -> HttpResponse:
@@ -233,20 +235,23 @@ class RateLimitMiddleware:
         if match is None:
             return None
         view_name = match.view_name
+        json = _wants_json(request, view_name)
+        if (
+            view_name in ACCOUNT_VIEWS
+            and request.method == "POST"
+            and account_counters_unavailable()
+        ):
+            return limits_unavailable(request, json=json)
         limits = list(LIMITS_BY_VIEW.get(view_name, ()))
         if API_NAMESPACE in match.namespaces:
             limits.insert(0, API)
-        json = _wants_json(request, view_name)
         retry_after = None
         for limit in limits:
             if request.method not in limit.methods:
                 continue
             if limit.authenticated_only and not request.user.is_authenticated:
                 continue
-            try:
-                wait = limit_check(request, limit)
-            except RateLimitUnavailable:
-                return limits_unavailable(request, json=json)
+            wait = limit_check(request, limit)
             if wait is not None:
                 logger.info("Rate limit %s reached on %s", limit.name, view_name)
                 retry_after = max(retry_after or 0, wait)

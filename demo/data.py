@@ -1224,13 +1224,6 @@ LAST_NAMES: tuple[str, ...] = (
     "Turner", "Walker", "Wang", "Washington", "Weiss", "White", "Williams", "Wilson", "Wong",
     "Wright", "Wu", "Yamamoto", "Young", "Zhang",
 )  # fmt: skip
-PSEUDONYM_ADJECTIVES: tuple[str, ...] = (
-    "Brave", "Clever", "Cosmic", "Curious", "Golden", "Lucky", "Mighty", "Quiet", "Rapid",
-    "Sunny", "Swift", "Witty",
-)  # fmt: skip
-PSEUDONYM_NOUNS: tuple[str, ...] = (
-    "Bear", "Cub", "Falcon", "Fox", "Heron", "Maple", "Otter", "Comet", "Owl", "Arch",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -1256,11 +1249,6 @@ def student_identities_generate(*, count: int, seed: str) -> list[StudentIdentit
             StudentIdentity(display_name=f"{first} {last}", email=f"{local_part}@wustl.edu")
         )
     return identities
-
-
-def pseudonym_generate(*, rng: random.Random) -> str:
-    adjective, noun = rng.choice(PSEUDONYM_ADJECTIVES), rng.choice(PSEUDONYM_NOUNS)
-    return f"{adjective}{noun}{rng.randint(1, 99)}"
 
 
 # --- Accounts and event settings ---------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth.hashers import make_password
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from core import clock
 from events.models import EventCategory, EventPost, EventRegistration
 from users.models import User
+from users.pseudonyms import pseudonym_generate
 
 from . import data as demo_data
 from .data import (
@@ -117,6 +119,10 @@ def _demo_accounts_create_missing() -> int:
         )
         # Sign-in requires a verified address; the demo accounts have no inbox to verify from.
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        if user.is_staff:
+            # Staff need a second factor (users.mfa). Nobody holds this secret: locally,
+            # MFA_TOTP_INSECURE_BYPASS_CODE (000000, DEBUG only) stands in for the app.
+            TOTP.activate(user, generate_totp_secret())
         created += 1
     return created
 
@@ -161,15 +167,14 @@ def _students_create_missing(*, count: int) -> int:
             continue
         rng = random.Random(f"seed-demo-student-{index}")  # noqa: S311 - demo data, not security
         visibility_roll = rng.random()
-        if visibility_roll < 0.15:
-            visibility, pseudonym = (
-                User.LeaderboardVisibility.PSEUDONYM,
-                demo_data.pseudonym_generate(rng=rng),
-            )
-        elif visibility_roll < 0.25:
-            visibility, pseudonym = User.LeaderboardVisibility.HIDDEN, ""
+        # Pseudonyms are the default; some students show their name, a few hide.
+        pseudonym = pseudonym_generate(rng)
+        if visibility_roll < 0.6:
+            visibility = User.LeaderboardVisibility.PSEUDONYM
+        elif visibility_roll < 0.7:
+            visibility = User.LeaderboardVisibility.HIDDEN
         else:
-            visibility, pseudonym = User.LeaderboardVisibility.PUBLIC, ""
+            visibility = User.LeaderboardVisibility.PUBLIC
         new_students.append(
             User(
                 email=identity.email,

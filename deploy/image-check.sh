@@ -101,6 +101,8 @@ run() {
     --env DATABASE_URL=postgres://eren:check@127.0.0.1:6432/eren \
     --env REDIS_URL=redis://127.0.0.1:6379/0 \
     --env ALLOWED_HOSTS=eren.washu.edu \
+    --env TRUSTED_PROXY_COUNT=1 \
+    --env ADMIN_URL=staff-check/ \
     --env DISABLE_SERVER_SIDE_CURSORS=true \
     "$container" -- "$@"
 }

@@ -2,11 +2,14 @@
 
 `send_default_pii=False` keeps cookies, headers with credentials, user ids and IPs out;
 `scrub_event` also removes e-mail addresses wherever they appear in an event (a message
-like "no user alice@wustl.edu", an exception value, form data, a breadcrumb's SQL).
+like "no user alice@wustl.edu", an exception value, form data, a breadcrumb's SQL), and the
+tokens of check-in, calendar, reminder and reset URLs (core.redaction).
 """
 
 import re
 from typing import Any
+
+from core.redaction import redact_tokens
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 REDACTED = "[email]"
@@ -16,7 +19,7 @@ _USER_KEYS_KEPT = {"id"}
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return EMAIL.sub(REDACTED, value)
+        return redact_tokens(EMAIL.sub(REDACTED, value))
     if isinstance(value, dict):
         return {_scrub(key): _scrub(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -1,10 +1,17 @@
 """The site's URLs. Apps are named by import path only: configuration imports no app."""
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 handler500 = "core.errors.server_error"
+# allauth answers its own per-IP limits through the URLconf's handler429.
+handler429 = "core.ratelimits.allauth_too_many_requests"
+
+# The admin has no login form of its own: staff sign in on the site, through allauth's limits
+# and its second factor; the admin's login page sends them there.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     # /health, /health/ready and /api/v1/ (core.urls wires the apps' API routers).

@@ -4,7 +4,6 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema
 from ninja.security import django_auth
@@ -14,6 +13,7 @@ from core.api import ErrorOut
 from users.requests import ApiRequest
 
 from . import selectors
+from .access import leaderboard_check_viewer
 
 router = Router(tags=["escore"])
 MAX_LIMIT = 100
@@ -96,9 +96,12 @@ def _term_out(term) -> dict | None:
 
 @router.get(
     "/leaderboard",
-    response={200: LeaderboardOut, 422: ErrorOut},
-    summary="E-score leaderboard",
+    response={200: LeaderboardOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    auth=django_auth,
+    summary="E-score leaderboard (signed-in WashU accounts)",
     description=(
+        "For accounts with a confirmed WashU address (403 `email_unverified` otherwise). "
+        "Students appear by pseudonym unless they chose to show their name. "
         "`term` is `current` (this term) or `all` (all time); `limit` is 1 to 100 (default 50). "
         "Ties share a rank (1, 2, 2, 4). `me` is the logged-in student's own standing, also "
         "when they are hidden from the list. `delayed` is true when Redis was unreachable and "
@@ -106,11 +109,12 @@ def _term_out(term) -> dict | None:
     ),
 )
 def leaderboard(
-    request: HttpRequest,
+    request: ApiRequest,
     term: str = Query("current", pattern="^(current|all)$"),
     limit: int = Query(selectors.DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ):
-    board = selectors.leaderboard_get(scope=term, user=request.user, limit=limit)
+    leaderboard_check_viewer(user=request.auth)
+    board = selectors.leaderboard_get(scope=term, user=request.auth, limit=limit)
     return {
         "scope": board.scope,
         "term": _term_out(board.term),

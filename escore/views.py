@@ -1,20 +1,36 @@
 from typing import cast
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
+from events.errors import EmailUnverified, NotAuthenticated
 from users.models import User
 
 from . import selectors
+from .access import leaderboard_check_viewer
 
 
 @method_decorator(never_cache, name="dispatch")
 class LeaderboardPageView(TemplateView):
-    """Top 50 for the current term or all time, and the viewer's own rank (hidden or not)."""
+    """Top 50 for the current term or all time, and the viewer's own rank (hidden or not);
+    for signed-in WashU accounts only (escore.access)."""
 
     template_name = "escore/leaderboard.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            leaderboard_check_viewer(user=request.user)
+        except NotAuthenticated:
+            return redirect_to_login(request.get_full_path())
+        except EmailUnverified as error:
+            messages.info(request, error.message)
+            return redirect("users:verify-email")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         scope = self.request.GET.get("term")

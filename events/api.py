@@ -9,7 +9,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
-from core.api import ERRORS, ErrorOut
+from core.api import ERRORS, ErrorOut, InputSchema
 from users.requests import ApiRequest
 
 from . import check_in_codes, permissions, selectors, services
@@ -226,7 +226,7 @@ def my_registrations(request: ApiRequest):
 # --- Organizer endpoints: the same services and permissions as the organizer pages ----------
 
 
-class EventIn(Schema):
+class EventIn(InputSchema):
     title: str = Field(max_length=200)
     category: str = Field(description="A category slug.", max_length=80)
     starts_at: datetime = Field(description="With a UTC offset; naive times are Central time.")
@@ -234,7 +234,9 @@ class EventIn(Schema):
     location_name: str = Field(max_length=200)
     address: str = Field("", max_length=300)
     description: str = Field("", max_length=services.DESCRIPTION_MAX_LENGTH)
-    capacity: int | None = Field(None, ge=1, description="Omit or null for unlimited.")
+    capacity: int | None = Field(
+        None, ge=1, le=services.CAPACITY_MAX, description="Omit or null for unlimited."
+    )
     walk_ins_beyond_capacity: bool = Field(
         False, description="Walk-ins are checked in even when every seat is taken."
     )
@@ -254,7 +256,7 @@ class EventIn(Schema):
     )
 
 
-class EventPatch(Schema):
+class EventPatch(InputSchema):
     title: str | None = Field(None, max_length=200)
     category: str | None = Field(None, max_length=80)
     starts_at: datetime | None = None
@@ -262,7 +264,9 @@ class EventPatch(Schema):
     location_name: str | None = Field(None, max_length=200)
     address: str | None = Field(None, max_length=300)
     description: str | None = Field(None, max_length=services.DESCRIPTION_MAX_LENGTH)
-    capacity: int | None = Field(None, ge=1, description="null for unlimited.")
+    capacity: int | None = Field(
+        None, ge=1, le=services.CAPACITY_MAX, description="null for unlimited."
+    )
     walk_ins_beyond_capacity: bool | None = None
     release_no_shows: bool | None = None
     no_show_grace_minutes: int | None = Field(None, ge=0, le=NO_SHOW_GRACE_MAX_MINUTES)
@@ -271,7 +275,7 @@ class EventPatch(Schema):
     )
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     reason: str = Field(max_length=services.CANCELLATION_REASON_MAX_LENGTH)
 
 
@@ -292,7 +296,7 @@ class RosterOut(Schema):
     checked_in_count: int
 
 
-class CheckInIn(Schema):
+class CheckInIn(InputSchema):
     token: str = Field(max_length=500)
 
 

@@ -1,5 +1,6 @@
 """iCalendar (.ics) output: single-event downloads and each student's subscribable feed."""
 
+import re
 from collections.abc import Collection, Iterable
 from datetime import timedelta
 from urllib.parse import urljoin
@@ -11,6 +12,13 @@ from .models import EventPost
 
 PRODID = "-//E-Ren//eren.washu.edu//EN"
 UID_DOMAIN = "eren.washu.edu"
+# Line breaks and other control characters. icalendar escapes them in event properties but
+# writes the calendar's NAME as given, where a CR would start a new line (and LF fail).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub(" ", text).strip()
 
 
 def _status(event: EventPost, *, tentative: bool) -> str:
@@ -25,7 +33,7 @@ def _ical_event(event: EventPost, *, tentative: bool = False, cancel: bool = Fal
     description = f"{event.description}\n\n{url}".strip()
     ical = Event.new(
         uid=f"event-{event.pk}@{UID_DOMAIN}",
-        summary=event.title,
+        summary=_one_line(event.title),
         start=event.starts_at,
         end=event.ends_at,
         location=location,
@@ -59,7 +67,7 @@ def calendar_render(
     """
     calendar = Calendar.new(
         prodid=PRODID,
-        name=name,
+        name=_one_line(name),
         method=method,
         refresh_interval=timedelta(hours=1),
         subcomponents=[

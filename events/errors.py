@@ -17,6 +17,7 @@ its error body, and none becomes a 500.
 | NotAuthenticated        | not_authenticated         | 401         |
 | ActionForbidden         | forbidden                 | 403         |
 | EventStateConflict      | invalid_state             | 409         |
+| OrganizerNotAttendee    | organizer_not_attendee    | 403         |
 | TicketInvalid           | ticket_invalid            | 404         |
 | CheckInClosed           | check_in_closed           | 409         |
 | SeatReleased            | seat_released             | 409         |
@@ -90,8 +91,8 @@ class RegistrationBusy(RegistrationError):
 class EmailUnverified(NotEligible):
     code = "email_unverified"
     default_message = (
-        "Confirm your school e-mail address before registering: open the link in the e-mail "
-        "we sent you. No e-mail? Send the link again from your account page."
+        "Confirm your school e-mail address before registering, with a code we e-mail to it: "
+        "ask for one on the page this takes you to, or on your account's e-mail page."
     )
 
 
@@ -111,6 +112,17 @@ class EventStateConflict(RegistrationError):
     """The action does not fit the event's state: publishing a cancelled event, and so on."""
 
     code = "invalid_state"
+
+
+class OrganizerNotAttendee(EventStateConflict):
+    """Checking an event's organizer in to their own event: organizing earns its own award."""
+
+    code = "organizer_not_attendee"
+    http_status = 403
+    default_message = (
+        "The event's organizer cannot be checked in to their own event: organizing earns the "
+        "organizer award instead."
+    )
 
 
 class TicketInvalid(RegistrationError):

@@ -13,6 +13,7 @@ from .models import (
 from .places import CAMPUS_PLACES
 from .services import (
     CANCELLATION_REASON_MAX_LENGTH,
+    CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
     Position,
@@ -67,7 +68,7 @@ class EventForm(forms.ModelForm):
     capacity = forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=100_000,
+        max_value=CAPACITY_MAX,
         help_text="Leave blank for unlimited.",
     )
     no_show_grace_minutes = GraceMinutesField()

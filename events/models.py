@@ -290,6 +290,12 @@ class EventRegistration(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["event", "user"], name="registration_one_per_user"),
+            # A row saved around the services (once: the admin's add form, with the status
+            # read-only) had status "", and every roster of its event failed on it.
+            models.CheckConstraint(
+                condition=Q(status__in=["confirmed", "waitlisted", "cancelled"]),
+                name="registration_status_known",
+            ),
             models.CheckConstraint(
                 condition=Q(status="cancelled", cancelled_at__isnull=False)
                 | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),

@@ -18,14 +18,15 @@ class Action(StrEnum):
     PUBLISH = "publish"
     CANCEL = "cancel"
     UNPUBLISH = "unpublish"
+    REASSIGN = "reassign"
     ROSTER = "roster"
     EXPORT = "export"
     CHECK_IN = "check_in"
     MESSAGE = "message"
 
 
-# Actions only staff may take, on any event: moderation.
-STAFF_ACTIONS = frozenset({Action.UNPUBLISH})
+# Actions only staff may take, on any event: moderation, handing an event to another organizer.
+STAFF_ACTIONS = frozenset({Action.UNPUBLISH, Action.REASSIGN})
 
 
 def user_is_staff(user) -> bool:

@@ -1,15 +1,20 @@
 import os
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from celery import _state as celery_state
 from django.db import connection
 from django.db.models import Max
+from django.test import Client
+from django.urls import reverse
 from django_redis import get_redis_connection
 
 from core import outbox
@@ -153,3 +158,47 @@ def celery_worker(tmp_path):
         if worker.poll() is None:
             worker.terminate()
             worker.wait(timeout=20)
+
+
+STAFF_PASSWORD = "staff-test-passphrase"
+
+
+def log_in_with_second_factor(client: Client, user) -> None:
+    """Sign the staff member in as a real browser does: the login form, then the code of an
+    authenticator app (a TOTP secret given to the account here), as users.mfa requires."""
+    csrf = client.cookies.get("csrftoken")
+    client.logout()  # which empties the cookie jar: a client that sends its own token keeps it
+    if csrf is not None:
+        client.cookies["csrftoken"] = csrf.value
+    user.set_password(STAFF_PASSWORD)
+    user.save(update_fields=["password"])
+    EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 302, response.content
+    assert response["Location"] == reverse("mfa_authenticate")
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    response = client.post(reverse("mfa_authenticate"), {"code": code})
+    assert response.status_code == 302, response.content
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def sign_in(client: Client, user) -> None:
+    """Log the user in: directly, or for staff through the login and its second factor."""
+    if user.is_staff:
+        log_in_with_second_factor(client, user)
+    else:
+        client.force_login(user)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's admin client, signed in with a second factor (users.mfa)."""
+    client = Client()
+    log_in_with_second_factor(client, admin_user)
+    return client

@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+
+from core.errors import UserError
 
 from . import services
 from .forms import AdminUserCreationForm, UserChangeForm
@@ -41,6 +43,24 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["close_accounts"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting the row would drop registrations without giving their seats back and leave
+        # the ledger, the admin log and sessions behind: accounts are closed by the service.
+        return False
+
+    @admin.action(description="Close the accounts (as a student closing their own)")
+    def close_accounts(self, request, queryset):
+        closed = 0
+        for user in queryset:
+            try:
+                services.user_delete(user=user)
+            except UserError as error:
+                self.message_user(request, f"{user}: {error.message}", level=messages.ERROR)
+            else:
+                closed += 1
+        self.message_user(request, f"{closed} account(s) closed.")
 
 
 @admin.register(OrganizerRequest)

@@ -1,7 +1,46 @@
+from allauth.account import forms as allauth_forms
+from allauth.core import context, ratelimit
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
+from .addresses import email_canonical
 from .models import User
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login, with the address in its canonical form: the account is found, and
+    the failed-login limit counted, under the one spelling of the mailbox."""
+
+    def clean_login(self) -> str:
+        return email_canonical(super().clean_login())
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up, limited per address as well as per IP: each sign-up naming an
+    address mails its owner (a code, or "you already have an account")."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        if email and not ratelimit.consume(context.request, action="signup_email", key=email):
+            raise forms.ValidationError(
+                "There have been too many sign-ups with this address. Please try again later, "
+                "or log in if the account is yours.",
+                code="too_many_signups",
+            )
+        return email
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    """allauth's "forgot password", sending to (and limiting per) the canonical address.
+
+    allauth's form looks the account up by the cleaned address but sends to, and keys its
+    per-address limit on, the address as typed: `alice+1@`, `alice+2@`… would each get a
+    count of their own.
+    """
+
+    def clean_email(self) -> str:
+        super().clean_email()
+        return email_canonical(self.cleaned_data["email"])
 
 
 class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
@@ -28,8 +67,11 @@ class ProfileForm(forms.ModelForm):
         }
         help_texts = {
             "display_name": "Shown to organizers and, if you choose, on the leaderboard.",
-            "leaderboard_visibility": "Hidden students still see their own rank.",
-            "pseudonym": "Only used when you choose to show a pseudonym.",
+            "leaderboard_visibility": (
+                "A pseudonym unless you choose otherwise; only signed-in WashU accounts see the "
+                "leaderboard. Hidden students still see their own rank."
+            ),
+            "pseudonym": "Shown instead of your name; change it as you like.",
             "email_reminders": "Confirmations, changes and cancellations always come.",
         }
         widgets = {"leaderboard_visibility": forms.RadioSelect}

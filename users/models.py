@@ -7,11 +7,20 @@ from django.core import signing
 from django.db import models
 from django.db.models.functions import Lower
 
+from .addresses import email_canonical
+from .pseudonyms import pseudonym_generate
+
 
 class UserManager(DjangoUserManager["User"]):
-    """E-mail is the login: there is no username."""
+    """E-mail is the login: there is no username. Addresses are kept and found in their
+    canonical form (users.addresses), so one mailbox is one account."""
 
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # Also what AbstractUser.clean() applies, so the admin's forms store this form too.
+        return email_canonical(email or "")
 
     def _create_user(self, email, password, **extra_fields):
         if not email:
@@ -32,13 +41,15 @@ class UserManager(DjangoUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        # Exact match on the canonical form: a case-insensitive match in the database would
+        # let look-alikes through (PostgreSQL's UPPER of the dotless i, U+0131, is 'I').
+        return self.get(email=email_canonical(username))
 
 
 class User(AbstractUser):
     class LeaderboardVisibility(models.TextChoices):
+        PSEUDONYM = "pseudonym", "Show my pseudonym"
         PUBLIC = "public", "Show my name"
-        PSEUDONYM = "pseudonym", "Show a pseudonym"
         HIDDEN = "hidden", "Hide me"
 
     username = None  # type: ignore[assignment]
@@ -49,12 +60,13 @@ class User(AbstractUser):
     is_organizer = models.BooleanField(
         default=False, help_text="May create events and check attendees in."
     )
+    # Private by default (FERPA directory holds): a pseudonym, unless the student opts in.
     leaderboard_visibility = models.CharField(
         max_length=10,
         choices=LeaderboardVisibility,
-        default=LeaderboardVisibility.PUBLIC,
+        default=LeaderboardVisibility.PSEUDONYM,
     )
-    pseudonym = models.CharField(max_length=40, blank=True)
+    pseudonym = models.CharField(max_length=40, blank=True, default=pseudonym_generate)
     email_reminders = models.BooleanField(
         default=True, help_text="E-mail a reminder the day before each event registered for."
     )
@@ -75,6 +87,13 @@ class User(AbstractUser):
         constraints = [
             # The unique index on email is case-sensitive; addresses are not.
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            # Stored canonical (users.addresses): lower case and no +tag, so the unique
+            # indexes above hold per mailbox, not per spelling.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email"))
+                & ~models.Q(email__regex=r"^[^@+]+\+[^@]*@"),
+                name="user_email_canonical",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(leaderboard_visibility="pseudonym") | ~models.Q(pseudonym=""),
                 name="user_pseudonym_required_when_chosen",
@@ -104,12 +123,15 @@ class User(AbstractUser):
 
     @property
     def leaderboard_name(self) -> str | None:
-        """The name shown on the leaderboard, or None when the student chose to hide."""
+        """The name shown on the leaderboard, or None when the student chose to hide.
+
+        Their own name only when they chose it and gave one; never anything from the e-mail
+        address (the leaderboard is not the place to learn who studies here)."""
         if self.leaderboard_visibility == self.LeaderboardVisibility.HIDDEN:
             return None
-        if self.leaderboard_visibility == self.LeaderboardVisibility.PSEUDONYM:
-            return self.pseudonym
-        return self.get_full_name()
+        if self.leaderboard_visibility == self.LeaderboardVisibility.PUBLIC and self.display_name:
+            return self.display_name
+        return self.pseudonym or None
 
 
 class OrganizerRequest(models.Model):

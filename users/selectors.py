@@ -1,6 +1,12 @@
 """Reads about users."""
 
+from typing import Any
+
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+
+from escore.models import ScoreEntry
+from events.models import EmailDelivery, EventPost, EventRegistration, OrganizerMessage
 
 from .models import OrganizerRequest, User
 from .school_email import school_email_is_allowed
@@ -15,3 +21,74 @@ def user_has_verified_school_email(*, user: User) -> bool:
 
 def organizer_request_latest(*, user: User) -> OrganizerRequest | None:
     return OrganizerRequest.objects.filter(user=user).order_by("-created_at", "-pk").first()
+
+
+def user_data_export(*, user: User) -> dict[str, Any]:
+    """Everything E-Ren keeps about the user, for "download my data": the account, its
+    addresses and second factors (their kind, not their secrets), registrations, score
+    entries, organizer requests, and for organizers their events and messages. A few
+    queries, whatever the amount."""
+    return {
+        "account": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+            "is_organizer": user.is_organizer,
+            "is_staff": user.is_staff,
+            "leaderboard_visibility": user.leaderboard_visibility,
+            "pseudonym": user.pseudonym,
+            "email_reminders": user.email_reminders,
+            "calendar_feed_enabled": bool(user.calendar_token),
+        },
+        "email_addresses": list(
+            EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
+        ),
+        "second_factors": list(
+            Authenticator.objects.filter(user=user).values("type", "created_at", "last_used_at")
+        ),
+        "registrations": [
+            {
+                "event": {"id": r.event_id, "title": r.event.title, "starts_at": r.event.starts_at},
+                "status": r.status,
+                "registered_at": r.registered_at,
+                "cancelled_at": r.cancelled_at,
+                "checked_in_at": r.checked_in_at,
+            }
+            for r in EventRegistration.objects.filter(user=user)
+            .select_related("event")
+            .order_by("registered_at", "pk")
+        ],
+        "score_entries": [
+            {
+                "points": entry.points,
+                "reason": entry.reason,
+                "event": entry.event and {"id": entry.event_id, "title": entry.event.title},
+                "note": entry.note,
+                "created_at": entry.created_at,
+            }
+            for entry in ScoreEntry.objects.filter(user=user)
+            .select_related("event")
+            .order_by("created_at", "pk")
+        ],
+        "organizer_requests": list(
+            OrganizerRequest.objects.filter(user=user)
+            .order_by("created_at")
+            .values("reason", "status", "created_at", "decided_at")
+        ),
+        "events_organized": list(
+            EventPost.objects.filter(organizer=user)
+            .order_by("starts_at")
+            .values("id", "title", "starts_at", "status")
+        ),
+        "messages_sent": list(
+            OrganizerMessage.objects.filter(sent_by=user)
+            .order_by("created_at")
+            .values("event_id", "subject", "body", "created_at", "recipient_count")
+        ),
+        "emails_sent_to_you": list(
+            EmailDelivery.objects.filter(user=user)
+            .order_by("sent_at")
+            .values("kind", "recipient", "sent_at")
+        ),
+    }

@@ -1,14 +1,18 @@
 """Writes about users: profile, the organizer role, closing an account."""
 
+import json
 from datetime import timedelta
 from importlib import import_module
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core import outbox
@@ -16,7 +20,7 @@ from core.errors import UserError
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
-from events.models import EventPost, EventRegistration
+from events.models import EventPost, EventRegistration, OrganizerMessage
 
 from .models import OrganizerRequest, User
 
@@ -46,6 +50,8 @@ def user_profile_update(
         user.email_reminders = email_reminders
     if user.leaderboard_visibility == User.LeaderboardVisibility.PSEUDONYM and not user.pseudonym:
         raise ValidationError({"pseudonym": "Choose a pseudonym to show on the leaderboard."})
+    if user.leaderboard_visibility == User.LeaderboardVisibility.PUBLIC and not user.display_name:
+        raise ValidationError({"display_name": "Add your name to show it on the leaderboard."})
     user.full_clean(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
@@ -108,14 +114,17 @@ def organizer_request_decide(*, request_id: int, by: User, approve: bool) -> Org
     return request
 
 
+@transaction.atomic
 def user_delete(*, user: User) -> None:
-    """Close the account as README's Privacy section describes.
+    """Close the account as README's Privacy section describes, in one transaction: any
+    failure leaves the account exactly as it was.
 
     Every registration and score entry of the user is deleted; a seat freed in an upcoming
-    event goes to the first student waiting. Sessions end because the account is gone (or,
-    anonymised, inactive with a new password hash). An account that organized events is
-    anonymised instead of deleted, because the events (and other students' ledger entries
-    for them) are kept.
+    event goes to the first student waiting. Also gone: addresses, second factors, organizer
+    requests and messages, the record of e-mails sent, the admin's log entries about the
+    account and its rows, and every session. An account that organized events is anonymised
+    instead of deleted, because the events (and other students' ledger entries for them) are
+    kept.
     """
     now = timezone.now()
     open_events = EventPost.objects.filter(organizer=user, ends_at__gt=now).exclude(
@@ -129,29 +138,64 @@ def user_delete(*, user: User) -> None:
     active = EventRegistration.objects.filter(user=user).exclude(
         status=EventRegistration.Status.CANCELLED
     )
+    # Event rows are locked before the user row, in the order every other writer takes them.
     for event_id in active.values_list("event_id", flat=True):
         event_services.registration_forget(event_id=event_id, user=user)
-    with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        EventRegistration.objects.filter(user=user).delete()
-        user.score_entries.all().delete()
-        # The leaderboard is a cache of the ledger: drop the user from it once this commits.
-        _leaderboard_refresh_queue(user_id=user.pk)
-        EmailAddress.objects.filter(user=user).delete()
-        # The record of e-mails sent holds the address; an anonymised account keeps none.
-        user.email_deliveries.all().delete()
-        if not EventPost.objects.filter(organizer=user).exists():
-            user.delete()
-            return
-        user.email = f"deleted-{user.pk}@invalid"
-        user.display_name = "Former organizer"
-        user.pseudonym = ""
-        user.leaderboard_visibility = User.LeaderboardVisibility.HIDDEN
-        user.calendar_token = None
-        user.is_active = user.is_organizer = user.is_staff = user.is_superuser = False
-        user.set_unusable_password()
-        user.save()
-        user.organizer_requests.all().delete()
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _admin_log_forget(user=user)
+    EventRegistration.objects.filter(user=user).delete()
+    user.score_entries.all().delete()
+    # The leaderboard is a cache of the ledger: drop the user from it once this commits.
+    _leaderboard_refresh_queue(user_id=user.pk)
+    EmailAddress.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    # The record of e-mails sent holds the address; an anonymised account keeps none.
+    user.email_deliveries.all().delete()
+    # Delivered already (the events are over); what the organizer wrote is theirs.
+    OrganizerMessage.objects.filter(sent_by=user).delete()
+    user.organizer_requests.all().delete()
+    _sessions_end(user=user)
+    if not EventPost.objects.filter(organizer=user).exists():
+        user.delete()
+        return
+    user.email = f"deleted-{user.pk}@invalid"
+    user.display_name = "Former organizer"
+    user.pseudonym = ""
+    user.leaderboard_visibility = User.LeaderboardVisibility.HIDDEN
+    user.calendar_token = None
+    user.is_active = user.is_organizer = user.is_staff = user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+
+
+def _admin_log_forget(*, user: User) -> None:
+    """Delete the admin's log entries about the account and its rows, and any that name its
+    address (an entry's text is the object's __str__, often the address)."""
+    about = Q(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk))
+    for model, rows in (
+        (EventRegistration, EventRegistration.objects.filter(user=user)),
+        (ScoreEntry, ScoreEntry.objects.filter(user=user)),
+        (OrganizerRequest, OrganizerRequest.objects.filter(user=user)),
+        (EmailAddress, EmailAddress.objects.filter(user=user)),
+    ):
+        ids = [str(pk) for pk in rows.values_list("pk", flat=True)]
+        about |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
+    about |= Q(object_repr__icontains=user.email) | Q(change_message__icontains=user.email)
+    LogEntry.objects.filter(about).delete()
+
+
+def _sessions_end(*, user: User) -> None:
+    """Delete the user's sessions, and logins still waiting for a code or second factor:
+    allauth keeps the address in both.
+
+    Sessions are not indexed by user, so every live one is decoded: fine at the pilot's few
+    thousand sessions and for an action this rare."""
+    store = _session_store()
+    live = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session in live.iterator(chunk_size=1000):
+        data = session.get_decoded()
+        if data.get("_auth_user_id") == str(user.pk) or user.email in json.dumps(data, default=str):
+            store(session_key=session.session_key).delete()
 
 
 def _leaderboard_refresh_queue(*, user_id: int) -> None:
@@ -200,8 +244,13 @@ def user_delete_unverified(*, older_than: timedelta) -> int:
     return len(user_ids)
 
 
+def _session_store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
 def session_delete_expired() -> int:
     """Delete expired sessions from the database, as `manage.py clearsessions` does."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    count, _ = store.get_model_class().objects.filter(expire_date__lt=timezone.now()).delete()
+    count, _ = (
+        _session_store().get_model_class().objects.filter(expire_date__lt=timezone.now()).delete()
+    )
     return count

@@ -3,10 +3,13 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+
+from core.errors import UserError
 
 from . import selectors, services
 from .forms import AccountDeleteForm, OrganizerRequestForm, ProfileForm
@@ -78,12 +81,23 @@ def verify_email(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
+def data_export(request: AuthenticatedRequest) -> JsonResponse:
+    """ "Download my data": everything kept about the account, as a JSON file."""
+    data = selectors.user_data_export(user=request.user)
+    response = JsonResponse(data, encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="eren-my-data.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
 def account_delete(request: AuthenticatedRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_delete(user=request.user)
-        except services.AccountError as error:
+        except UserError as error:
+            # Nothing was changed: the deletion is one transaction.
             form.add_error(None, error.message)
         else:
             logout(request)

@@ -19,6 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
+# A checkout is local unless told otherwise, so `make run`, tests and manage.py need nothing
+# set; the image says DJANGO_ENV=production (Dockerfile), so a container started without
+# configuration refuses to start instead of serving debug pages with the development key.
 DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 if DJANGO_ENV not in {"local", "test", "staging", "production"}:
     raise ImproperlyConfigured(
@@ -29,19 +32,44 @@ DEPLOYED = DJANGO_ENV in {"staging", "production"}
 LOCAL_SECRET_KEY = "django-insecure-local-only-never-use-in-production"  # noqa: S105
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/eren"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+LOCAL_ADMIN_URL = "admin/"
+
+
+def _secret_problem(name: str, secret: str) -> str | None:
+    """Why a signing key is unfit for a deployment, or None. Django's own check (W009) asks
+    for 50 characters and 5 different ones; a development or `django-insecure` key is refused."""
+    if secret == LOCAL_SECRET_KEY or secret.startswith("django-insecure"):
+        return f"{name} is a development value"
+    if len(secret) < 50 or len(set(secret)) < 5:
+        return f"{name} is shorter than 50 characters or has fewer than 5 different ones"
+    return None
 
 
 def _required_in_deployment() -> None:
-    """Name every missing setting at once, so a broken deploy fails with one clear message."""
+    """Refuse to start a deployment that is not configured as one, naming every problem at
+    once: missing secrets and hosts, a weak key, debug pages, an unset proxy count, the
+    default admin path."""
     problems = []
     secret = env.str("SECRET_KEY", default="")
     if not secret:
         problems.append("SECRET_KEY is not set")
-    elif secret == LOCAL_SECRET_KEY or len(secret) < 50 or secret.startswith("django-insecure"):
-        problems.append("SECRET_KEY is a development value or shorter than 50 characters")
+    elif problem := _secret_problem("SECRET_KEY", secret):
+        problems.append(problem)
+    for index, fallback in enumerate(env.list("SECRET_KEY_FALLBACKS", default=[])):
+        if problem := _secret_problem(f"SECRET_KEY_FALLBACKS[{index}]", fallback):
+            problems.append(problem)
     for name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"):
         if not env.str(name, default=""):
             problems.append(f"{name} is not set")
+    # Debug pages show settings (the Redis and SMTP passwords in their URLs) and source.
+    if env.bool("DEBUG", default=False):
+        problems.append("DEBUG is on")
+    # Without it every client shares the ALB's address as its rate-limit key (or, set too
+    # high, picks its own): the number of proxies must be a decision, not a default.
+    if not env.str("TRUSTED_PROXY_COUNT", default=""):
+        problems.append("TRUSTED_PROXY_COUNT is not set (1 behind the ALB)")
+    if env.str("ADMIN_URL", default=LOCAL_ADMIN_URL).strip("/") == LOCAL_ADMIN_URL.strip("/"):
+        problems.append("ADMIN_URL is not set to a path of its own (not admin/)")
     if problems:
         raise ImproperlyConfigured(
             f"DJANGO_ENV={DJANGO_ENV} refuses to start: " + "; ".join(problems) + "."
@@ -54,6 +82,9 @@ if DEPLOYED:
 # --- Core -------------------------------------------------------------------------------
 
 SECRET_KEY = env.str("SECRET_KEY", default=LOCAL_SECRET_KEY)
+# Rotation: the new key signs, the old ones (comma-separated) still verify sessions, password
+# reset links and tickets until they are dropped from this list.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "local")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -71,6 +102,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "ninja",
     "corsheaders",
     "csp",
@@ -98,6 +130,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff act only from sessions that passed a second factor (users/mfa.py).
+    "users.mfa.StaffMfaMiddleware",
     # Last: it needs request.user and answers before the view runs.
     "core.ratelimits.RateLimitMiddleware",
 ]
@@ -318,10 +352,9 @@ ESCORE_LEADERBOARD_TTL = env.int("ESCORE_LEADERBOARD_TTL", default=7 * 24 * 60 *
 # --- Auth -------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# Django's backend finds the account by its canonical address (UserManager); allauth's own
+# would match case-insensitively in the database, where UPPER of a dotless i (U+0131) is 'I'.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -331,10 +364,23 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 # Nobody logs in, or registers for an event, before proving they read the school mailbox;
 # registration eligibility lives in events.services.registration_check_eligibility.
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# By a code typed into the browser that signed up (or logged in, or asked for the change),
+# not a link: a link works in any browser, so a victim following the link that an attacker's
+# sign-up with their address triggered would verify the attacker's account and password
+# (pre-account hijacking). A code is useless to anyone but the session waiting for it.
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "users.forms.LoginForm",
+    "signup": "users.forms.SignupForm",
+    "reset_password": "users.forms.ResetPasswordForm",
+}
 # Changing the address keeps the old one until the new one is confirmed.
 ACCOUNT_CHANGE_EMAIL = True
+# ASVS 2.2.3 / 2.5.5: tell the account's address when its password or address changes (a
+# password reset, a new address confirmed: then the old address is told), or MFA is changed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "E-Ren: "
 # Sign-up is open to these e-mail domains only (exact match, case-insensitive).
@@ -346,10 +392,27 @@ SIGNUP_EMAIL_DOMAINS = [
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # ASVS 2.1.1: at least 12 characters; no composition rules, long pass phrases welcome.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Multi-factor authentication (allauth.mfa): any account may add it, staff must (users/mfa.py).
+# Authenticator apps (TOTP) and security keys or passkeys (WebAuthn), with recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "E-Ren"
+# WebAuthn needs HTTPS, except on localhost for `make run`.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not DEPLOYED
+# The demo's staff account (seed_demo) has an authenticator; locally, with debug pages on,
+# its code is 000000. allauth itself refuses this setting unless DEBUG is on.
+MFA_TOTP_INSECURE_BYPASS_CODE = "000000" if DJANGO_ENV == "local" and DEBUG else None
+
+# A password-reset link works for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
 
 # --- E-mail -----------------------------------------------------------------------------
 
@@ -430,7 +493,7 @@ if not SECURE_HSTS_PRELOAD and "security.W021" not in SILENCED_SYSTEM_CHECKS:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # The site itself is served at the root; the admin sits at ADMIN_URL behind staff login.
-ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+ADMIN_URL = env.str("ADMIN_URL", default=LOCAL_ADMIN_URL)
 if ADMIN_URL.startswith("/") or not ADMIN_URL.endswith("/") or ADMIN_URL.strip("/") == "":
     raise ImproperlyConfigured(
         f"ADMIN_URL must be a relative path ending in a slash, like 'admin/' (got {ADMIN_URL!r})."
@@ -472,7 +535,7 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = False
 
-# --- Rate limits (eren/ratelimits.py, django-ratelimit counters in Redis) ----------------
+# --- Rate limits (core/ratelimits.py and allauth's, counters in Redis) ---------------------
 
 # Client addresses come from X-Forwarded-For: exactly this many proxies (the ALB: 1) append
 # to it, so the entry that many places from the right is the client; anything to its left
@@ -481,26 +544,55 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "core.ratelimits.client_ip"
-# "count/period" with period s, m, h or d (django-ratelimit's syntax), e.g. "10/m".
+# "count/period" with period s, m, h or d, optionally a multiple ("5/5m"), e.g. "10/m".
+_RATE = re.compile(r"[1-9]\d*/\d*[smhd]")
+
+
+def _rate(name: str, default: str) -> str:
+    rate = env.str(name, default=default)
+    if not _RATE.fullmatch(rate):
+        raise ImproperlyConfigured(f"{name} must look like 10/m or 5/5m (got {rate!r}).")
+    return rate
+
+
+# The site's own limits (core.ratelimits, django-ratelimit counters).
 RATELIMITS = {
-    "login_ip": env.str("RATELIMIT_LOGIN_IP", default="10/m"),
-    "login_account": env.str("RATELIMIT_LOGIN_ACCOUNT", default="5/m"),
-    "signup_ip": env.str("RATELIMIT_SIGNUP_IP", default="5/h"),
-    "password_reset_account": env.str("RATELIMIT_PASSWORD_RESET_ACCOUNT", default="5/h"),
-    "registration_user": env.str("RATELIMIT_REGISTRATION_USER", default="30/m"),
-    "search_ip": env.str("RATELIMIT_SEARCH_IP", default="120/m"),
-    "api_user": env.str("RATELIMIT_API_USER", default="600/m"),
+    "registration_user": _rate("RATELIMIT_REGISTRATION_USER", "30/m"),
+    "search_ip": _rate("RATELIMIT_SEARCH_IP", "120/m"),
+    "api_user": _rate("RATELIMIT_API_USER", "600/m"),
     # Codes a student sends for self check-in (guessing one is 1 in a billion a try).
-    "check_in_code_user": env.str("RATELIMIT_CHECK_IN_CODE_USER", default="10/m"),
+    "check_in_code_user": _rate("RATELIMIT_CHECK_IN_CODE_USER", "10/m"),
     # Counted from OrganizerMessage rows in the database, not Redis (events.services).
-    "organizer_message_event": env.str("RATELIMIT_ORGANIZER_MESSAGE_EVENT", default="3/h"),
+    "organizer_message_event": _rate("RATELIMIT_ORGANIZER_MESSAGE_EVENT", "3/h"),
 }
-for _name, _rate in RATELIMITS.items():
-    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
-        raise ImproperlyConfigured(f"Rate limit {_name} must look like 10/m (got {_rate!r}).")
-# allauth's own limits for the same actions are off: one counter per action, kept above.
-# Its other limits (e-mail confirmation resends, password changes) stay on.
-ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None, "signup": None, "reset_password": None}
+# Accounts: allauth's own limits, which count where its flows know what happened (a failed
+# login, an address) and answer in the form, the same whether the password was right or not.
+# Per address ("key") they count the canonical address (users.addresses). A failed login
+# counts against the account only from browsers that never signed in to it: each browser
+# that did has its own count (users.devices), so nobody can lock a student out of the
+# laptop they use by failing on purpose. Per IP, limits are generous: a campus NAT puts many
+# students behind one address.
+ACCOUNT_RATE_LIMITS = {
+    # Every login POST per client IP.
+    "login": _rate("RATELIMIT_LOGIN_IP", "30/m") + "/ip",
+    # Failed logins per account (or per account and known browser).
+    "login_failed": _rate("RATELIMIT_LOGIN_ACCOUNT", "5/5m") + "/key",
+    "signup": _rate("RATELIMIT_SIGNUP_IP", "60/h") + "/ip",
+    # users.forms.SignupForm: sign-ups naming one address (each mails its owner).
+    "signup_email": _rate("RATELIMIT_SIGNUP_ACCOUNT", "3/h") + "/key",
+    "reset_password": ",".join(
+        (
+            _rate("RATELIMIT_PASSWORD_RESET_IP", "30/h") + "/ip",
+            _rate("RATELIMIT_PASSWORD_RESET_ACCOUNT", "3/h") + "/key",
+        )
+    ),
+}
+# "Forgot password" for an address without an account mails nothing (allauth's default
+# would mail any address typed in, at any domain), and looks the same as for one with.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PREVENT_ENUMERATION = True
+if not RATELIMIT_ENABLE:
+    ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]
 
 # --- Logging ----------------------------------------------------------------------------
 
@@ -512,7 +604,11 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.request_id.RequestIdFilter"},
+        # Tokens in URLs (check-in, calendar feed, reminders, reset) never reach a log.
+        "redact_tokens": {"()": "core.logging.RedactTokensFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -524,7 +620,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_tokens"],
             "stream": "ext://sys.stdout",
         }
     },

@@ -5,7 +5,7 @@
 | locking         | the event row lock and the seat counters every write goes through  |
 | registration    | who may register; register, cancel, forget (account closing)       |
 | waitlist        | first come, first served promotion, and the e-mail it queues       |
-| organizing      | create, edit, publish, unpublish, place on the map, cancel         |
+| organizing      | create, edit, publish, unpublish, reassign, place, cancel          |
 | check_in        | check-in by ticket, roster, walk-in or event code; undo; E-score   |
 | no_shows        | seats of students not checked in by start + grace to the waitlist  |
 | messages        | organizer e-mails to confirmed students, limited per event         |
@@ -34,6 +34,7 @@ from events.errors import (
     NotAuthenticated,
     NotEligible,
     NotRegistered,
+    OrganizerNotAttendee,
     RegistrationBusy,
     RegistrationError,
     SeatReleased,
@@ -55,11 +56,13 @@ from .messages import organizer_message_send
 from .no_shows import no_shows_release, no_shows_release_due
 from .organizing import (
     CANCELLATION_REASON_MAX_LENGTH,
+    CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
     event_cancel,
     event_create,
     event_geocode_enqueue,
+    event_organizer_change,
     event_place,
     event_publish,
     event_unpublish,
@@ -74,6 +77,7 @@ from .registration import (
 
 __all__ = [
     "CANCELLATION_REASON_MAX_LENGTH",
+    "CAPACITY_MAX",
     "DESCRIPTION_MAX_LENGTH",
     "EVENT_EDITABLE_FIELDS",
     "ActionForbidden",
@@ -97,6 +101,7 @@ __all__ = [
     "NotAuthenticated",
     "NotEligible",
     "NotRegistered",
+    "OrganizerNotAttendee",
     "Position",
     "RegistrationBusy",
     "RegistrationError",
@@ -108,6 +113,7 @@ __all__ = [
     "event_cancel",
     "event_create",
     "event_geocode_enqueue",
+    "event_organizer_change",
     "event_place",
     "event_publish",
     "event_unpublish",

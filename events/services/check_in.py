@@ -40,11 +40,13 @@ from events.errors import (
     NoAccount,
     NotEligible,
     NotRegistered,
+    OrganizerNotAttendee,
     SeatReleased,
     TooFarAway,
 )
 from events.models import AttendanceRecord, EventPost, EventRegistration
 from events.places import distance_m
+from users.addresses import email_canonical
 from users.models import User
 from users.school_email import school_email_domains_display, school_email_is_allowed
 
@@ -115,6 +117,9 @@ def _check_in_rules(*, registration: EventRegistration, event: EventPost, now: d
     The one rule for every way in: a further rule (someone who may never be checked in to
     an event) belongs here.
     """
+    if registration.user_id == event.organizer_id:
+        # Whoever scans, and however they come in (ticket, door, walk-in, code).
+        raise OrganizerNotAttendee()
     if registration.status != EventRegistration.Status.CONFIRMED:
         if event.status == EventPost.Status.CANCELLED:
             _check_in_open(event=event, now=now)
@@ -230,7 +235,8 @@ def _walk_in_student(*, email: str) -> User:
         raise NotEligible(
             f"Walk-ins need a school account: {school_email_domains_display()}. Check the address."
         )
-    student = User.objects.filter(email__iexact=email).first()
+    # The one spelling of the mailbox (users.addresses), matched exactly.
+    student = User.objects.filter(email=email_canonical(email)).first()
     if student is None:
         raise NoAccount(
             f"Nobody has an E-Ren account with {email} yet. They can sign up on their phone "
@@ -241,8 +247,8 @@ def _walk_in_student(*, email: str) -> User:
         registration_check_eligibility(user=student)
     except EmailUnverified as error:
         raise EmailUnverified(
-            f"{student.get_full_name()} has not confirmed their e-mail address yet: they open "
-            "the link in the e-mail E-Ren sent them, then you add them again."
+            f"{student.get_full_name()} has not confirmed their e-mail address yet: they log "
+            "in and type the code E-Ren e-mails them, then you add them again."
         ) from error
     except NotEligible as error:
         raise NotEligible("This account cannot attend events.") from error

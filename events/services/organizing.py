@@ -1,5 +1,6 @@
 """The organizer's writes on an event: create, edit, publish, unpublish, place, cancel."""
 
+import unicodedata
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,8 @@ from .waitlist import registration_email_queue, waitlist_fill
 EmailKind = EmailDelivery.Kind
 
 DESCRIPTION_MAX_LENGTH = 5000
+# The largest hall on campus holds a few thousand; anything above this is a typo.
+CAPACITY_MAX = 100_000
 CANCELLATION_REASON_MAX_LENGTH = 1000
 
 # The fields an organizer edits; counters, status and coordinates are the services' own.
@@ -47,12 +50,25 @@ _GEOCODED_FIELDS = ("location_name", "address")
 _TIME_AND_PLACE_FIELDS = ("starts_at", "ends_at", "location_name", "address")
 
 
+# One line each: they go into e-mail subjects, calendar lines and CSV cells.
+_ONE_LINE_FIELDS = ("title", "location_name", "address")
+
+
+def _text_is_one_line(text: str) -> bool:
+    """No line or paragraph separator and no other control character (tab included)."""
+    return not any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in text)
+
+
 def _event_validate(*, event: EventPost) -> None:
     """Raise EventInvalid with every field error of the event's editable data."""
     errors: dict[str, list[str]] = {}
     for name in ("title", "location_name", "address", "description"):
         value = getattr(event, name)
         setattr(event, name, value.strip() if isinstance(value, str) else value)
+    for name in _ONE_LINE_FIELDS:
+        value = getattr(event, name)
+        if isinstance(value, str) and not _text_is_one_line(value):
+            errors.setdefault(name, []).append("Keep this to one line, without line breaks.")
     if len(event.description) > DESCRIPTION_MAX_LENGTH:
         errors.setdefault("description", []).append(
             f"Keep the description under {DESCRIPTION_MAX_LENGTH:,} characters."
@@ -62,6 +78,10 @@ def _event_validate(*, event: EventPost) -> None:
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
+        )
+    elif event.capacity is not None and event.capacity > CAPACITY_MAX:
+        errors.setdefault("capacity", []).append(
+            f"Capacity can be at most {CAPACITY_MAX:,}; leave it blank for unlimited."
         )
     try:
         # Lengths, required fields, the category; the constraints are checked above in words.
@@ -210,6 +230,18 @@ def event_unpublish(*, event_id: int, by: User) -> EventPost:
         if event.status == EventPost.Status.PUBLISHED:
             event.status = EventPost.Status.DRAFT
             event.save(update_fields=["status", "updated_at"])
+    return event
+
+
+def event_organizer_change(*, event_id: int, by: User, organizer: User) -> EventPost:
+    """Staff hand an event to another organizer (one who leaves, or closes their account)."""
+    if not permissions.user_can_create_events(organizer):
+        raise EventInvalid({"organizer": ["Choose an active organizer (or staff member)."]})
+    with event_locked(event_id=event_id, whole_row=True) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.REASSIGN)
+        if event.organizer_id != organizer.pk:
+            event.organizer = organizer
+            event.save(update_fields=["organizer", "updated_at"])
     return event
 
 

@@ -20,6 +20,7 @@ from core import outbox, tasks
 from core.models import OutboxMessage
 from escore import tasks as escore_tasks
 from events import services
+from tests.conftest import sign_in
 from tests.events.test_broker_down import broker_down  # noqa: F401 - fixture
 from tests.factories import EventPostFactory, UserFactory
 
@@ -180,7 +181,7 @@ def test_a_row_naming_no_task_fails_visibly():
 
 def test_staff_see_dead_letters_and_resend_one_in_one_click(client):
     staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
+    sign_in(client, staff)
     dead = add_refresh(1)
     OutboxMessage.objects.filter(pk=dead.pk).update(status=Status.DEAD, last_error="SMTP 421")
     add_refresh(2)
@@ -197,7 +198,7 @@ def test_staff_see_dead_letters_and_resend_one_in_one_click(client):
 
 
 def test_staff_without_the_permission_cannot_resend(client):
-    client.force_login(UserFactory(is_staff=True))
+    sign_in(client, UserFactory(is_staff=True))
     dead = add_refresh(1)
     OutboxMessage.objects.filter(pk=dead.pk).update(status=Status.DEAD)
     response = client.post(reverse("admin:core_outboxmessage_resend", args=[dead.pk]))

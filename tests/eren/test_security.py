@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.conftest import sign_in
 from tests.factories import EventPostFactory, UserFactory
 from users.models import User
 
@@ -49,18 +50,19 @@ def pages(client):
         reverse("events:list"),
         reverse("events:search") + "?q=chess",
         reverse("events:detail", args=[event.pk]),
-        reverse("escore:leaderboard"),
         reverse("account_login"),
         reverse("account_signup"),
         reverse("account_reset_password"),
-        reverse("admin:login"),
         "/api/v1/docs",
     ]
     logged_in = [
+        reverse("escore:leaderboard"),
         reverse("events:mine"),
         reverse("users:account"),
         reverse("events:organize"),
         reverse("events:manage", args=[event.pk]),
+        reverse("mfa_index"),
+        reverse("mfa_list_webauthn"),
         reverse("events:door", args=[on_now.pk]) + "?q=a",
         reverse("events:code-screen", args=[on_now.pk]),
         reverse("events:self-check-in"),
@@ -74,7 +76,7 @@ def pages(client):
 def test_no_page_runs_inline_script_and_every_page_sends_the_csp(client, pages):
     anonymous, logged_in, staff = pages
     responses = [client.get(url) for url in anonymous]
-    client.force_login(staff)
+    sign_in(client, staff)
     responses += [client.get(url) for url in logged_in]
     for response in responses:
         assert response.status_code == 200, response.request["PATH_INFO"]

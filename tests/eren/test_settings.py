@@ -15,6 +15,8 @@ PRODUCTION = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     "ALLOWED_HOSTS": "eren.washu.edu",
     "CSRF_TRUSTED_ORIGINS": "https://eren.washu.edu",
+    "TRUSTED_PROXY_COUNT": "1",
+    "ADMIN_URL": "staff-area/",
 }
 
 
@@ -59,6 +61,55 @@ def test_production_refuses_the_development_secret_key():
     completed = run_django("check", environment=environment)
     assert completed.returncode != 0
     assert "SECRET_KEY is a development value" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("DEBUG", "true", "DEBUG is on"),
+        ("SECRET_KEY", "ab" * 30, "SECRET_KEY is shorter than 50 characters or has fewer than 5"),
+        ("SECRET_KEY", "x" * 49, "SECRET_KEY is shorter than 50"),
+        ("SECRET_KEY_FALLBACKS", f"{REAL_SECRET},short", "SECRET_KEY_FALLBACKS[1] is shorter"),
+        ("TRUSTED_PROXY_COUNT", "", "TRUSTED_PROXY_COUNT is not set"),
+        ("ADMIN_URL", "admin/", "ADMIN_URL is not set to a path of its own"),
+        ("ADMIN_URL", "", "ADMIN_URL is not set to a path of its own"),
+    ],
+)
+def test_production_refuses_to_start_open(setting, value, reason):
+    environment = {**PRODUCTION, setting: value}
+    if not value:
+        del environment[setting]
+    completed = run_django("check", environment=environment)
+    assert completed.returncode != 0
+    assert reason in completed.stderr
+
+
+def test_the_previous_secret_keys_still_verify_what_they_signed():
+    old = "o" * 25 + "-the-secret-before-the-rotation-0123456789"
+    signed = run_django(
+        "shell",
+        "-c",
+        "from django.core import signing; print(signing.dumps('ticket'))",
+        environment={**PRODUCTION, "SECRET_KEY": old},
+    )
+    assert signed.returncode == 0, signed.stderr
+    token = signed.stdout.strip().splitlines()[-1]
+    check = f"from django.core import signing; print(signing.loads({token!r}))"
+    rotated = {**PRODUCTION, "SECRET_KEY_FALLBACKS": old}
+    completed = run_django("shell", "-c", check, environment=rotated)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().endswith("ticket")
+    # Once the old key is dropped from the fallbacks, what it signed is refused.
+    completed = run_django("shell", "-c", check, environment=PRODUCTION)
+    assert "BadSignature" in completed.stderr
+
+
+def test_the_image_runs_as_production_unless_told_otherwise():
+    # A container started without configuration must refuse to start (the checks above),
+    # not serve debug pages with the development key as a checkout does.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile[dockerfile.index("AS runtime") :]
+    assert "DJANGO_ENV=production" in runtime.split("RUN ")[0]
 
 
 def test_production_refuses_eager_celery():

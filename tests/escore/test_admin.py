@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from escore.leaderboard import Leaderboard
 from escore.models import ScoreEntry
+from tests.conftest import sign_in
 from tests.factories import ScoreEntryFactory, UserFactory
 from users.models import User
 
@@ -11,7 +12,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(User.objects.create_superuser(email="staff@wustl.edu", password="x" * 12))
+    sign_in(client, User.objects.create_superuser(email="staff@wustl.edu", password="x" * 12))
     return client
 
 

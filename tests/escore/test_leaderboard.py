@@ -48,13 +48,28 @@ def test_hidden_student_is_not_listed_but_sees_own_rank_and_percentile():
 
 def test_pseudonym_is_shown_as_chosen_and_public_name_otherwise():
     masked = UserFactory(leaderboard_visibility="pseudonym", pseudonym="Bear Fan 42")
-    public = UserFactory(display_name="Ada Lovelace")
+    public = UserFactory(display_name="Ada Lovelace", leaderboard_visibility="public")
     give(masked, 10)
     give(public, 5)
 
     names = [row.name for row in leaderboard_get(scope="all", user=None).rows]
 
     assert names == ["Bear Fan 42", "Ada Lovelace"]
+
+
+def test_students_appear_by_pseudonym_unless_they_opt_in_and_never_by_address():
+    by_default = UserFactory(display_name="Grace Hopper", email="grace.hopper@wustl.edu")
+    nameless_public = UserFactory(
+        display_name="", email="alan.turing@wustl.edu", leaderboard_visibility="public"
+    )
+    give(by_default, 10)
+    give(nameless_public, 5)
+
+    names = [row.name for row in leaderboard_get(scope="all", user=None).rows]
+
+    assert names == [by_default.pseudonym, nameless_public.pseudonym]
+    assert all(names)
+    assert not any("Grace" in name or "grace" in name or "alan" in name for name in names)
 
 
 def test_hiding_later_removes_the_student_from_the_list_on_refresh():
@@ -103,7 +118,7 @@ def test_a_new_pseudonym_shows_at_once_after_the_refresh_that_follows_it():
 
 
 def test_names_are_read_from_redis_after_the_first_request(django_assert_num_queries):
-    give(UserFactory(display_name="Ada"), 10)
+    give(UserFactory(display_name="Ada", leaderboard_visibility="public"), 10)
     leaderboard_get(scope="all", user=None)
 
     with django_assert_num_queries(0):

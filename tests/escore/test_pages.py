@@ -35,10 +35,20 @@ def test_leaderboard_page_lists_the_top_50_with_shared_ranks(
     assert b"may be delayed" not in response.content
 
 
-def test_leaderboard_page_for_anonymous_visitors(client, ranked_students):
+def test_only_signed_in_school_accounts_see_the_leaderboard(client, ranked_students):
+    # Anonymous visitors are asked to log in, page and API alike.
     response = client.get(reverse("escore:leaderboard"))
-    assert response.status_code == 200
-    assert b"to see your own rank" in response.content
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert client.get(f"{API}/leaderboard").status_code == 401
+    # An account without a confirmed WashU address is told to confirm it.
+    client.force_login(UserFactory(email_verified=False))
+    response = client.get(reverse("escore:leaderboard"))
+    assert response["Location"] == reverse("users:verify-email")
+    response = client.get(f"{API}/leaderboard")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "email_unverified"
+    assert b"Student" not in response.content
 
 
 def test_my_escore_lists_every_entry_with_its_reason_and_event(
@@ -77,6 +87,7 @@ def test_api_leaderboard(client, ranked_students):
 
 
 def test_api_leaderboard_current_term_names_the_term(client):
+    client.force_login(UserFactory())
     body = client.get(f"{API}/leaderboard").json()
     assert body["scope"] == "current"
     assert body["term"]["key"]
@@ -93,6 +104,7 @@ def test_api_leaderboard_current_term_names_the_term(client):
     ],
 )
 def test_api_leaderboard_bad_input_is_422_in_the_error_shape(client, query, field):
+    client.force_login(UserFactory())
     response = client.get(f"{API}/leaderboard", query)
     assert response.status_code == 422
     error = response.json()["error"]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from events.models import EventPost, EventRegistration, OrganizerMessage
 from events.tickets import ticket_token
+from tests.conftest import sign_in
 from tests.factories import (
     EventPostFactory,
     EventRegistrationFactory,
@@ -66,7 +67,7 @@ def world():
 
 def login(client, world, role):
     if world.users[role] is not None:
-        client.force_login(world.users[role])
+        sign_in(client, world.users[role])
     return client
 
 
@@ -247,7 +248,7 @@ def test_staff_can_unpublish_any_event_and_organizers_cannot(client, world):
     assert client.post(reverse("events:unpublish", args=[world.event.pk])).status_code == 403
     assert EventPost.objects.get(pk=world.event.pk).status == "published"
 
-    client.force_login(world.users["staff"])
+    sign_in(client, world.users["staff"])
     response = client.post(reverse("events:unpublish", args=[world.event.pk]))
     assert response.status_code == 302
     assert EventPost.objects.get(pk=world.event.pk).status == "draft"
@@ -257,7 +258,7 @@ def test_staff_can_unpublish_any_event_and_organizers_cannot(client, world):
 
 
 def test_staff_cancellation_shows_who_cancelled_and_why(client, world):
-    client.force_login(world.users["staff"])
+    sign_in(client, world.users["staff"])
     client.post(reverse("events:event-cancel", args=[world.event.pk]), {"reason": "Venue unsafe."})
     client.force_login(world.owner)
     page = client.get(reverse("events:manage", args=[world.event.pk])).content.decode()

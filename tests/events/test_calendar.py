@@ -75,3 +75,18 @@ def test_the_feed_shows_waitlisted_events_as_tentative(client):
 
 def test_unknown_feed_token_is_404(client):
     assert client.get(reverse("events:calendar-feed", args=["nope"])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "title", ["Jazz\rX-INJECTED:1", "Jazz\nX-INJECTED:1", "Jazz\r\nBEGIN:VALARM"]
+)
+def test_line_breaks_in_a_stored_title_cannot_add_lines_to_the_calendar(client, title):
+    # Saved before the services refused line breaks (or by hand): the download still works.
+    event = EventPostFactory(title=title)
+    response = client.get(reverse("events:calendar", args=[event.pk]))
+    assert response.status_code == 200
+    lines = response.content.split(b"\r\n")
+    assert not any(b"\r" in line or b"\n" in line for line in lines)
+    assert not any(line.startswith((b"X-INJECTED", b"BEGIN:VALARM")) for line in lines)
+    (vevent,) = parse(response).walk("VEVENT")
+    assert str(vevent["SUMMARY"]).startswith("Jazz")

@@ -255,3 +255,26 @@ def test_cancelling_is_offered_by_the_same_rule_the_service_applies(client):
     assert cancel_url not in client.get(event.get_absolute_url()).content.decode()
     with pytest.raises(services.AlreadyCheckedIn):
         services.registration_cancel(event_id=event.pk, user=registration.user)
+
+
+def test_organizers_cannot_check_themselves_in_for_points(client, organizer):
+    event = event_starting_in(organizer, dt.timedelta(minutes=30))
+    own = registered(event, user=organizer)
+    client.force_login(organizer)
+    # By ticket (API and page) and from the roster: refused with a reason, nothing recorded.
+    response = client.post(f"{API}/checkins", {"token": ticket_token(own)}, "application/json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "organizer_not_attendee"
+    page = client.post(ticket_check_in_path(own))
+    assert page.status_code == 409
+    assert "cannot be checked in to their own event" in page.content.decode()
+    response = client.post(reverse("events:manual-check-in", args=[own.pk]), follow=True)
+    assert "cannot be checked in to their own event" in response.content.decode()
+    # Not by staff, nor as a walk-in: the organizer award is what organizing earns.
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(services.OrganizerNotAttendee):
+        services.registration_check_in(registration_id=own.pk, by=staff)
+    with pytest.raises(services.OrganizerNotAttendee):
+        services.walk_in_check_in(event_id=event.pk, email=organizer.email, by=staff)
+    own.refresh_from_db()
+    assert own.checked_in_at is None

@@ -157,10 +157,11 @@ def test_events_with_score_entries_cannot_be_deleted():
 
 
 def test_email_is_unique_regardless_of_case():
-    UserFactory(email="Bear@wustl.edu")
-    assert_rejected(
-        "user_email_ci_unique", lambda: User.objects.create_user(email="bear@WUSTL.edu")
-    )
+    UserFactory(email="bear@wustl.edu")
+    # Stored canonical (lower case, no +tag), so another spelling is refused outright...
+    assert_rejected("user_email_canonical", lambda: User.objects.create(email="Bear@wustl.edu"))
+    # ...and the manager's canonical spelling of it meets the unique index.
+    assert_rejected("email", lambda: User.objects.create_user(email="bear@WUSTL.edu"))
 
 
 def test_pseudonym_is_required_when_chosen():
