@@ -40,6 +40,7 @@ def locust_run(
     processes: int = 1,
     env: dict[str, str] | None = None,
     reset_stats: bool = True,
+    spawn_rate: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Run locust headless; return its statistics by request name ("Aggregated" included)."""
     with tempfile.TemporaryDirectory(prefix="eren-locust-") as directory:
@@ -52,7 +53,7 @@ def locust_run(
             "--users",
             str(users),
             "--spawn-rate",
-            str(max(users // 4, 1)),
+            str(spawn_rate or max(users // 4, 1)),
             "--run-time",
             f"{duration}s",
             "--host",
@@ -147,6 +148,9 @@ def main() -> None:
         help="only /health and the search page (a database without students, e.g. 500k events)",
     )
     parser.add_argument("--processes", type=int, default=1, help="locust worker processes")
+    parser.add_argument(
+        "--spawn-rate", type=int, help="users started per second (default: a quarter of them)"
+    )
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: the config's)")
     args = parser.parse_args()
@@ -169,6 +173,7 @@ def main() -> None:
                 users=args.users,
                 duration=args.duration,
                 processes=args.processes,
+                spawn_rate=args.spawn_rate,
             )
         rss = server.worker_rss_mb()
         workers = len(server.worker_pids())
