@@ -24,6 +24,22 @@ keepalive = _int("GUNICORN_KEEPALIVE", 65)  # longer than the ALB's 60 s idle ti
 # to contain a leak, and expect those rare 502s.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
+# Balanced workers. A gthread worker's main thread accepts every connection waiting on the
+# shared socket, however busy its threads are; when a burst of new keep-alive connections
+# arrives (wrk's start, an ALB scaling its nodes) the worker that wakes first takes them all
+# and keeps them, and the other workers idle: one run in three of /health served at a third
+# of its rate (bench/worker_balance.py). Closing a connection after this many requests
+# ("Connection: close" on the last response, so no client reuses it) sends its next request
+# through accept() again, where an idle worker's main thread wins: the load rebalances
+# within a second. 0 keeps every connection until the keep-alive timeout.
+keepalive_requests = _int("GUNICORN_KEEPALIVE_REQUESTS", 100)
+
+
+def pre_request(worker, req):
+    if keepalive_requests and req.req_number >= keepalive_requests:
+        req.must_close = True
+
+
 # Heartbeat files: /dev/shm (memory) where it exists, so a read-only root filesystem works.
 SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's own recommendation for heartbeats
 worker_tmp_dir = os.environ.get(

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from redis import RedisError
 
+from core.db import analyze
 from demo.seeding import demo_seed
 from escore.services import leaderboard_rebuild
 from events.search import search_words_refresh
@@ -36,6 +37,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         with transaction.atomic():
             counts = demo_seed(event_count=event_count, student_count=student_count)
+        # The planner's statistics of what was just loaded: without them it plans for empty
+        # tables until autovacuum gets round to them, and the demo is slower than production.
+        analyze()
         # "Did you mean" draws on the words of the titles just loaded.
         search_words_refresh()
         try:

@@ -1,0 +1,79 @@
+"""gunicorn.conf.py as gunicorn runs it: keep-alive connections are recycled.
+
+A connection is closed after GUNICORN_KEEPALIVE_REQUESTS requests, with "Connection: close"
+on the last response so that no client (the ALB included) sends another request on it; the
+next request comes through accept() again, where an idle worker can take it
+(bench/worker_balance.py measures the balance this gives).
+"""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import database_url_for_subprocesses
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_keep_alive_connection_is_closed_cleanly_after_its_last_request(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "eren.settings.test",
+        "DATABASE_URL": database_url_for_subprocesses(),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_KEEPALIVE_REQUESTS": "3",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "eren.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        answers = []
+        for _ in range(4):
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            response.read()
+            local_port = connection.sock.getsockname()[1] if connection.sock else None
+            answers.append((response.status, response.getheader("Connection"), local_port))
+        connection.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    statuses = [status for status, _, _ in answers]
+    assert statuses == [200, 200, 200, 200], log.read_text()
+    # Requests 1 and 2 kept the connection; the third said close and the client let go of it.
+    assert [header for _, header, _ in answers[:3]] == ["keep-alive", "keep-alive", "close"]
+    assert answers[0][2] == answers[1][2] is not None
+    assert answers[2][2] is None
+    # The fourth request went out on a new connection, which stays open.
+    assert answers[3][1] == "keep-alive"
+    assert answers[3][2] is not None
