@@ -134,6 +134,11 @@ def _rss_line(rss: dict[int, float]) -> str:
     return f"{values} (max {max(rss.values(), default=0):.0f})"
 
 
+def _ratio(rate: float, hello_rate: float) -> str:
+    # A run too short for its machine can end before /health answered at all.
+    return f"{rate / hello_rate:.2f}" if hello_rate else "n/a (no /health requests)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
@@ -195,7 +200,7 @@ def main() -> None:
         for name, stats in results.items():
             print(
                 f"| {name} | {label} | {stats['Requests/s']:.0f} | "
-                f"{stats['Requests/s'] / hello_rps:.2f} | {stats['50%']:.0f} | "
+                f"{_ratio(stats['Requests/s'], hello_rps)} | {stats['50%']:.0f} | "
                 f"{stats['95%']:.0f} | {stats['99%']:.0f} | {stats['Failure Count']:.0f} |"
             )
     print(
@@ -227,7 +232,7 @@ def main() -> None:
         total = mix["Aggregated"]
         hello_rps = cached["/health (hello)"]["Requests/s"]
         print(
-            f"\nMix throughput ÷ hello: {total['Requests/s'] / hello_rps:.2f} "
+            f"\nMix throughput ÷ hello: {_ratio(total['Requests/s'], hello_rps)} "
             f"({total['Requests/s']:.0f} ÷ {hello_rps:.0f} requests/s)."
         )
     print(f"\nWeb worker RSS after warm-up (the runs above), MB: {_rss_line(warm_rss)}.")

@@ -65,7 +65,7 @@ def test_load_test_script_prints_every_table(environment):
     arguments = [
         *("bench.load_test", "--port", str(_free_port()), "--workers", "2", "--users", "10"),
         *("--spawn-rate", "10"),
-        *("--duration", "3", "--baseline-users", "5", "--baseline-duration", "2"),
+        *("--duration", "5", "--baseline-users", "5", "--baseline-duration", "2"),
         *("--search-rate", "5", "--search-rate-duration", "3"),
     ]
     env = {**environment, "BENCH_STUDENTS": "30", "BENCH_THINK_TIME": "0.05,0.2"}

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import database_url_for_subprocesses
@@ -46,16 +47,18 @@ def test_a_keep_alive_connection_is_closed_cleanly_after_its_last_request(tmp_pa
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
+        # Until a worker has booted, a connection waits in the listen backlog: wait for one
+        # whole answer before timing anything.
+        deadline = time.monotonic() + 60
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30)
                 break
             except OSError:
                 assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         answers = []
         for _ in range(4):
             connection.request("GET", "/health")
