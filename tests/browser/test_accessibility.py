@@ -1,0 +1,132 @@
+"""Every page type, on a phone and a desktop, as anonymous, student and organizer: axe-core
+(WCAG 2.1 A and AA rules) finds nothing serious or critical.
+
+axe-core comes pinned from npm with the other test tools (deploy/tools/package.json,
+installed by `make deploy-tools`, which `make test` runs first). It is evaluated in the page
+through the DevTools protocol, so the site's Content-Security-Policy stays as it is.
+"""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import (
+    EventCategoryFactory,
+    EventPostFactory,
+    EventRegistrationFactory,
+    OrganizerFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AXE = Path(__file__).resolve().parents[2] / ".tools/npm/node_modules/axe-core/axe.min.js"
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  const serious = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}));
+  return {serious, passed: result.passes.length};
+}"""
+
+
+@pytest.fixture
+def site(db):
+    category = EventCategoryFactory(name="Technology", slug="technology")
+    organizer = OrganizerFactory(email="organizer@wustl.edu", display_name="Robotics Club")
+    student = UserFactory(email="student@wustl.edu", display_name="Bear")
+    soon = timezone.now() + dt.timedelta(days=2)
+    event = EventPostFactory(
+        title="Robot Arm Demo Day",
+        organizer=organizer,
+        category=category,
+        starts_at=soon,
+        ends_at=soon + dt.timedelta(hours=2),
+        capacity=30,
+    )
+    EventPostFactory(title="Chess Night", organizer=organizer, category=category)
+    registration = EventRegistrationFactory(event=event, user=student)
+    return {
+        "anonymous": (
+            None,
+            [
+                "/",
+                "/search/?q=robot",
+                "/search/?q=zzqxv",
+                f"/events/{event.pk}/",
+                "/leaderboard/",
+                "/accounts/login/",
+                "/accounts/signup/",
+            ],
+        ),
+        "student": (
+            student,
+            [
+                "/",
+                f"/events/{event.pk}/",
+                "/me/events/",
+                "/me/escore/",
+                f"/me/tickets/{registration.pk}/",
+                "/me/account/",
+            ],
+        ),
+        "organizer": (
+            organizer,
+            [
+                "/organize/",
+                "/organize/events/new",
+                f"/organize/events/{event.pk}/",
+                f"/organize/events/{event.pk}/edit",
+                f"/organize/events/{event.pk}/door",
+            ],
+        ),
+    }
+
+
+def _session_cookie(user, url: str) -> dict:
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return {"name": name, "value": client.cookies[name].value, "url": url}
+
+
+def test_no_serious_or_critical_axe_findings_on_any_page(live_server, browser, site):
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: run `make deploy-tools`")
+    axe = AXE.read_text()
+    findings = []
+    for role, (user, paths) in site.items():
+        for viewport_name, viewport in VIEWPORTS.items():
+            context = browser.new_context(viewport=viewport, locale="en-US")
+            if user is not None:
+                context.add_cookies([_session_cookie(user, live_server.url)])
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            for path in paths:
+                response = page.goto(live_server.url + path)
+                assert response.status == 200, (role, path, response.status)
+                page.evaluate(axe)
+                result = page.evaluate(RUN_AXE, RULES)
+                assert result["passed"] >= 10, (role, path, result)  # axe did look at the page
+                where = {"role": role, "viewport": viewport_name, "path": path}
+                findings += [{**where, **violation} for violation in result["serious"]]
+            context.close()
+    assert not findings, json.dumps(findings, indent=1)
+
+
+def test_the_check_finds_what_it_looks_for(page):
+    """The harness itself: a page with an unlabelled button and an image without alt text."""
+    page.set_content(
+        '<html lang="en"><title>t</title><main><img src="x.png"><button></button></main></html>'
+    )
+    page.evaluate(AXE.read_text())
+    found = {violation["id"] for violation in page.evaluate(RUN_AXE, RULES)["serious"]}
+    assert {"image-alt", "button-name"} <= found
