@@ -8,7 +8,8 @@ BOOTSTRAP := requirements/bootstrap.txt
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(BOOTSTRAP) $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck security-lint audit migrations-check pytest venv lock clean browser
+.PHONY: run test lint typecheck security-lint audit migrations-check pytest venv lock clean browser \
+	screenshots
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
@@ -50,6 +51,14 @@ browser:
 	@test -x $(CHROMIUM_PATH) || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "Install Chromium (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2; exit 1; fi; }
+
+# Every page type at phone and desktop size, as anonymous, student and organizer, into
+# test-artifacts/screenshots/ (not committed) for review: the accessibility test's walk.
+screenshots: $(STAMP) browser deploy-tools
+	rm -rf test-artifacts/screenshots && mkdir -p test-artifacts/screenshots
+	EREN_SCREENSHOTS=$(CURDIR)/test-artifacts/screenshots $(BIN)/python scripts/services.py -- \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_accessibility.py -k any_page
+	@echo "Screenshots in test-artifacts/screenshots/"
 
 # The lock files are the single source of versions for make run, make test, Jenkins and the
 # image. The interpreter's own pip (whatever its age) installs only the hash-pinned uv of

@@ -1,5 +1,6 @@
 """Every page type, on a phone and a desktop, as anonymous, student and organizer: axe-core
-(WCAG 2.1 A and AA rules) finds nothing serious or critical.
+(WCAG 2.1 A and AA rules) finds nothing serious or critical. `make screenshots` runs the
+same walk and keeps a full-page screenshot of each (test-artifacts/screenshots/).
 
 axe-core comes pinned from npm with the other test tools (deploy/tools/package.json,
 installed by `make deploy-tools`, which `make test` runs first). It is evaluated in the page
@@ -8,6 +9,8 @@ through the DevTools protocol, so the site's Content-Security-Policy stays as it
 
 import datetime as dt
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,10 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AXE = Path(__file__).resolve().parents[2] / ".tools/npm/node_modules/axe-core/axe.min.js"
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / ".tools/npm/node_modules/axe-core/axe.min.js"
+# `make screenshots` sets this: every page checked is also saved there, for review.
+SCREENSHOTS = os.environ.get("EREN_SCREENSHOTS")
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RUN_AXE = """async (tags) => {
@@ -113,6 +119,10 @@ def test_no_serious_or_critical_axe_findings_on_any_page(live_server, browser, s
             for path in paths:
                 response = page.goto(live_server.url + path)
                 assert response.status == 200, (role, path, response.status)
+                if SCREENSHOTS:
+                    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+                    name = f"{role}-{viewport_name}-{slug}.png"
+                    page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
                 page.evaluate(axe)
                 result = page.evaluate(RUN_AXE, RULES)
                 assert result["passed"] >= 10, (role, path, result)  # axe did look at the page
