@@ -212,9 +212,12 @@ def place_choices() -> list[tuple[str, str]]:
 
 
 def organizer_event_list(*, user) -> QuerySet[EventPost]:
-    """The organizer's own events with a checked-in count, newest start first."""
+    """The organizer's own events, and those of the organizations they are an officer of,
+    with a checked-in count, newest start first."""
     return (
-        EventPost.objects.filter(organizer=user)
+        EventPost.objects.filter(
+            Q(organizer=user, organization__isnull=True) | Q(organization__officers__user=user)
+        )
         .select_related("category")
         .annotate(
             checked_in_count=Count(

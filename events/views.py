@@ -3,6 +3,8 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -101,6 +103,15 @@ class EventDetailView(DetailView):
             )
         except services.EventNotFound as exc:
             raise Http404("No such event.") from exc
+        except services.ActionForbidden as exc:
+            # Members-only or school-only: the reason, and how to get in.
+            raise PermissionDenied(exc.message) from exc
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except services.NotAuthenticated:
+            return redirect_to_login(request.get_full_path())
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -162,8 +173,11 @@ def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Add to calendar": the event as an .ics file."""
     try:
         event = selectors.event_get_visible(event_id=pk)
-    except EventPost.DoesNotExist as exc:
+        permissions.event_check_visibility(user=request.user, event=event)
+    except (EventPost.DoesNotExist, services.NotAuthenticated) as exc:
         raise Http404("No such event.") from exc
+    except services.ActionForbidden as exc:
+        raise PermissionDenied(exc.message) from exc
     response = HttpResponse(
         calendar_render([event], name=event.title), content_type="text/calendar; charset=utf-8"
     )
