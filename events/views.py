@@ -1,3 +1,4 @@
+from dataclasses import replace
 from typing import cast
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
+from orgs import selectors as org_selectors
 from users.models import User
 from users.requests import AuthenticatedRequest
 from users.selectors import user_has_verified_school_email
@@ -44,7 +46,11 @@ class EventListView(ListView):
         when = self.request.GET.get("when")
         self.when = when if when in selectors.BROWSE_WINDOWS else None
         self.category_slug = self.request.GET.get("category") or None
-        return selectors.event_list_browse(when=self.when, category_slug=self.category_slug)
+        return selectors.event_list_browse(
+            when=self.when,
+            category_slug=self.category_slug,
+            visibilities=permissions.listable_visibilities(self.request.user),
+        )
 
     def paginate_queryset(self, queryset, page_size):
         # page=abc or a page past the end shows the last page instead of a 404.
@@ -58,6 +64,7 @@ class EventListView(ListView):
             when=self.when,
             category_slug=self.category_slug,
             windows=[("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
+            followed_events=org_selectors.followed_events(user=self.request.user),
             **kwargs,
         )
 
@@ -70,7 +77,10 @@ class SearchView(TemplateView):
         context["categories"] = selectors.category_list()
         context["places"] = selectors.place_choices()
         try:
-            params = parse_search_params(self.request.GET)
+            params = replace(
+                parse_search_params(self.request.GET),
+                visibilities=permissions.listable_visibilities(self.request.user),
+            )
             page = parse_page_number(self.request.GET.get("page"))
         except SearchParamsError as error:
             context["errors"] = error.fields
