@@ -44,6 +44,7 @@ class HandOverForm(forms.Form):
             (Officer.Role.EVENT_MANAGER, "stay on as an event manager"),
             ("", "leave the officers"),
         ],
+        initial=Officer.Role.OFFICER,
         required=False,
     )
 
