@@ -83,14 +83,12 @@ def org_role(user, organization_id: int | None) -> str | None:
     """The user's officer role in the organization, or None."""
     if organization_id is None or not (user.is_authenticated and user.is_active):
         return None
-    cache = user.__dict__.setdefault("_org_roles", {})
-    if organization_id not in cache:
-        cache[organization_id] = (
-            Officer.objects.filter(organization_id=organization_id, user=user)
-            .values_list("role", flat=True)
-            .first()
-        )
-    return cache[organization_id]
+    # Not cached on the user: a role changed in this request must count at once.
+    return (
+        Officer.objects.filter(organization_id=organization_id, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def org_user_can(user, action: OrgAction, organization: Organization) -> bool:
