@@ -120,3 +120,14 @@ def test_csv_import_is_all_or_nothing():
     result = services.organizations_import_csv(text=good)
     assert [org.slug for org in result.created] == ["debate"]
     assert Officer.objects.get(organization__slug="debate").role == Role.PRESIDENT
+
+
+def test_the_only_president_cannot_close_their_account(club):
+    from users import services as user_services
+
+    organization, president = club
+    with pytest.raises(user_services.AccountError, match="only president of Chess Club"):
+        user_services.user_delete(user=president)
+    OfficerFactory(organization=organization)
+    user_services.user_delete(user=president)
+    assert not Officer.objects.filter(user=president).exists()
