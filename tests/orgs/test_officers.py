@@ -1,5 +1,7 @@
 """Officers: invitations by e-mail, roles, hand-over, and the president rule."""
 
+import io
+
 import pytest
 from django.core import mail
 
@@ -131,3 +133,29 @@ def test_the_only_president_cannot_close_their_account(club):
     OfficerFactory(organization=organization)
     user_services.user_delete(user=president)
     assert not Officer.objects.filter(user=president).exists()
+
+
+def test_import_command_and_admin_import(tmp_path, client):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    UserFactory(email="pres@wustl.edu")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name\nNo President Club\n")
+    with pytest.raises(CommandError, match="president_email"):
+        call_command("import_orgs", str(bad))
+    good = tmp_path / "orgs.csv"
+    good.write_text("name,president_email\nDebate Society,pres@wustl.edu\n")
+    call_command("import_orgs", str(good), "--pending")
+    assert Organization.objects.get().status == Organization.Status.PENDING
+
+    from tests.conftest import sign_in
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    sign_in(client, staff)
+    response = client.post(
+        "/admin/orgs/organization/import/",
+        {"file": io.BytesIO(b"name,president_email\nDebate Society,pres@wustl.edu\n")},
+        follow=True,
+    )
+    assert "exists already" in response.content.decode()
