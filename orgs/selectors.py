@@ -13,6 +13,7 @@ from .models import (
     DigestSettings,
     Membership,
     Officer,
+    OfficerInvitation,
     OrgActivity,
     Organization,
     OrganizationFollow,
@@ -132,6 +133,10 @@ def activity_list(*, organization: Organization, limit: int = 30) -> list[OrgAct
             "actor", "subject", "event"
         )[:limit]
     )
+
+
+def invitations_open(*, organization: Organization) -> list[OfficerInvitation]:
+    return list(organization.invitations.filter(accepted_at__isnull=True)[:50])
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:

@@ -182,6 +182,7 @@ def officers(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "organization": organization,
         "officers": selectors.officer_list(organization=organization),
         "activity": selectors.activity_list(organization=organization),
+        "invitations": selectors.invitations_open(organization=organization),
         "role": role,
         "can_manage": permissions.org_user_can(request.user, OrgAction.OFFICERS, organization),
         "invite_form": InviteForm(),

@@ -145,3 +145,23 @@ def test_weekly_digest_sends_followed_orgs_events_once_and_unsubscribes(client, 
     assert client.post("/" + path).status_code == 200
     assert not digest.digest_recipients().exists()
     assert client.post(reverse("orgs:digest-off", args=["forged"])).status_code == 400
+
+
+def test_officers_page_invites_and_shows_who_did_what(client, club):
+    president = OfficerFactory(organization=club, user=UserFactory(display_name="Pat")).user
+    member = UserFactory()
+    Membership.objects.create(
+        organization=club, user=member, status="approved", approved_at=club.approved_at
+    )
+    sign_in(client, member)
+    refused = client.get(reverse("orgs:officers", args=["chess"]))
+    assert refused.status_code == 403
+    assert b"Only the organization&#x27;s officers" in refused.content
+
+    sign_in(client, president)
+    client.post(
+        reverse("orgs:officer-invite", args=["chess"]), {"email": "vp@wustl.edu", "role": "officer"}
+    )
+    page = client.get(reverse("orgs:officers", args=["chess"])).content.decode()
+    assert "vp@wustl.edu" in page  # waiting invitation
+    assert "Pat: Invited an officer" in page
