@@ -9,6 +9,7 @@ from ninja.security import django_auth
 
 from core.api import ERRORS, ErrorOut
 from events.api import EventOut
+from events.models import EventCategory
 from users.requests import ApiRequest
 
 from . import selectors, services
@@ -150,4 +151,28 @@ def membership_join(request: ApiRequest, slug: str):
 )
 def membership_leave(request: ApiRequest, slug: str):
     services.membership_leave(organization_id=_organization(slug).pk, user=request.auth)
+    return Status(204, None)
+
+
+def _category(slug: str) -> EventCategory:
+    category = EventCategory.objects.filter(slug=slug).first()
+    if category is None:
+        raise Http404("There is no such category.")
+    return category
+
+
+@router.post(
+    "/categories/{slug}/follow",
+    response={204: None, **ERRORS},
+    auth=django_auth,
+    summary="Follow a category: its new events in my weekly digest, once switched on",
+)
+def category_follow(request: ApiRequest, slug: str):
+    services.category_follow(category=_category(slug), user=request.auth)
+    return Status(204, None)
+
+
+@router.delete("/categories/{slug}/follow", response={204: None, **ERRORS}, auth=django_auth)
+def category_unfollow(request: ApiRequest, slug: str):
+    services.category_unfollow(category=_category(slug), user=request.auth)
     return Status(204, None)

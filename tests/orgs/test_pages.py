@@ -165,3 +165,20 @@ def test_officers_page_invites_and_shows_who_did_what(client, club):
     page = client.get(reverse("orgs:officers", args=["chess"])).content.decode()
     assert "vp@wustl.edu" in page  # waiting invitation
     assert "Pat: Invited an officer" in page
+
+
+def test_following_page_follows_categories_and_switches_the_digest(client):
+    music = EventCategoryFactory(slug="music", name="Music")
+    student = UserFactory()
+    sign_in(client, student)
+    client.post(reverse("orgs:following"), {"category": "music", "action": "follow"})
+    assert list(student.category_follows.values_list("category", flat=True)) == [music.pk]
+    assert client.post(reverse("orgs:following"), {"category": "nope"}).status_code == 404
+
+    client.post(reverse("orgs:following"), {"organizations": "on", "categories": "on"})
+    assert DigestSettings.objects.get(user=student).categories is True
+    assert digest.digest_recipients().filter(pk=student.pk).exists()
+
+    assert client.delete("/api/v1/categories/music/follow").status_code == 204
+    assert client.post("/api/v1/categories/nope/follow").status_code == 404
+    assert not student.category_follows.exists()
