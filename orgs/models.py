@@ -8,6 +8,8 @@ president at once.
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -64,6 +66,17 @@ class Organization(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orgs:detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        """`links` is a list of web addresses (the page renders each as a link)."""
+        validate = URLValidator(schemes=["https", "http"])
+        if not isinstance(self.links, list) or not all(isinstance(u, str) for u in self.links):
+            raise ValidationError({"links": 'A list of addresses, e.g. ["https://…"].'})
+        for url in self.links:
+            try:
+                validate(url)
+            except ValidationError as error:
+                raise ValidationError({"links": f"Not a web address: {url}"}) from error
 
     @property
     def is_approved(self) -> bool:

@@ -159,3 +159,15 @@ def test_import_command_and_admin_import(tmp_path, client):
         follow=True,
     )
     assert "exists already" in response.content.decode()
+
+
+def test_links_must_be_a_list_of_web_addresses(club):
+    from django.core.exceptions import ValidationError
+
+    organization, _ = club
+    for links in ("https://x.org", ["javascript:alert(1)"]):
+        organization.links = links
+        with pytest.raises(ValidationError):
+            organization.full_clean()
+    organization.links = ["https://instagram.com/washuchess"]
+    organization.full_clean()
