@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 
 # bandit over the app code (settings in pyproject.toml): medium severity and above fail.
 security-lint: $(STAMP)
-	$(BIN)/bandit -c pyproject.toml -r eren core users events escore demo --severity-level medium --quiet
+	$(BIN)/bandit -c pyproject.toml -r eren core users events escore orgs demo --severity-level medium --quiet
 
 # Known vulnerabilities in the pinned runtime dependencies. pip-audit asks PyPI's vulnerability
 # data over the internet, so it is not part of make test (CI's sandbox has no such access);

@@ -9,6 +9,7 @@ api.add_router("/", "events.api.router")
 api.add_router("/me", "users.api.router")
 api.add_router("/me", "events.api.me_router")
 api.add_router("/", "escore.api.router")
+api.add_router("/", "orgs.api.router")
 
 urlpatterns = [
     path("health", health.liveness, name="health"),

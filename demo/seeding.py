@@ -35,6 +35,7 @@ from .data import (
     DEMO_STUDENT_EMAIL,
     REGULAR_CAPACITIES,
 )
+from .organizations import organizations_create_missing
 from .scores import demo_scores_award
 
 BATCH_SIZE = 1000
@@ -61,6 +62,7 @@ class SeedCounts:
     events: int = 0
     registrations: int = 0
     score_entries: int = 0
+    organizations: int = 0
 
     @property
     def anything_created(self) -> bool:
@@ -79,6 +81,9 @@ def demo_seed(*, event_count: int, student_count: int) -> SeedCounts:
     )
     # The seeded check-ins earn E-score entries by the same rules as live ones.
     counts.score_entries = demo_scores_award()
+    counts.organizations = organizations_create_missing(
+        student_pool=_student_pool(student_count=student_count)
+    )
     return counts
 
 

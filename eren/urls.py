@@ -20,5 +20,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/account/", include("users.urls")),
     path("", include("escore.urls")),
+    path("", include("orgs.urls")),
     path("", include("events.urls")),
 ]

@@ -1,5 +1,6 @@
 """JSON API for events: the same selectors, search and services as the pages."""
 
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -10,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from core.api import ERRORS, ErrorOut, InputSchema
+from orgs.models import Organization
 from users.requests import ApiRequest
 
 from . import check_in_codes, permissions, selectors, services
@@ -58,6 +60,8 @@ class EventOut(Schema):
     release_no_shows: bool
     no_show_grace_minutes: int
     check_in_radius_m: int | None
+    visibility: str = Field(description="public, school, members or unlisted.")
+    organization_id: int | None = Field(description="The hosting organization, if any.")
 
     @staticmethod
     def resolve_url(event: EventPost) -> str:
@@ -153,7 +157,10 @@ def event_list(
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
-    params = parse_search_params(request.GET)
+    params = replace(
+        parse_search_params(request.GET),
+        visibilities=permissions.listable_visibilities(request.user),
+    )
     results = event_search(params, page=page, page_size=page_size)
     return {
         "count": results.total,
@@ -254,6 +261,16 @@ class EventIn(InputSchema):
         le=CHECK_IN_RADIUS_MAX_M,
         description="Self check-in only within this many metres of the event's place.",
     )
+    visibility: EventPost.Visibility = Field(
+        EventPost.Visibility.PUBLIC,
+        description="public, school (school accounts only), members (the host's members "
+        "only) or unlisted (only with the link).",
+    )
+    organization: str | None = Field(
+        None,
+        max_length=80,
+        description="Slug of an organization you may create events for: it hosts the event.",
+    )
 
 
 class EventPatch(InputSchema):
@@ -272,6 +289,10 @@ class EventPatch(InputSchema):
     no_show_grace_minutes: int | None = Field(None, ge=0, le=NO_SHOW_GRACE_MAX_MINUTES)
     check_in_radius_m: int | None = Field(
         None, ge=CHECK_IN_RADIUS_MIN_M, le=CHECK_IN_RADIUS_MAX_M, description="null for none."
+    )
+    visibility: EventPost.Visibility | None = None
+    organization: str | None = Field(
+        None, max_length=80, description="An organization's slug; null: no organization."
     )
 
 
@@ -376,10 +397,15 @@ def _event_fields(data: dict) -> dict:
         if category is None:
             raise services.EventInvalid({"category": ["Unknown category."]})
         fields["category"] = category
+    if fields.get("organization"):
+        organization = Organization.objects.filter(slug=fields["organization"]).first()
+        if organization is None:
+            raise services.EventInvalid({"organization": ["Unknown organization."]})
+        fields["organization"] = organization
     for name in ("starts_at", "ends_at"):
         if name in fields:
             fields[name] = _aware(fields[name])
-    for name in ("title", "location_name", *_NOT_NULL_SETTINGS):
+    for name in ("title", "location_name", "visibility", *_NOT_NULL_SETTINGS):
         if name in fields and fields[name] is None:
             raise services.EventInvalid({name: ["This field cannot be null."]})
     for name in ("address", "description"):

@@ -4,6 +4,9 @@ from typing import Any
 
 from django import forms
 
+from orgs.models import Organization
+
+from . import permissions
 from .models import (
     NO_SHOW_GRACE_DEFAULT_MINUTES,
     NO_SHOW_GRACE_MAX_MINUTES,
@@ -72,15 +75,43 @@ class EventForm(forms.ModelForm):
         help_text="Leave blank for unlimited.",
     )
     no_show_grace_minutes = GraceMinutesField()
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        required=False,
+        label="Host",
+        empty_label="Me (not an organization)",
+        help_text="An organization you are an officer of: its officers run the event with you.",
+    )
+    visibility = forms.ChoiceField(
+        choices=EventPost.Visibility.choices,
+        required=False,
+        help_text="Members only needs an organization as host.",
+    )
+    cohosts = forms.ModelMultipleChoiceField(
+        queryset=Organization.objects.filter(status=Organization.Status.APPROVED).order_by("name"),
+        required=False,
+        label="Co-hosts",
+        help_text="Their officers may check students in and see the roster.",
+    )
 
     class Meta:
         model = EventPost
-        fields = list(EVENT_EDITABLE_FIELDS)
+        fields = [*EVENT_EDITABLE_FIELDS, "cohosts"]
         labels = {"location_name": "Place", "address": "Address (optional)"}
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        hosts = {org.pk for org in permissions.organizations_hosting_for(user)} if user else set()
+        if self.instance.organization_id:
+            hosts.add(self.instance.organization_id)
+        self.fields["organization"].queryset = Organization.objects.filter(  # type: ignore[attr-defined]
+            pk__in=hosts
+        ).order_by("name")
 
     def clean(self):
         super().clean()
         cleaned = self.cleaned_data
+        cleaned["visibility"] = cleaned.get("visibility") or EventPost.Visibility.PUBLIC
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
@@ -89,11 +120,14 @@ class EventForm(forms.ModelForm):
     @staticmethod
     def initial_from(event: EventPost) -> dict[str, Any]:
         """The form's fields filled in from an event (to duplicate it)."""
-        return {name: getattr(event, name) for name in EVENT_EDITABLE_FIELDS}
+        initial = {name: getattr(event, name) for name in EVENT_EDITABLE_FIELDS}
+        initial["cohosts"] = list(event.cohosts.all())
+        return initial
 
     def changes(self, event: EventPost) -> dict[str, Any]:
         """The submitted values, with times the form shows to the minute left as they were."""
         changes = dict(self.cleaned_data)
+        changes["cohosts"] = list(changes.get("cohosts") or [])
         for name in ("starts_at", "ends_at"):
             if changes[name] == getattr(event, name).replace(second=0, microsecond=0):
                 changes[name] = getattr(event, name)

@@ -50,6 +50,12 @@ class EventPost(models.Model):
         PUBLISHED = "published", "Published"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        SCHOOL = "school", "School accounts only"
+        MEMBERS = "members", "Members of the organization only"
+        UNLISTED = "unlisted", "Unlisted (only people with the link)"
+
     class GeocodeStatus(models.TextChoices):
         PENDING = "pending", "Waiting for geocoding"
         FOUND = "found", "Found"
@@ -58,6 +64,21 @@ class EventPost(models.Model):
 
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_events"
+    )
+    # The host: null for an event a person organizes on their own. Officers of the host run
+    # it by their role (events.permissions); `organizer` stays the person who created it.
+    organization = models.ForeignKey(
+        "orgs.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    cohosts = models.ManyToManyField(
+        "orgs.Organization", blank=True, related_name="cohosted_events"
+    )
+    visibility = models.CharField(
+        max_length=10, choices=Visibility, default=Visibility.PUBLIC, db_default="public"
     )
     category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events")
     title = models.CharField(max_length=200)
@@ -160,6 +181,7 @@ class EventPost(models.Model):
                 name="event_published_cat_starts_idx",
             ),
             models.Index(fields=["organizer", "starts_at"], name="event_organizer_starts_idx"),
+            models.Index(fields=["organization", "starts_at"], name="event_org_starts_idx"),
             # The no-show sweep: events still owed a release, by start.
             models.Index(
                 fields=["starts_at"],
@@ -210,6 +232,12 @@ class EventPost(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
                 name="event_cancellation_has_reason",
+            ),
+            # Members-only needs an organization whose members they are.
+            models.CheckConstraint(
+                condition=Q(visibility__in=["public", "school", "unlisted"])
+                | Q(visibility="members", organization__isnull=False),
+                name="event_visibility_known",
             ),
         ]
 
@@ -463,6 +491,8 @@ class EmailDelivery(models.Model):
         EVENT_CHANGED = "event_changed", "Event changed"
         EVENT_CANCELLED = "event_cancelled", "Event cancelled"
         ORGANIZER_MESSAGE = "organizer_message", "Organizer message"
+        ORG_INVITATION = "org_invitation", "Officer invitation"
+        DIGEST = "digest", "Weekly digest of new events"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind)

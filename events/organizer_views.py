@@ -136,15 +136,23 @@ def _post_action(
 
 @_access_errors_as_http
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    permissions.event_check_create(user=request.user)
+    if not permissions.organizations_hosting_for(request.user):
+        permissions.event_check_create(user=request.user)
     groups = selectors.organizer_dashboard(user=request.user)
     return render(request, "events/organize/dashboard.html", {"groups": groups})
 
 
 @_access_errors_as_http
 def event_create(request: AuthenticatedRequest) -> HttpResponse:
-    permissions.event_check_create(user=request.user)
-    form = EventForm(request.POST or None)
+    hosts = permissions.organizations_hosting_for(request.user)
+    if not hosts:
+        permissions.event_check_create(user=request.user)
+    initial = {}
+    if request.GET.get("organization", "").isdigit():
+        initial["organization"] = int(request.GET["organization"])
+    elif hosts and not permissions.user_can_create_events(request.user):
+        initial["organization"] = hosts[0].pk
+    form = EventForm(request.POST or None, user=request.user, initial=initial)
     event = _submit(
         request, form, lambda: services.event_create(organizer=request.user, **form.cleaned_data)
     )
@@ -159,7 +167,7 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
 def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The new-event form filled in from an existing event; nothing is saved until submitted."""
     source = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(initial=EventForm.initial_from(source))
+    form = EventForm(initial=EventForm.initial_from(source), user=request.user)
     context = {
         "form": form,
         "heading": f"Copy of {source.title}",
@@ -171,7 +179,7 @@ def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @_access_errors_as_http
 def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(request.POST or None, instance=event)
+    form = EventForm(request.POST or None, instance=event, user=request.user)
     if _submit(
         request,
         form,

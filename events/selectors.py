@@ -139,10 +139,20 @@ def browse_window(*, when: str, now: datetime) -> tuple[datetime, datetime]:
     raise ValueError(f"Unknown window {when!r}")
 
 
-def event_list_browse(*, when: str | None = None, category_slug: str | None = None):
-    """Upcoming published events for the home page, optionally narrowed by a quick filter."""
+def event_list_browse(
+    *,
+    when: str | None = None,
+    category_slug: str | None = None,
+    visibilities: tuple[str, ...] = (EventPost.Visibility.PUBLIC,),
+):
+    """Upcoming published events for the home page, optionally narrowed by a quick filter;
+    only the visibilities the viewer may see listed (events.permissions)."""
     now = timezone.now()
-    events = EventPost.objects.upcoming(now=now).select_related("category")
+    events = (
+        EventPost.objects.upcoming(now=now)
+        .filter(visibility__in=visibilities)
+        .select_related("category")
+    )
     if when:
         window_start, window_end = browse_window(when=when, now=now)
         # Overlapping the window: an event that is on now counts as today.
@@ -169,7 +179,11 @@ def category_upcoming_counts() -> dict[int, int]:
     counts = cache.get(CATEGORY_COUNTS_CACHE_KEY)
     if counts is None:
         counts = dict(
-            EventPost.objects.filter(status=EventPost.Status.PUBLISHED, ends_at__gt=timezone.now())
+            EventPost.objects.filter(
+                status=EventPost.Status.PUBLISHED,
+                ends_at__gt=timezone.now(),
+                visibility=EventPost.Visibility.PUBLIC,
+            )
             .values_list("category_id")
             .annotate(n=Count("id"))
             .order_by()
@@ -212,9 +226,12 @@ def place_choices() -> list[tuple[str, str]]:
 
 
 def organizer_event_list(*, user) -> QuerySet[EventPost]:
-    """The organizer's own events with a checked-in count, newest start first."""
+    """The organizer's own events, and those of the organizations they are an officer of,
+    with a checked-in count, newest start first."""
     return (
-        EventPost.objects.filter(organizer=user)
+        EventPost.objects.filter(
+            Q(organizer=user, organization__isnull=True) | Q(organization__officers__user=user)
+        )
         .select_related("category")
         .annotate(
             checked_in_count=Count(

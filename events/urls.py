@@ -1,8 +1,10 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from core.caching import anonymous_page_cache
 
 from . import organizer_views, views
+from .sitemaps import SITEMAPS
 
 app_name = "events"
 
@@ -10,6 +12,7 @@ urlpatterns = [
     path("", anonymous_page_cache(views.EventListView.as_view()), name="list"),
     path("search/", anonymous_page_cache(views.SearchView.as_view()), name="search"),
     path("search/suggest", views.search_suggest, name="suggest"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("events/<int:pk>/", anonymous_page_cache(views.EventDetailView.as_view()), name="detail"),
     path("events/<int:pk>/register", views.registration_create, name="register"),
     path("events/<int:pk>/cancel", views.registration_cancel, name="cancel"),

@@ -1,8 +1,11 @@
+from dataclasses import replace
 from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
+from orgs import selectors as org_selectors
 from users.models import User
 from users.requests import AuthenticatedRequest
 from users.selectors import user_has_verified_school_email
@@ -42,7 +46,11 @@ class EventListView(ListView):
         when = self.request.GET.get("when")
         self.when = when if when in selectors.BROWSE_WINDOWS else None
         self.category_slug = self.request.GET.get("category") or None
-        return selectors.event_list_browse(when=self.when, category_slug=self.category_slug)
+        return selectors.event_list_browse(
+            when=self.when,
+            category_slug=self.category_slug,
+            visibilities=permissions.listable_visibilities(self.request.user),
+        )
 
     def paginate_queryset(self, queryset, page_size):
         # page=abc or a page past the end shows the last page instead of a 404.
@@ -56,6 +64,7 @@ class EventListView(ListView):
             when=self.when,
             category_slug=self.category_slug,
             windows=[("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
+            followed_events=org_selectors.followed_events(user=self.request.user),
             **kwargs,
         )
 
@@ -68,7 +77,10 @@ class SearchView(TemplateView):
         context["categories"] = selectors.category_list()
         context["places"] = selectors.place_choices()
         try:
-            params = parse_search_params(self.request.GET)
+            params = replace(
+                parse_search_params(self.request.GET),
+                visibilities=permissions.listable_visibilities(self.request.user),
+            )
             page = parse_page_number(self.request.GET.get("page"))
         except SearchParamsError as error:
             context["errors"] = error.fields
@@ -101,6 +113,15 @@ class EventDetailView(DetailView):
             )
         except services.EventNotFound as exc:
             raise Http404("No such event.") from exc
+        except services.ActionForbidden as exc:
+            # Members-only or school-only: the reason, and how to get in.
+            raise PermissionDenied(exc.message) from exc
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except services.NotAuthenticated:
+            return redirect_to_login(request.get_full_path())
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -162,8 +183,11 @@ def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Add to calendar": the event as an .ics file."""
     try:
         event = selectors.event_get_visible(event_id=pk)
-    except EventPost.DoesNotExist as exc:
+        permissions.event_check_visibility(user=request.user, event=event)
+    except (EventPost.DoesNotExist, services.NotAuthenticated) as exc:
         raise Http404("No such event.") from exc
+    except services.ActionForbidden as exc:
+        raise PermissionDenied(exc.message) from exc
     response = HttpResponse(
         calendar_render([event], name=event.title), content_type="text/calendar; charset=utf-8"
     )

@@ -7,6 +7,7 @@ from factory.django import DjangoModelFactory
 
 from escore.models import ScoreEntry
 from events.models import EventCategory, EventPost, EventRegistration
+from orgs.models import Membership, Officer, Organization
 from users.models import User
 
 
@@ -74,3 +75,33 @@ class ScoreEntryFactory(DjangoModelFactory):
     event = factory.SubFactory(EventPostFactory)
     points = 10
     reason = ScoreEntry.Reason.ATTENDED
+
+
+class OrganizationFactory(DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Club {n}")
+    slug = factory.Sequence(lambda n: f"club-{n}")
+    description = "A student organization."
+    status = Organization.Status.APPROVED
+    approved_at = factory.LazyFunction(timezone.now)
+
+
+class OfficerFactory(DjangoModelFactory):
+    class Meta:
+        model = Officer
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Officer.Role.PRESIDENT
+
+
+class MembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    status = Membership.Status.APPROVED
+    approved_at = factory.LazyFunction(timezone.now)

@@ -21,6 +21,7 @@ from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
 from events.models import EventPost, EventRegistration, OrganizerMessage
+from orgs.models import Officer
 
 from .models import OrganizerRequest, User
 
@@ -127,13 +128,27 @@ def user_delete(*, user: User) -> None:
     kept.
     """
     now = timezone.now()
-    open_events = EventPost.objects.filter(organizer=user, ends_at__gt=now).exclude(
-        status=EventPost.Status.CANCELLED
-    )
+    # An organization's events stay with its officers; only one's own events hold it up.
+    open_events = EventPost.objects.filter(
+        organizer=user, organization__isnull=True, ends_at__gt=now
+    ).exclude(status=EventPost.Status.CANCELLED)
     if open_events.exists():
         raise AccountError(
             "You organize events that have not happened yet. Cancel them, or ask staff to "
             "hand them to another organizer, before closing your account."
+        )
+    presidents = Officer.objects.filter(role=Officer.Role.PRESIDENT)
+    other_president = presidents.filter(organization=OuterRef("organization")).exclude(user=user)
+    sole_presidencies = list(
+        presidents.filter(user=user)
+        .filter(~Exists(other_president))
+        .order_by("organization__name")
+        .values_list("organization__name", flat=True)
+    )
+    if sole_presidencies:
+        raise AccountError(
+            f"You are the only president of {', '.join(sole_presidencies)}. Name the next "
+            "president on its officers page before closing your account."
         )
     active = EventRegistration.objects.filter(user=user).exclude(
         status=EventRegistration.Status.CANCELLED

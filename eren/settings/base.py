@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "users",
     "events",
     "escore",
+    "orgs",
     "demo",
 ]
 
@@ -650,6 +652,11 @@ GOOGLE_GEOCODING_TIMEOUT = env.float("GOOGLE_GEOCODING_TIMEOUT", default=5.0)
 GOOGLE_GEOCODING_RATE_LIMIT = env.str("GOOGLE_GEOCODING_RATE_LIMIT", default="30/m")
 # Google's terms allow geocodes to be cached for up to 30 consecutive days.
 GEOCODE_CACHE_MAX_AGE_DAYS = env.int("GEOCODE_CACHE_MAX_AGE_DAYS", default=30)
+# Mondays 8:00 Central: new events from followed organizations and categories (orgs.digest).
+CELERY_BEAT_SCHEDULE["orgs-weekly-digest"] = {
+    "task": "orgs.tasks.digests_queue_weekly",
+    "schedule": crontab(day_of_week=1, hour=8, minute=0),
+}
 CELERY_BEAT_SCHEDULE["geocode-cache-prune"] = {
     "task": "events.tasks.geocode_cache_prune_task",
     "schedule": crontab(hour=4, minute=20),

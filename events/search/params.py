@@ -55,6 +55,9 @@ class SearchParams:
     sort: SortOrder | None = None
     include_past: bool = False
     include_cancelled: bool = False
+    # Not from the query string: what the searcher may see listed
+    # (events.permissions.listable_visibilities); public only unless the caller says more.
+    visibilities: tuple[str, ...] = ("public",)
 
     def __post_init__(self) -> None:
         if self.sort is None:

@@ -103,7 +103,7 @@ def filtered_events(
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
         statuses.append(EventPost.Status.CANCELLED)
-    events = EventPost.objects.filter(status__in=statuses)
+    events = EventPost.objects.filter(status__in=statuses, visibility__in=params.visibilities)
 
     floor = None if params.include_past else now
     if params.date_from is not None:

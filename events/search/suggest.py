@@ -93,7 +93,9 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     now = now or timezone.now()
     tsquery = " & ".join(f"{word}:*" for word in words)
     facts = plan.search_facts(title_prefix=tsquery)
-    upcoming = EventPost.objects.filter(status=EventPost.Status.PUBLISHED, ends_at__gt=now)
+    upcoming = EventPost.objects.filter(
+        status=EventPost.Status.PUBLISHED, ends_at__gt=now, visibility=EventPost.Visibility.PUBLIC
+    )
     title_matches = Operator(
         Func(F("title"), template=_SIMPLE_TSVECTOR),
         "@@",

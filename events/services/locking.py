@@ -25,6 +25,8 @@ LOCK_TIMEOUT_MS = 3000
 # The event columns the registration rules read; the rest of the wide row stays on disk.
 _RULE_FIELDS = (
     "organizer",
+    "organization",
+    "visibility",
     "title",
     "status",
     "starts_at",

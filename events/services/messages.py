@@ -11,6 +11,8 @@ from core.ratelimits import rate_describe, rate_parse
 from events import permissions, tasks
 from events.errors import EventInvalid, MessageRateLimited
 from events.models import EventRegistration, OrganizerMessage
+from orgs import audit
+from orgs.models import OrgActivity
 from users.models import User
 
 from .locking import event_locked
@@ -61,4 +63,12 @@ def organizer_message_send(*, event_id: int, by: User, subject: str, body: str) 
         ).count()
         message.save()
         outbox.add(tasks.organizer_message_send, message.pk, key=f"organizer-message:{message.pk}")
+        if event.organization_id is not None:
+            audit.record(
+                organization_id=event.organization_id,
+                actor=by,
+                action=OrgActivity.Action.EVENT_MESSAGED,
+                event=event,
+                detail=subject[:300],
+            )
     return message

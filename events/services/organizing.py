@@ -1,6 +1,7 @@
 """The organizer's writes on an event: create, edit, publish, unpublish, place, cancel."""
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,8 @@ from events.models import (
     EventChange,
     EventPost,
 )
+from orgs import audit
+from orgs.models import OrgActivity, Organization
 from users.models import User
 
 from .locking import event_locked
@@ -43,6 +46,9 @@ EVENT_EDITABLE_FIELDS = (
     "release_no_shows",
     "no_show_grace_minutes",
     "check_in_radius_m",
+    # Who may see it (events.permissions.event_check_visibility) and who hosts it.
+    "visibility",
+    "organization",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -75,6 +81,10 @@ def _event_validate(*, event: EventPost) -> None:
         )
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
         errors.setdefault("ends_at", []).append("The event must end after it starts.")
+    if event.visibility == EventPost.Visibility.MEMBERS and event.organization_id is None:
+        errors.setdefault("visibility", []).append(
+            "Members-only events need a hosting organization: choose one of yours as host."
+        )
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
@@ -108,11 +118,20 @@ def event_create(
     release_no_shows: bool = False,
     no_show_grace_minutes: int = NO_SHOW_GRACE_DEFAULT_MINUTES,
     check_in_radius_m: int | None = None,
+    visibility: str = EventPost.Visibility.PUBLIC,
+    organization: Organization | None = None,
+    cohosts: Iterable[Organization] = (),
 ) -> EventPost:
-    """A new draft event; publishing is a separate step (`event_publish`)."""
-    permissions.event_check_create(user=organizer)
+    """A new draft event; publishing is a separate step (`event_publish`).
+
+    With an `organization`, the organization hosts it (the organizer must be one of its
+    officers with a role that may create events); `cohosts` are listed as co-hosts.
+    """
+    permissions.event_check_create(user=organizer, organization=organization)
     event = EventPost(
         organizer=organizer,
+        organization=organization,
+        visibility=visibility,
         title=title,
         description=description,
         category=category,
@@ -130,12 +149,39 @@ def event_create(
     )
     _event_validate(event=event)
     event.save()
+    _cohosts_set(event=event, cohosts=cohosts)
     event_geocode_enqueue(event_id=event.pk)
+    _audit(event=event, by=organizer, action=OrgActivity.Action.EVENT_CREATED)
     return event
 
 
-def event_update(*, event_id: int, by: User, **changes) -> EventPost:
+def _cohosts_set(*, event: EventPost, cohosts: Iterable[Organization]) -> None:
+    """Co-hosts: approved organizations other than the host."""
+    chosen = [org for org in cohosts if org.pk != event.organization_id]
+    if any(not org.is_approved for org in chosen):
+        raise EventInvalid({"cohosts": ["Only approved organizations can co-host."]})
+    event.cohosts.set(chosen)
+
+
+def _audit(*, event: EventPost, by: User, action: str, detail: str = "") -> None:
+    """Record an officer's action on an organization's event in its activity log."""
+    if event.organization_id is not None:
+        audit.record(
+            organization_id=event.organization_id,
+            actor=by,
+            action=action,
+            event=event,
+            detail=detail,
+        )
+
+
+def event_update(
+    *, event_id: int, by: User, cohosts: Iterable[Organization] | None = None, **changes
+) -> EventPost:
     """Change an event's details.
+
+    Moving the event to an organization (`organization`) needs the right to create events
+    for it; moving it back to no organization makes it the mover's own event (as organizer).
 
     Capacity may not go below the seats already confirmed; raising it (or making it
     unlimited) seats waitlisted students at once, first come first served, and tells them.
@@ -150,8 +196,11 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
             raise EventStateConflict("A cancelled event can no longer be edited.")
         changed = [name for name, value in changes.items() if getattr(event, name) != value]
         before = {name: getattr(event, name) for name in _TIME_AND_PLACE_FIELDS}
+        was_hosted_by = event.organization_id
         for name in changed:
             setattr(event, name, changes[name])
+        if "organization" in changed:
+            changed += _event_host_change(event=event, by=by)
         _event_validate(event=event)
         # Walk-ins let in beyond the capacity do not count against it.
         holding = event.seats_taken - event.seats_beyond_capacity
@@ -183,7 +232,29 @@ def event_update(*, event_id: int, by: User, **changes) -> EventPost:
                 registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
         if any(before[name] != getattr(event, name) for name in _TIME_AND_PLACE_FIELDS):
             _event_change_record(event=event, by=by, before=before)
+        if cohosts is not None:
+            _cohosts_set(event=event, cohosts=cohosts)
+        if event.organization_id != was_hosted_by:
+            _audit(event=event, by=by, action=OrgActivity.Action.EVENT_MOVED_IN)
+        elif changed:
+            _audit(
+                event=event,
+                by=by,
+                action=OrgActivity.Action.EVENT_EDITED,
+                detail=", ".join(sorted(changed))[:300],
+            )
     return event
+
+
+def _event_host_change(*, event: EventPost, by: User) -> list[str]:
+    """Check a move to another host (or to none); returns further fields it changed."""
+    if event.organization is not None:
+        permissions.event_check_create(user=by, organization=event.organization)
+        return []
+    # Back to a person: the mover, who must be allowed to organize events of their own.
+    permissions.event_check_create(user=by)
+    event.organizer = by
+    return ["organizer"]
 
 
 def _event_change_record(*, event: EventPost, by: User, before: dict) -> None:
@@ -218,6 +289,7 @@ def event_publish(*, event_id: int, by: User) -> EventPost:
             )
         event.status = EventPost.Status.PUBLISHED
         event.save(update_fields=["status", "updated_at"])
+        _audit(event=event, by=by, action=OrgActivity.Action.EVENT_PUBLISHED)
     return event
 
 
@@ -291,6 +363,7 @@ def event_cancel(*, event_id: int, by: User, reason: str) -> EventPost:
                 "updated_at",
             ]
         )
+        _audit(event=event, by=by, action=OrgActivity.Action.EVENT_CANCELLED, detail=reason[:300])
         if was_published and (event.seats_taken or event.waitlist_count):
             outbox.add(
                 tasks.event_cancelled_email_send, event.pk, key=f"event-cancelled:{event.pk}"

@@ -8,6 +8,7 @@ registration sends nothing and a committed one always has its e-mail.
 from django.utils import timezone
 
 from core import metrics
+from events import permissions
 from events.errors import (
     AlreadyCheckedIn,
     EmailUnverified,
@@ -50,6 +51,8 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
     registration_check_eligibility(user=user)
     with event_locked(event_id=event_id) as event:
         _check_open(event=event)
+        # Members-only and school-only events: only those who may see them may register.
+        permissions.event_check_visibility(user=user, event=event)
         registration = EventRegistration.objects.filter(event=event, user=user).first()
         if registration is not None and registration.status != EventRegistration.Status.CANCELLED:
             return registration

@@ -13,6 +13,7 @@ from django.utils import timezone
 from demo import data as demo_data
 from events import services
 from events.models import EventCategory, EventPost, EventRegistration
+from orgs.models import Officer, Organization
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def table_snapshot() -> dict[str, tuple[int, int | None]]:
     """Row count and highest id of every table the command writes to."""
     return {
         model.__name__: (model.objects.count(), model.objects.aggregate(top=Max("pk"))["top"])
-        for model in (User, EventCategory, EventPost, EventRegistration)
+        for model in (User, EventCategory, EventPost, EventRegistration, Organization, Officer)
     }
 
 
@@ -59,6 +60,11 @@ def test_creates_the_requested_events_students_and_demo_accounts():
     assert Authenticator.objects.filter(user=admin, type="totp").exists()
     assert admin.check_password("washu-demo")
     assert not any(user.has_usable_password() for user in User.objects.filter(BULK_STUDENTS))
+    # About 60 clubs, each with a president, and a share of the events as theirs.
+    assert Organization.objects.count() == 60
+    assert not Organization.objects.exclude(officers__role="president").exists()
+    assert EventPost.objects.filter(organization__isnull=False).count() == 20
+    assert organizer.officer_roles.get().role == "president"
 
 
 def test_counters_equal_the_registration_rows():

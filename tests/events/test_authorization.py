@@ -264,3 +264,172 @@ def test_staff_cancellation_shows_who_cancelled_and_why(client, world):
     page = client.get(reverse("events:manage", args=[world.event.pk])).content.decode()
     assert "Cancelled by staff" in page
     assert "Venue unsafe." in page
+
+
+# --- Organization roles ----------------------------------------------------------------------
+# The same organizer actions on an event an organization hosts, and the organization's own
+# actions, for every role in and around it (events/permissions.py has the table).
+
+ORG_ROLES = [
+    "anonymous",
+    "student",
+    "member",
+    "event_manager",
+    "officer",
+    "president",
+    "cohost_officer",
+    "creator_not_officer",
+    "staff",
+]
+FORM_ERROR = "form_error"
+_EVENT_TEAM = {"president", "officer", "event_manager", "staff"}
+ORG_EXPECTED = {
+    # action: roles allowed (everyone else: 403, or 404 for a draft they may not see)
+    "edit": _EVENT_TEAM,
+    "publish": _EVENT_TEAM,
+    "cancel": {"president", "officer", "staff"},
+    "roster": _EVENT_TEAM | {"cohost_officer"},
+    "export": _EVENT_TEAM,
+    "check_in": _EVENT_TEAM | {"cohost_officer"},
+    "message": _EVENT_TEAM,
+    "org_edit": {"president", "officer", "staff"},
+    "officers_invite": {"president", "staff"},
+    "members_roster": {"president", "officer", "staff"},
+    "create_event": _EVENT_TEAM,
+}
+
+
+class OrgWorld:
+    """The organization, its events, and the one user of the role under test (each case
+    builds only its own role's user: the matrix has a hundred cases)."""
+
+    def __init__(self, *roles: str) -> None:
+        from orgs.models import Officer
+        from tests.factories import MembershipFactory, OfficerFactory, OrganizationFactory
+
+        now = timezone.now()
+        self.org = OrganizationFactory(slug="chess")
+        cohost = OrganizationFactory(slug="go")
+        # Created the events as an organizer, but holds no role in the organization.
+        creator = OrganizerFactory()
+        make = {
+            "anonymous": lambda: None,
+            "student": UserFactory,
+            "member": lambda: MembershipFactory(organization=self.org).user,
+            "event_manager": lambda: (
+                OfficerFactory(organization=self.org, role=Officer.Role.EVENT_MANAGER).user
+            ),
+            "officer": lambda: OfficerFactory(organization=self.org, role="officer").user,
+            "president": lambda: OfficerFactory(organization=self.org).user,
+            "cohost_officer": lambda: OfficerFactory(organization=cohost).user,
+            "creator_not_officer": lambda: creator,
+            "staff": lambda: UserFactory(is_staff=True),
+        }
+        self.users = {role: make[role]() for role in roles}
+        self.draft = EventPostFactory(
+            organizer=creator, organization=self.org, status=EventPost.Status.DRAFT
+        )
+        self.event = EventPostFactory(
+            organizer=creator,
+            organization=self.org,
+            starts_at=now + dt.timedelta(minutes=30),
+            ends_at=now + dt.timedelta(hours=2),
+        )
+        self.event.cohosts.add(cohost)
+        self.attendee = EventRegistrationFactory(event=self.event)
+
+
+def _org_edit(client, w):
+    return client.get(reverse("orgs:edit", args=[w.org.slug]))
+
+
+def _officers_invite(client, w):
+    return client.post(
+        reverse("orgs:officer-invite", args=[w.org.slug]),
+        {"email": "new@wustl.edu", "role": "officer"},
+    )
+
+
+def _members_roster(client, w):
+    return client.get(reverse("orgs:roster-csv", args=[w.org.slug]))
+
+
+def _create_event(client, w):
+    return client.post(
+        reverse("events:create"),
+        {
+            "organization": w.org.pk,
+            "title": "Blitz night",
+            "category": w.event.category_id,
+            "starts_at": "2031-05-01T18:00",
+            "ends_at": "2031-05-01T20:00",
+            "location_name": "DUC",
+        },
+    )
+
+
+def _invited(w):
+    from orgs.models import OfficerInvitation
+
+    return OfficerInvitation.objects.exists()
+
+
+def _created(w):
+    return EventPost.objects.filter(title="Blitz night", organization=w.org).exists()
+
+
+ORG_ACTIONS = {
+    "edit": (_edit, False, None),
+    "publish": (_publish, True, _published),
+    "cancel": (_cancel, False, _cancelled),
+    "roster": (_roster, False, None),
+    "export": (_export, False, None),
+    "check_in": (_check_in, False, _checked_in),
+    "message": (_message, False, _messaged),
+    "org_edit": (_org_edit, False, None),
+    "officers_invite": (_officers_invite, False, _invited),
+    "members_roster": (_members_roster, False, None),
+    "create_event": (_create_event, False, _created),
+}
+
+
+@pytest.mark.parametrize("role", ORG_ROLES)
+@pytest.mark.parametrize("action", list(ORG_ACTIONS))
+def test_org_role_authorization_matrix(client, role, action):
+    world = OrgWorld(role)
+    make_request, on_draft, effect = ORG_ACTIONS[action]
+    if role in ORG_EXPECTED[action]:
+        want: str | int = ALLOWED
+    elif role == "anonymous":
+        want = LOGIN
+    elif on_draft:
+        want = NOT_FOUND  # the draft is private to its team
+    elif action == "create_event" and role in {"cohost_officer", "creator_not_officer"}:
+        want = FORM_ERROR  # may create events, but not for an organization they do not run
+    else:
+        want = FORBIDDEN
+
+    response = make_request(login(client, world, role), world)
+
+    got = outcome(response)
+    if got == ALLOWED and response.status_code == 200 and action == "create_event":
+        got = FORM_ERROR if not _created(world) else ALLOWED
+    assert got == want, response
+    if effect is not None:
+        assert effect(world) is (want == ALLOWED)
+    if want == FORBIDDEN and role != "creator_not_officer":
+        # The refusal says why.
+        assert b"only" in response.content.lower() or b"role" in response.content.lower()
+
+
+def test_an_officers_actions_on_the_organizations_event_are_in_its_activity_log(client):
+    from orgs.models import OrgActivity
+
+    world = OrgWorld("event_manager")
+    sign_in(client, world.users["event_manager"])
+    client.post(reverse("events:publish", args=[world.draft.pk]))
+    _message(client, world)
+    entries = list(OrgActivity.objects.values_list("actor", "action", "event"))
+    manager = world.users["event_manager"].pk
+    assert (manager, "event_published", world.draft.pk) in entries
+    assert (manager, "event_messaged", world.event.pk) in entries

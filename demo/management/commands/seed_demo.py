@@ -52,7 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Created {counts.events} events, {counts.students} students, "
                 f"{counts.registrations} registrations, {counts.score_entries} score entries, "
-                f"{counts.organizers} organizers, "
+                f"{counts.organizers} organizers, {counts.organizations} organizations, "
                 f"{counts.demo_accounts} demo accounts and {counts.categories} categories "
                 f"in {elapsed:.1f} s."
             )
