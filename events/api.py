@@ -1,5 +1,6 @@
 """JSON API for events: the same selectors, search and services as the pages."""
 
+import json
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -8,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
+from pydantic import ValidationError
 
 from core.api import ERRORS, ErrorOut, InputSchema
 from users.requests import ApiRequest
@@ -16,6 +18,7 @@ from . import check_in_codes, permissions, selectors, services
 from .models import (
     CHECK_IN_RADIUS_MAX_M,
     CHECK_IN_RADIUS_MIN_M,
+    GUESTS_MAX,
     NO_SHOW_GRACE_DEFAULT_MINUTES,
     NO_SHOW_GRACE_MAX_MINUTES,
     EventCategory,
@@ -54,6 +57,12 @@ class EventOut(Schema):
     waitlist_count: int
     cancellation_reason: str
     registration_open: bool
+    registration_required: bool
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    cancellation_deadline: datetime | None
+    cancellation_open: bool
+    guests_max: int
     walk_ins_beyond_capacity: bool
     release_no_shows: bool
     no_show_grace_minutes: int
@@ -108,9 +117,14 @@ class EventPageOut(Schema):
     did_you_mean: str | None
 
 
+class RegistrationIn(InputSchema):
+    guests: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests, up to the event's guests_max.")
+
+
 class RegistrationOut(Schema):
     event_id: int
     status: str
+    guests: int
     waitlist_position: int | None
     registered_at: datetime
     checked_in_at: datetime | None
@@ -122,10 +136,31 @@ class MyRegistrationOut(RegistrationOut):
     ticket_available: bool
 
 
+def _registration_in(request: HttpRequest) -> RegistrationIn:
+    """The optional JSON body of a registration; none (or a form post) means no extras."""
+    if request.content_type != "application/json" or not request.body.strip():
+        return RegistrationIn.model_validate({})
+    try:
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return RegistrationIn.model_validate(data)
+    except (ValueError, TypeError) as error:
+        fields: dict[str, list[str]] = {}
+        if isinstance(error, ValidationError):
+            for problem in error.errors():
+                name = ".".join(str(part) for part in problem["loc"]) or "__all__"
+                fields.setdefault(name, []).append(problem["msg"])
+        else:
+            fields["__all__"] = ["Send a JSON object."]
+        raise services.EventInvalid(fields) from error
+
+
 def _registration_out(registration: EventRegistration) -> dict:
     return {
         "event_id": registration.event_id,
         "status": registration.status,
+        "guests": registration.guests,
         "waitlist_position": selectors.registration_waitlist_position(registration=registration),
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
@@ -182,10 +217,20 @@ def event_detail(request: HttpRequest, event_id: int):
     response={201: RegistrationOut, **ERRORS},
     auth=django_auth,
     summary="Register (or join the waitlist)",
-    description="Idempotent: registering again returns the existing registration.",
+    description="Idempotent: registering again returns the existing registration. The JSON "
+    "body is optional: `guests` (seats for guests, up to the event's `guests_max`).",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": RegistrationIn.model_json_schema()}},
+        }
+    },
 )
 def registration_create(request: ApiRequest, event_id: int):
-    registration = services.registration_create(event_id=event_id, user=request.auth)
+    data = _registration_in(request)
+    registration = services.registration_create(
+        event_id=event_id, user=request.auth, guests=data.guests
+    )
     return Status(201, _registration_out(registration))
 
 
@@ -211,6 +256,7 @@ def my_registrations(request: ApiRequest):
         {
             "event_id": registration.event_id,
             "status": registration.status,
+            "guests": registration.guests,
             # Annotated by the selector in the same query.
             "waitlist_position": registration.waitlist_position,  # type: ignore[attr-defined]
             "registered_at": registration.registered_at,
@@ -254,6 +300,17 @@ class EventIn(InputSchema):
         le=CHECK_IN_RADIUS_MAX_M,
         description="Self check-in only within this many metres of the event's place.",
     )
+    registration_required: bool = Field(
+        True, description="False for drop-in events: no registration, check-in still counts."
+    )
+    registration_opens_at: datetime | None = Field(None, description="null: when published.")
+    registration_closes_at: datetime | None = Field(
+        None, description="null: at the start; at the latest the end."
+    )
+    cancellation_deadline: datetime | None = Field(
+        None, description="null: while registration is open."
+    )
+    guests_max: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests per registration.")
 
 
 class EventPatch(InputSchema):
@@ -273,6 +330,11 @@ class EventPatch(InputSchema):
     check_in_radius_m: int | None = Field(
         None, ge=CHECK_IN_RADIUS_MIN_M, le=CHECK_IN_RADIUS_MAX_M, description="null for none."
     )
+    registration_required: bool | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    cancellation_deadline: datetime | None = None
+    guests_max: int | None = Field(None, ge=0, le=GUESTS_MAX)
 
 
 class CancelIn(InputSchema):
@@ -360,7 +422,20 @@ class CodeIn(Schema):
 
 
 # Attendance settings a PATCH may leave out but not set to null.
-_NOT_NULL_SETTINGS = ("walk_ins_beyond_capacity", "release_no_shows", "no_show_grace_minutes")
+_NOT_NULL_SETTINGS = (
+    "walk_ins_beyond_capacity",
+    "release_no_shows",
+    "no_show_grace_minutes",
+    "registration_required",
+    "guests_max",
+)
+_TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -376,7 +451,7 @@ def _event_fields(data: dict) -> dict:
         if category is None:
             raise services.EventInvalid({"category": ["Unknown category."]})
         fields["category"] = category
-    for name in ("starts_at", "ends_at"):
+    for name in _TIME_FIELDS:
         if name in fields:
             fields[name] = _aware(fields[name])
     for name in ("title", "location_name", *_NOT_NULL_SETTINGS):

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from .models import (
+    GUESTS_MAX,
     NO_SHOW_GRACE_DEFAULT_MINUTES,
     NO_SHOW_GRACE_MAX_MINUTES,
     EventPost,
@@ -21,6 +22,16 @@ from .services import (
 
 # <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+# The event's times the form shows to the minute.
+_TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+)
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -72,11 +83,53 @@ class EventForm(forms.ModelForm):
         help_text="Leave blank for unlimited.",
     )
     no_show_grace_minutes = GraceMinutesField()
+    registration_opens_at = forms.DateTimeField(
+        label="Registration opens (Central time)",
+        required=False,
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+        help_text="Blank: as soon as it is published.",
+    )
+    registration_closes_at = forms.DateTimeField(
+        label="Registration closes (Central time)",
+        required=False,
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+        help_text="Blank: when the event starts.",
+    )
+    cancellation_deadline = forms.DateTimeField(
+        label="Students may cancel until (Central time)",
+        required=False,
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+        help_text="Blank: while registration is open.",
+    )
+    guests_max = forms.IntegerField(
+        label="Guests per registration",
+        required=False,
+        min_value=0,
+        max_value=GUESTS_MAX,
+        help_text=f"How many guests a student may bring (0 to {GUESTS_MAX}); guests take seats.",
+    )
+
+    # A checkbox left out of a post means "off": asked the other way round, so that a form
+    # that does not know about it keeps registration on.
+    drop_in = forms.BooleanField(
+        label="No registration needed (drop-in event)",
+        required=False,
+        help_text="Students just come; they still check in at the door or with the event code "
+        "for their E-score.",
+    )
 
     class Meta:
         model = EventPost
-        fields = list(EVENT_EDITABLE_FIELDS)
+        fields = [name for name in EVENT_EDITABLE_FIELDS if name != "registration_required"]
         labels = {"location_name": "Place", "address": "Address (optional)"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.instance.registration_required:
+            self.initial["drop_in"] = True
 
     def clean(self):
         super().clean()
@@ -84,25 +137,53 @@ class EventForm(forms.ModelForm):
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
+        cleaned["registration_required"] = not cleaned.pop("drop_in", False)
+        if cleaned.get("guests_max") is None and "guests_max" not in self.errors:
+            cleaned["guests_max"] = 0
+        opens, closes = cleaned.get("registration_opens_at"), cleaned.get("registration_closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("registration_closes_at", "Registration must close after it opens.")
         return cleaned
 
     @staticmethod
     def initial_from(event: EventPost) -> dict[str, Any]:
         """The form's fields filled in from an event (to duplicate it)."""
-        return {name: getattr(event, name) for name in EVENT_EDITABLE_FIELDS}
+        initial = {name: getattr(event, name) for name in EVENT_EDITABLE_FIELDS}
+        initial["drop_in"] = not event.registration_required
+        return initial
 
     def changes(self, event: EventPost) -> dict[str, Any]:
         """The submitted values, with times the form shows to the minute left as they were."""
         changes = dict(self.cleaned_data)
-        for name in ("starts_at", "ends_at"):
-            if changes[name] == getattr(event, name).replace(second=0, microsecond=0):
-                changes[name] = getattr(event, name)
+        for name in _TIME_FIELDS:
+            before = getattr(event, name)
+            if before is not None and changes[name] == before.replace(second=0, microsecond=0):
+                changes[name] = before
         return changes
 
     def _post_clean(self):
         # Skip the model's own validation here: the services validate (and report back as
         # field errors) with the locked row in hand.
         pass
+
+
+class RegistrationForm(forms.Form):
+    """What a student tells when registering: their guests (when the event takes any)."""
+
+    def __init__(self, *args, event: EventPost, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if event.guests_max:
+            self.fields["guests"] = forms.IntegerField(
+                label=f"Guests (up to {event.guests_max})",
+                min_value=0,
+                max_value=event.guests_max,
+                required=False,
+                initial=0,
+            )
+
+    def registration_data(self) -> dict[str, Any]:
+        """Keyword arguments for services.registration_create."""
+        return {"guests": self.cleaned_data.get("guests") or 0}
 
 
 class CancelEventForm(forms.Form):

@@ -19,6 +19,8 @@ NO_SHOW_GRACE_DEFAULT_MINUTES = 10
 NO_SHOW_GRACE_MAX_MINUTES = 120
 CHECK_IN_RADIUS_MIN_M = 50
 CHECK_IN_RADIUS_MAX_M = 2000
+# Guests a student may bring on one registration, at most (the organizer picks 0 to this).
+GUESTS_MAX = 10
 
 
 class EventCategory(models.Model):
@@ -127,6 +129,37 @@ class EventPost(models.Model):
         "event's place on the map (their phone's location, used once and never stored). "
         "Indoors phones are off by tens of metres: 150 is a good start. Blank: no check.",
     )
+    # Registration (events.services.registration). Blank windows mean: open from publishing,
+    # closed at the start; cancelling allowed while registration is open.
+    registration_required = models.BooleanField(
+        "registration needed",
+        default=True,
+        db_default=True,
+        help_text="Untick for drop-in events: students just come, and still check in with the "
+        "event code (or at the door) for their E-score.",
+    )
+    registration_opens_at = models.DateTimeField(
+        "registration opens", null=True, blank=True, help_text="Blank: as soon as it is published."
+    )
+    registration_closes_at = models.DateTimeField(
+        "registration closes",
+        null=True,
+        blank=True,
+        help_text="Blank: when the event starts. At the latest when it ends.",
+    )
+    cancellation_deadline = models.DateTimeField(
+        "cancel until",
+        null=True,
+        blank=True,
+        help_text="Blank: students may cancel while registration is open.",
+    )
+    guests_max = models.PositiveSmallIntegerField(
+        "guests per registration",
+        default=0,
+        db_default=0,
+        validators=[MaxValueValidator(GUESTS_MAX)],
+        help_text=f"How many guests a student may bring (0 to {GUESTS_MAX}); guests take seats.",
+    )
     # When the no-show sweep released seats (once per event).
     no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -195,6 +228,15 @@ class EventPost(models.Model):
                 name="event_check_in_radius_in_range",
             ),
             models.CheckConstraint(
+                condition=Q(registration_opens_at__isnull=True)
+                | Q(registration_closes_at__isnull=True)
+                | Q(registration_closes_at__gt=F("registration_opens_at")),
+                name="event_registration_closes_after_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(guests_max__lte=GUESTS_MAX), name="event_guests_max_in_range"
+            ),
+            models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                 name="event_latitude_in_range",
             ),
@@ -233,9 +275,37 @@ class EventPost(models.Model):
     # The state rules below are the one answer for pages, templates, the API and services.
 
     @property
+    def registration_ends_at(self) -> datetime:
+        """When registration closes: the organizer's time, else the start."""
+        return self.registration_closes_at or self.starts_at
+
+    @property
+    def cancellation_ends_at(self) -> datetime:
+        """Until when students may cancel: the organizer's deadline, else registration's end."""
+        return self.cancellation_deadline or self.registration_ends_at
+
+    @property
+    def registration_not_yet_open(self) -> bool:
+        return (
+            self.registration_opens_at is not None and timezone.now() < self.registration_opens_at
+        )
+
+    @property
     def registration_open(self) -> bool:
-        """Students may register and cancel: the event is published and has not started."""
-        return self.status == self.Status.PUBLISHED and self.starts_at > timezone.now()
+        """Students may register: a published event that takes registrations, inside its
+        registration window (by default from publishing until the start)."""
+        now = timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.registration_required
+            and (self.registration_opens_at is None or self.registration_opens_at <= now)
+            and now < self.registration_ends_at
+        )
+
+    @property
+    def cancellation_open(self) -> bool:
+        """Students may cancel (or leave the waitlist): published, before the deadline."""
+        return self.status == self.Status.PUBLISHED and timezone.now() < self.cancellation_ends_at
 
     @property
     def check_in_opens_at(self) -> datetime:
@@ -274,6 +344,10 @@ class EventRegistration(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    # Guests the student brings (up to the event's guests_max): each takes a seat too.
+    guests = models.PositiveSmallIntegerField(
+        default=0, db_default=0, validators=[MaxValueValidator(GUESTS_MAX)]
+    )
     # Seated at the door (by the organizer or with the event code), not registered beforehand.
     walk_in = models.BooleanField(default=False, db_default=False)
     # Cancelled by the no-show sweep: not checked in by the start plus the grace.
@@ -302,6 +376,9 @@ class EventRegistration(models.Model):
                 name="registration_cancelled_at_iff_cancelled",
             ),
             models.CheckConstraint(
+                condition=Q(guests__lte=GUESTS_MAX), name="registration_guests_in_range"
+            ),
+            models.CheckConstraint(
                 condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
                 name="registration_checkin_only_confirmed",
             ),
@@ -316,13 +393,18 @@ class EventRegistration(models.Model):
 
     @property
     def may_cancel(self) -> bool:
-        """The student may still cancel (or leave the waitlist): registration is open and
-        they were not checked in."""
+        """The student may still cancel (or leave the waitlist): before the event's
+        cancellation deadline, and not checked in."""
         return (
             self.status != self.Status.CANCELLED
             and self.checked_in_at is None
-            and self.event.registration_open
+            and self.event.cancellation_open
         )
+
+    @property
+    def seats(self) -> int:
+        """Seats this registration holds (or waits for): the student and their guests."""
+        return 1 + self.guests
 
     @property
     def ticket_available(self) -> bool:

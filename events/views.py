@@ -17,7 +17,7 @@ from users.selectors import user_has_verified_school_email
 
 from . import permissions, selectors, services
 from .calendar import calendar_render
-from .forms import SelfCheckInForm
+from .forms import RegistrationForm, SelfCheckInForm
 from .models import EventPost, EventRegistration
 from .search import (
     SearchParamsError,
@@ -110,6 +110,7 @@ class EventDetailView(DetailView):
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
+            register_form=RegistrationForm(event=self.object),
             email_unverified=user.is_authenticated
             and not user_has_verified_school_email(user=user),
             **kwargs,
@@ -119,8 +120,18 @@ class EventDetailView(DetailView):
 @require_POST
 @login_required
 def registration_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    event = EventPost.objects.filter(pk=pk).first()
+    if event is None:
+        raise Http404("No such event.")
+    form = RegistrationForm(request.POST, event=event)
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            messages.error(request, " ".join(str(message) for message in field_errors))
+        return redirect(_next_or_event(request, pk))
     try:
-        registration = services.registration_create(event_id=pk, user=request.user)
+        registration = services.registration_create(
+            event_id=pk, user=request.user, **form.registration_data()
+        )
     except services.RegistrationError as error:
         return _registration_refused(request, pk, error)
     if registration.status == EventRegistration.Status.CONFIRMED:
@@ -147,7 +158,11 @@ def _registration_refused(request, pk: int, error: services.RegistrationError) -
     if isinstance(error, services.EmailUnverified):
         messages.info(request, error.message)
         return redirect("users:verify-email")
-    messages.error(request, error.message)
+    if isinstance(error, services.EventInvalid) and error.fields:
+        for field_messages in error.fields.values():
+            messages.error(request, " ".join(field_messages))
+    else:
+        messages.error(request, error.message)
     return redirect(_next_or_event(request, pk))
 
 

@@ -43,6 +43,12 @@ EVENT_EDITABLE_FIELDS = (
     "release_no_shows",
     "no_show_grace_minutes",
     "check_in_radius_m",
+    # Registration (events.services.registration).
+    "registration_required",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+    "guests_max",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -75,6 +81,7 @@ def _event_validate(*, event: EventPost) -> None:
         )
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
         errors.setdefault("ends_at", []).append("The event must end after it starts.")
+    errors.update(_registration_window_errors(event=event))
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
@@ -93,6 +100,28 @@ def _event_validate(*, event: EventPost) -> None:
         raise EventInvalid(errors)
 
 
+def _registration_window_errors(*, event: EventPost) -> dict[str, list[str]]:
+    """Registration opens before it closes, closes by the end, cancelling stops by then."""
+    if not (event.starts_at and event.ends_at):
+        return {}
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    deadline = event.cancellation_deadline
+    errors: dict[str, list[str]] = {}
+    if closes is not None and closes > event.ends_at:
+        errors["registration_closes_at"] = ["Registration must close by the time the event ends."]
+    if opens is not None and opens >= event.registration_ends_at:
+        errors["registration_opens_at"] = [
+            "Registration must open before it closes (before the start, when no closing "
+            "time is set)."
+        ]
+    if deadline is not None and deadline > event.registration_ends_at:
+        errors["cancellation_deadline"] = [
+            "Cancelling must stop no later than registration closes (the start, when no "
+            "closing time is set)."
+        ]
+    return errors
+
+
 def event_create(
     *,
     organizer: User,
@@ -108,6 +137,11 @@ def event_create(
     release_no_shows: bool = False,
     no_show_grace_minutes: int = NO_SHOW_GRACE_DEFAULT_MINUTES,
     check_in_radius_m: int | None = None,
+    registration_required: bool = True,
+    registration_opens_at: datetime | None = None,
+    registration_closes_at: datetime | None = None,
+    cancellation_deadline: datetime | None = None,
+    guests_max: int = 0,
 ) -> EventPost:
     """A new draft event; publishing is a separate step (`event_publish`)."""
     permissions.event_check_create(user=organizer)
@@ -125,6 +159,11 @@ def event_create(
         release_no_shows=release_no_shows,
         no_show_grace_minutes=no_show_grace_minutes,
         check_in_radius_m=check_in_radius_m,
+        registration_required=registration_required,
+        registration_opens_at=registration_opens_at,
+        registration_closes_at=registration_closes_at,
+        cancellation_deadline=cancellation_deadline,
+        guests_max=guests_max,
         status=EventPost.Status.DRAFT,
         geocode_status=EventPost.GeocodeStatus.PENDING,
     )
