@@ -23,6 +23,7 @@ from .models import (
     NO_SHOW_GRACE_MAX_MINUTES,
     EventCategory,
     EventPost,
+    EventQuestion,
     EventRegistration,
 )
 from .search import event_search, highlight_segments, parse_search_params
@@ -119,6 +120,37 @@ class EventPageOut(Schema):
 
 class RegistrationIn(InputSchema):
     guests: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests, up to the event's guests_max.")
+    answers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The answers to the event's `questions`, keyed by question id: text, one of "
+        "a choice question's `choices`, or `yes`/`no`.",
+    )
+
+
+class QuestionOut(Schema):
+    id: int
+    label: str
+    kind: str = Field(description="text | choice | yes_no")
+    choices: list[str]
+    required: bool
+
+
+class QuestionIn(InputSchema):
+    label: str = Field("", max_length=200)
+    kind: str = Field("text", description="text | choice | yes_no")
+    choices: list[str] = Field(default_factory=list, max_length=20)
+    required: bool = False
+    preset: str = Field(
+        "", description="dietary | accessibility | tshirt: a common question (other fields unused)."
+    )
+
+
+class EventDetailOut(EventOut):
+    questions: list[QuestionOut] = Field(description="Asked at registration, in order.")
+
+    @staticmethod
+    def resolve_questions(event: EventPost) -> list[EventQuestion]:
+        return selectors.question_list(event_id=event.pk)
 
 
 class RegistrationOut(Schema):
@@ -204,7 +236,9 @@ def event_list(
     }
 
 
-@router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut}, summary="One event")
+@router.get(
+    "/events/{event_id}", response={200: EventDetailOut, 404: ErrorOut}, summary="One event"
+)
 def event_detail(request: HttpRequest, event_id: int):
     # Drafts answer 404 except to their organizer and staff, as on the pages.
     return permissions.event_get_authorized(
@@ -218,7 +252,8 @@ def event_detail(request: HttpRequest, event_id: int):
     auth=django_auth,
     summary="Register (or join the waitlist)",
     description="Idempotent: registering again returns the existing registration. The JSON "
-    "body is optional: `guests` (seats for guests, up to the event's `guests_max`).",
+    "body is optional: `guests` (seats for guests, up to the event's `guests_max`) and "
+    "`answers` (to the event's `questions`, by id; required ones must be answered, else 422).",
     openapi_extra={
         "requestBody": {
             "required": False,
@@ -229,7 +264,7 @@ def event_detail(request: HttpRequest, event_id: int):
 def registration_create(request: ApiRequest, event_id: int):
     data = _registration_in(request)
     registration = services.registration_create(
-        event_id=event_id, user=request.auth, guests=data.guests
+        event_id=event_id, user=request.auth, guests=data.guests, answers=data.answers
     )
     return Status(201, _registration_out(registration))
 
@@ -346,15 +381,26 @@ class RosterEntryOut(Schema):
     name: str
     email: str
     status: str
+    guests: int
     registered_at: datetime
     checked_in_at: datetime | None
 
 
+class AnswerOut(Schema):
+    question_id: int
+    question: str
+    value: str
+
+
+class RosterRegistrationOut(RosterEntryOut):
+    answers: list[AnswerOut]
+
+
 class RosterOut(Schema):
     event_id: int
-    confirmed: list[RosterEntryOut]
-    waitlisted: list[RosterEntryOut]
-    cancelled: list[RosterEntryOut]
+    confirmed: list[RosterRegistrationOut]
+    waitlisted: list[RosterRegistrationOut]
+    cancelled: list[RosterRegistrationOut]
     checked_in_count: int
 
 
@@ -469,8 +515,19 @@ def _roster_entry(registration: EventRegistration) -> dict:
         "name": registration.user.get_full_name(),
         "email": registration.user.email,
         "status": registration.status,
+        "guests": registration.guests,
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
+    }
+
+
+def _roster_registration(registration: EventRegistration) -> dict:
+    return {
+        **_roster_entry(registration),
+        "answers": [
+            {"question_id": a.question_id, "question": a.question.label, "value": a.value}
+            for a in registration.answers.all()
+        ],
     }
 
 
@@ -528,6 +585,28 @@ def event_cancel(request: ApiRequest, event_id: int, payload: CancelIn):
     return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
 
 
+@router.post(
+    "/events/{event_id}/questions",
+    response={201: QuestionOut, **ERRORS},
+    auth=django_auth,
+    summary="Add a registration question, or a preset (organizers)",
+)
+def question_create(request: ApiRequest, event_id: int, payload: QuestionIn):
+    question = services.question_add(event_id=event_id, by=request.auth, **payload.dict())
+    return Status(201, question)
+
+
+@router.delete(
+    "/events/{event_id}/questions/{question_id}",
+    response={204: None, **ERRORS},
+    auth=django_auth,
+    summary="Remove a registration question and its answers (organizers)",
+)
+def question_remove(request: ApiRequest, event_id: int, question_id: int):
+    services.question_delete(event_id=event_id, question_id=question_id, by=request.auth)
+    return Status(204, None)
+
+
 @router.get(
     "/events/{event_id}/roster",
     response={200: RosterOut, **ERRORS},
@@ -541,9 +620,9 @@ def event_roster(request: ApiRequest, event_id: int):
     roster = selectors.roster_for_event(event=event)
     return {
         "event_id": event.pk,
-        "confirmed": [_roster_entry(r) for r in roster["confirmed"]],
-        "waitlisted": [_roster_entry(r) for r in roster["waitlisted"]],
-        "cancelled": [_roster_entry(r) for r in roster["cancelled"]],
+        "confirmed": [_roster_registration(r) for r in roster["confirmed"]],
+        "waitlisted": [_roster_registration(r) for r in roster["waitlisted"]],
+        "cancelled": [_roster_registration(r) for r in roster["cancelled"]],
         "checked_in_count": len(roster["checked_in"]),
     }
 

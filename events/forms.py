@@ -9,6 +9,7 @@ from .models import (
     NO_SHOW_GRACE_DEFAULT_MINUTES,
     NO_SHOW_GRACE_MAX_MINUTES,
     EventPost,
+    EventQuestion,
     OrganizerMessage,
 )
 from .places import CAMPUS_PLACES
@@ -18,6 +19,7 @@ from .services import (
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
     Position,
+    question_field_name,
 )
 
 # <input type="datetime-local"> sends and expects this; the times are Central (TIME_ZONE).
@@ -168,10 +170,12 @@ class EventForm(forms.ModelForm):
 
 
 class RegistrationForm(forms.Form):
-    """What a student tells when registering: their guests (when the event takes any)."""
+    """What a student tells when registering: their guests (when the event takes any) and
+    the answers to the organizer's questions (checked again by the service)."""
 
-    def __init__(self, *args, event: EventPost, **kwargs) -> None:
+    def __init__(self, *args, event: EventPost, questions: list[EventQuestion], **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.questions = questions
         if event.guests_max:
             self.fields["guests"] = forms.IntegerField(
                 label=f"Guests (up to {event.guests_max})",
@@ -180,10 +184,50 @@ class RegistrationForm(forms.Form):
                 required=False,
                 initial=0,
             )
+        for question in questions:
+            self.fields[question_field_name(question)] = _answer_field(question)
 
     def registration_data(self) -> dict[str, Any]:
         """Keyword arguments for services.registration_create."""
-        return {"guests": self.cleaned_data.get("guests") or 0}
+        return {
+            "guests": self.cleaned_data.get("guests") or 0,
+            "answers": {
+                str(question.pk): self.cleaned_data.get(question_field_name(question)) or ""
+                for question in self.questions
+            },
+        }
+
+
+def _answer_field(question: EventQuestion) -> forms.Field:
+    label = question.label if question.required else f"{question.label} (optional)"
+    if question.kind == EventQuestion.Kind.TEXT:
+        return forms.CharField(label=label, required=question.required, max_length=500)
+    if question.kind == EventQuestion.Kind.YES_NO:
+        options = [("yes", "Yes"), ("no", "No")]
+    else:
+        options = [(choice, choice) for choice in question.choices]
+    if not question.required:
+        options = [("", "—"), *options]
+    return forms.ChoiceField(label=label, required=question.required, choices=options)
+
+
+class QuestionForm(forms.Form):
+    """A question of the organizer's own; presets are buttons on the same page."""
+
+    label = forms.CharField(label="Question", max_length=200)
+    kind = forms.ChoiceField(label="Answer", choices=EventQuestion.Kind.choices)
+    choices = forms.CharField(
+        label="Options (choice only, one per line)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2500,
+    )
+    required = forms.BooleanField(label="Required", required=False)
+
+    def question_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["choices"] = data["choices"].splitlines()
+        return data
 
 
 class CancelEventForm(forms.Form):

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -415,6 +416,56 @@ class EventRegistration(models.Model):
             and self.checked_in_at is None
             and self.event.status == EventPost.Status.PUBLISHED
         )
+
+
+class EventQuestion(models.Model):
+    """A question the organizer asks everyone who registers (events.services.questions)."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Short text"
+        CHOICE = "choice", "Choice"
+        YES_NO = "yes_no", "Yes / no"
+
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.TEXT)
+    # The options of a choice question, in order; empty for the other kinds.
+    choices = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["text", "choice", "yes_no"]), name="question_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class RegistrationAnswer(models.Model):
+    """A registrant's answer to one question; deleted with the registration (or on cancel)."""
+
+    registration = models.ForeignKey(
+        EventRegistration, on_delete=models.CASCADE, related_name="answers"
+    )
+    question = models.ForeignKey(EventQuestion, on_delete=models.CASCADE, related_name="answers")
+    value = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["question__position", "question_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "question"], name="answer_one_per_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.value}"
 
 
 class AttendanceRecord(models.Model):

@@ -38,6 +38,7 @@ from .forms import (
     EventForm,
     OrganizerMessageForm,
     PlaceEventForm,
+    QuestionForm,
     WalkInForm,
 )
 from .models import AttendanceRecord
@@ -231,6 +232,7 @@ def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     context = {
         "event": event,
         "roster": selectors.roster_for_event(event=event),
+        "questions": selectors.question_list(event_id=event.pk),
         "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
         "place_form": PlaceEventForm(),
     }
@@ -238,11 +240,51 @@ def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @_access_errors_as_http
+def event_questions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The questions students answer when registering: add one, or a preset."""
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    preset = request.POST.get("preset", "")
+    form = QuestionForm(None if preset else (request.POST or None))
+    if preset and request.method == "POST":
+        try:
+            services.question_add(event_id=pk, by=request.user, preset=preset)
+        except services.EventInvalid as error:
+            for field_messages in error.fields.values():
+                form.add_error(None, " ".join(field_messages))
+        else:
+            messages.success(request, "Question added.")
+            return redirect(reverse("events:questions", kwargs={"pk": pk}))
+    elif _submit(
+        request,
+        form,
+        lambda: services.question_add(event_id=pk, by=request.user, **form.question_data()),
+    ):
+        messages.success(request, "Question added.")
+        return redirect(reverse("events:questions", kwargs={"pk": pk}))
+    context = {
+        "event": event,
+        "form": form,
+        "questions": selectors.question_list(event_id=pk),
+        "presets": services.PRESETS,
+    }
+    return render(request, "events/organize/questions.html", context)
+
+
+@require_POST
+@_access_errors_as_http
+def question_delete(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
+    services.question_delete(event_id=pk, question_id=question_pk, by=request.user)
+    messages.success(request, "Question removed, with the answers given to it.")
+    return redirect(reverse("events:questions", kwargs={"pk": pk}))
+
+
+@_access_errors_as_http
 def roster_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EXPORT)
     roster = selectors.roster_for_event(event=event)
     rows = roster["confirmed"] + roster["waitlisted"] + roster["cancelled"]
-    response = HttpResponse(roster_csv(rows), content_type="text/csv; charset=utf-8")
+    questions = selectors.question_list(event_id=event.pk)
+    response = HttpResponse(roster_csv(rows, questions), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="eren-roster-{event.pk}.csv"'
     return response
 

@@ -3,7 +3,18 @@
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -14,7 +25,9 @@ from .models import (
     CHECK_IN_OPENS_BEFORE,
     EventCategory,
     EventPost,
+    EventQuestion,
     EventRegistration,
+    RegistrationAnswer,
 )
 from .places import CAMPUS_PLACES
 
@@ -254,6 +267,9 @@ def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
     registrations = (
         EventRegistration.objects.filter(event=event)
         .select_related("user")
+        .prefetch_related(
+            Prefetch("answers", queryset=RegistrationAnswer.objects.select_related("question"))
+        )
         .order_by("registered_at", "pk")
     )
     for registration in registrations:
@@ -261,6 +277,11 @@ def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
         if registration.checked_in_at is not None:
             groups["checked_in"].append(registration)
     return groups
+
+
+def question_list(*, event_id: int) -> list[EventQuestion]:
+    """The event's registration questions, in the organizer's order."""
+    return list(EventQuestion.objects.filter(event_id=event_id).order_by("position", "pk"))
 
 
 def registration_get_ticket(*, registration_id: int, user) -> EventRegistration:

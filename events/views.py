@@ -110,7 +110,9 @@ class EventDetailView(DetailView):
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
-            register_form=RegistrationForm(event=self.object),
+            register_form=RegistrationForm(
+                event=self.object, questions=selectors.question_list(event_id=self.object.pk)
+            ),
             email_unverified=user.is_authenticated
             and not user_has_verified_school_email(user=user),
             **kwargs,
@@ -123,10 +125,14 @@ def registration_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = EventPost.objects.filter(pk=pk).first()
     if event is None:
         raise Http404("No such event.")
-    form = RegistrationForm(request.POST, event=event)
+    form = RegistrationForm(
+        request.POST, event=event, questions=selectors.question_list(event_id=pk)
+    )
     if not form.is_valid():
-        for field_errors in form.errors.values():
-            messages.error(request, " ".join(str(message) for message in field_errors))
+        for name, field_errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else None
+            text = " ".join(str(message) for message in field_errors)
+            messages.error(request, f"{label}: {text}" if label else text)
         return redirect(_next_or_event(request, pk))
     try:
         registration = services.registration_create(

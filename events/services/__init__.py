@@ -9,6 +9,7 @@
 | check_in        | check-in by ticket, roster, walk-in or event code; undo; E-score   |
 | no_shows        | seats of students not checked in by start + grace to the waitlist  |
 | messages        | organizer e-mails to confirmed students, limited per event         |
+| questions       | the organizer's registration questions; checking and saving answers|
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
 """
@@ -71,6 +72,13 @@ from .organizing import (
     event_unpublish,
     event_update,
 )
+from .questions import (
+    PRESETS,
+    QUESTIONS_MAX,
+    question_add,
+    question_delete,
+    question_field_name,
+)
 from .registration import (
     registration_cancel,
     registration_check_eligibility,
@@ -83,6 +91,8 @@ __all__ = [
     "CAPACITY_MAX",
     "DESCRIPTION_MAX_LENGTH",
     "EVENT_EDITABLE_FIELDS",
+    "PRESETS",
+    "QUESTIONS_MAX",
     "ActionForbidden",
     "AlreadyCheckedIn",
     "CancellationClosed",
@@ -127,6 +137,9 @@ __all__ = [
     "no_shows_release",
     "no_shows_release_due",
     "organizer_message_send",
+    "question_add",
+    "question_delete",
+    "question_field_name",
     "registration_cancel",
     "registration_check_eligibility",
     "registration_check_in",

@@ -5,6 +5,8 @@ e-mails are outbox rows of the same transaction (`core.outbox`), so a rolled-bac
 registration sends nothing and a committed one always has its e-mail.
 """
 
+from collections.abc import Mapping
+
 from django.utils import timezone
 
 from core import clock, metrics
@@ -21,11 +23,18 @@ from events.errors import (
     RegistrationNotNeeded,
     RegistrationNotOpenYet,
 )
-from events.models import EmailDelivery, EventPost, EventRegistration
+from events.models import (
+    EmailDelivery,
+    EventPost,
+    EventQuestion,
+    EventRegistration,
+    RegistrationAnswer,
+)
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
 from .locking import counters_add, event_locked
+from .questions import answers_clean, answers_replace
 from .waitlist import registration_email_queue, waitlist_fill
 
 EmailKind = EmailDelivery.Kind
@@ -44,9 +53,12 @@ def registration_check_eligibility(*, user: User) -> None:
         raise EmailUnverified()
 
 
-def registration_create(*, event_id: int, user: User, guests: int = 0) -> EventRegistration:
+def registration_create(
+    *, event_id: int, user: User, guests: int = 0, answers: Mapping[str, str] | None = None
+) -> EventRegistration:
     """Register the student and their guests: confirmed while their seats are free and
     nobody waits, else the end of the waitlist (which works in seats, first come first served).
+    `answers` maps the event's question ids (as text) to the student's answers.
 
     Registration is open inside the event's window (by default until the start); events
     without registration refuse. Registering again while registered returns the existing
@@ -60,6 +72,8 @@ def registration_create(*, event_id: int, user: User, guests: int = 0) -> EventR
         if registration is not None and registration.status != EventRegistration.Status.CANCELLED:
             return registration
         _check_guests(event=event, guests=guests)
+        questions = EventQuestion.objects.filter(event_id=event.pk)
+        answered = answers_clean(questions=questions, answers=answers or {})
 
         # Seats freed without a promotion (e.g. capacity raised) go to the queue first.
         promoted = waitlist_fill(event=event)
@@ -71,6 +85,7 @@ def registration_create(*, event_id: int, user: User, guests: int = 0) -> EventR
             EventRegistration.Status.CONFIRMED if confirmed else EventRegistration.Status.WAITLISTED
         )
         now = timezone.now()
+        new = registration is None
         if registration is None:
             # By id: the locked event is a partial instance, not for callers to render.
             registration = EventRegistration.objects.create(
@@ -84,6 +99,7 @@ def registration_create(*, event_id: int, user: User, guests: int = 0) -> EventR
             registration.save(
                 update_fields=["status", "registered_at", "cancelled_at", "guests", "updated_at"]
             )
+        answers_replace(registration=registration, answers=answered, new=new)
         if confirmed:
             counters_add(event=event, seats=seats)
         else:
@@ -124,6 +140,8 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
         registration.status = EventRegistration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at", "updated_at"])
+        # Answers may be health data (dietary, accessibility): kept no longer than needed.
+        RegistrationAnswer.objects.filter(registration=registration).delete()
         if was_confirmed:
             counters_add(event=event, seats=-registration.seats)
         else:

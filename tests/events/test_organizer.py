@@ -281,7 +281,7 @@ def test_csv_export_neutralises_injected_names(client, organizer):
     response = client.get(reverse("events:roster-csv", args=[event.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["name", "email", "status", "registered_at", "checked_in_at"]
+    assert rows[0] == ["name", "email", "status", "registered_at", "checked_in_at", "guests"]
     assert rows[1][0] == '\'=HYPERLINK("http://evil")'
     assert rows[1][2] == "confirmed"
 
