@@ -585,6 +585,25 @@ def event_cancel(request: ApiRequest, event_id: int, payload: CancelIn):
     return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
 
 
+class DuplicateIn(InputSchema):
+    starts_at: datetime = Field(description="The copy's start; every other time moves as much.")
+
+
+@router.post(
+    "/events/{event_id}/duplicate",
+    response={201: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Copy an event as a new draft starting at another time (organizers)",
+    description="The end, registration window and cancellation deadline move by the same "
+    "amount; the questions are copied, registrations are not.",
+)
+def event_duplicate(request: ApiRequest, event_id: int, payload: DuplicateIn):
+    starts_at = _aware(payload.starts_at)
+    assert starts_at is not None  # noqa: S101 - required by the schema
+    copy = services.event_duplicate(event_id=event_id, by=request.auth, starts_at=starts_at)
+    return Status(201, copy)
+
+
 @router.post(
     "/events/{event_id}/questions",
     response={201: QuestionOut, **ERRORS},

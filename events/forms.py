@@ -230,6 +230,15 @@ class QuestionForm(forms.Form):
         return data
 
 
+class DuplicateEventForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label="The copy starts (Central time)",
+        widget=LocalDateTimeInput(),
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M"],
+        help_text="Its end, registration window and cancellation deadline move by as much.",
+    )
+
+
 class CancelEventForm(forms.Form):
     reason = forms.CharField(
         label="Why is it cancelled? (students see this and get it by e-mail)",

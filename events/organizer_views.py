@@ -12,6 +12,7 @@ the user may not manage are 403, anonymous users go to the login page.
 
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from .exports import roster_csv
 from .forms import (
     CancelEventForm,
     CheckInSettingsForm,
+    DuplicateEventForm,
     EventForm,
     OrganizerMessageForm,
     PlaceEventForm,
@@ -158,15 +160,23 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
 
 @_access_errors_as_http
 def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """The new-event form filled in from an existing event; nothing is saved until submitted."""
+    """Ask for the copy's start; the copy is a new draft with every time moved as much."""
     source = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(initial=EventForm.initial_from(source))
-    context = {
-        "form": form,
-        "heading": f"Copy of {source.title}",
-        "action": reverse("events:create"),
-    }
-    return render(request, "events/organize/event_form.html", context)
+    form = DuplicateEventForm(
+        request.POST or None, initial={"starts_at": source.starts_at + timedelta(days=7)}
+    )
+    copy = _submit(
+        request,
+        form,
+        lambda: services.event_duplicate(
+            event_id=pk, by=request.user, starts_at=form.cleaned_data["starts_at"]
+        ),
+    )
+    if copy:
+        messages.success(request, "Copied as a draft. Check it, then publish it.")
+        return redirect(reverse("events:edit", kwargs={"pk": copy.pk}))
+    context = {"form": form, "event": source, "heading": f"Copy of {source.title}"}
+    return render(request, "events/organize/duplicate.html", context)
 
 
 @_access_errors_as_http

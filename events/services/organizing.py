@@ -4,6 +4,7 @@ import unicodedata
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from core import outbox
@@ -15,6 +16,7 @@ from events.models import (
     EventCategory,
     EventChange,
     EventPost,
+    EventQuestion,
 )
 from users.models import User
 
@@ -171,6 +173,48 @@ def event_create(
     event.save()
     event_geocode_enqueue(event_id=event.pk)
     return event
+
+
+# Times that move with the event when it is duplicated or a series is shifted.
+EVENT_TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+)
+
+
+def event_duplicate(*, event_id: int, by: User, starts_at: datetime) -> EventPost:
+    """A new draft like the event, starting at `starts_at`: every time (end, registration
+    windows, cancellation deadline) moves by the same amount; the questions are copied.
+
+    Registrations, counters, status and coordinates are not copied (geocoding runs again).
+    """
+    source = permissions.event_get_authorized(
+        event_id=event_id, user=by, action=permissions.Action.EDIT
+    )
+    if starts_at <= timezone.now():
+        raise EventInvalid({"starts_at": ["Choose a start in the future."]})
+    shift = starts_at - source.starts_at
+    fields = {name: getattr(source, name) for name in EVENT_EDITABLE_FIELDS}
+    for name in EVENT_TIME_FIELDS:
+        if fields[name] is not None:
+            fields[name] += shift
+    with transaction.atomic():
+        copy = event_create(organizer=by, **fields)
+        EventQuestion.objects.bulk_create(
+            EventQuestion(
+                event=copy,
+                label=question.label,
+                kind=question.kind,
+                choices=question.choices,
+                required=question.required,
+                position=question.position,
+            )
+            for question in source.questions.all()
+        )
+    return copy
 
 
 def event_update(*, event_id: int, by: User, **changes) -> EventPost:
