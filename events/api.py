@@ -64,6 +64,7 @@ class EventOut(Schema):
     cancellation_deadline: datetime | None
     cancellation_open: bool
     guests_max: int
+    mode: str = Field(description="in_person | online | hybrid")
     walk_ins_beyond_capacity: bool
     release_no_shows: bool
     no_show_grace_minutes: int
@@ -147,10 +148,25 @@ class QuestionIn(InputSchema):
 
 class EventDetailOut(EventOut):
     questions: list[QuestionOut] = Field(description="Asked at registration, in order.")
+    join_url: str | None = Field(
+        None,
+        description="Online and hybrid events: the join link, only for students with a "
+        "confirmed seat and the event's organizers; null for everyone else.",
+    )
 
     @staticmethod
     def resolve_questions(event: EventPost) -> list[EventQuestion]:
         return selectors.question_list(event_id=event.pk)
+
+    @staticmethod
+    def resolve_join_url(event: EventPost) -> str | None:
+        # Set by the view from selectors.join_url_for, the one gate for the link.
+        return getattr(event, "visible_join_url", None) or None
+
+
+def _with_join_url(event: EventPost, user) -> EventPost:
+    event.visible_join_url = selectors.join_url_for(event=event, user=user)  # type: ignore[attr-defined]
+    return event
 
 
 class RegistrationOut(Schema):
@@ -166,6 +182,7 @@ class MyRegistrationOut(RegistrationOut):
     event: EventOut
     may_cancel: bool
     ticket_available: bool
+    join_url: str | None = Field(None, description="The join link, for a confirmed seat.")
 
 
 def _registration_in(request: HttpRequest) -> RegistrationIn:
@@ -212,7 +229,9 @@ def category_list(request: HttpRequest):
         'Query parameters as on the search page: `q` (web-search syntax: "exact phrase", '
         "-exclude, or), `category` (repeatable slug), `from`/`to` (dates, Central time), "
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
-        "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`."
+        "(relevance|start|distance), `past=1` to include ended events, `attendance` "
+        "(online|in_person; hybrid events match both), `drop_in=1` for events that need no "
+        "registration, `page`, `page_size`."
     ),
 )
 def event_list(
@@ -241,9 +260,10 @@ def event_list(
 )
 def event_detail(request: HttpRequest, event_id: int):
     # Drafts answer 404 except to their organizer and staff, as on the pages.
-    return permissions.event_get_authorized(
+    event = permissions.event_get_authorized(
         event_id=event_id, user=request.user, action=permissions.Action.VIEW
     )
+    return _with_join_url(event, request.user)
 
 
 @router.post(
@@ -299,6 +319,7 @@ def my_registrations(request: ApiRequest):
             "event": registration.event,
             "may_cancel": registration.may_cancel,
             "ticket_available": registration.ticket_available,
+            "join_url": selectors.join_url_for_registration(registration) or None,
         }
         for registration in registrations
     ]
@@ -346,6 +367,12 @@ class EventIn(InputSchema):
         None, description="null: while registration is open."
     )
     guests_max: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests per registration.")
+    mode: EventPost.Mode = Field(
+        EventPost.Mode.IN_PERSON, description="in_person | online | hybrid"
+    )
+    join_url: str = Field(
+        "", max_length=500, description="https link; shown only to confirmed registrants."
+    )
 
 
 class EventPatch(InputSchema):
@@ -370,6 +397,8 @@ class EventPatch(InputSchema):
     registration_closes_at: datetime | None = None
     cancellation_deadline: datetime | None = None
     guests_max: int | None = Field(None, ge=0, le=GUESTS_MAX)
+    mode: EventPost.Mode | None = None
+    join_url: str | None = Field(None, max_length=500)
 
 
 class CancelIn(InputSchema):
@@ -474,6 +503,7 @@ _NOT_NULL_SETTINGS = (
     "no_show_grace_minutes",
     "registration_required",
     "guests_max",
+    "mode",
 )
 _TIME_FIELDS = (
     "starts_at",
@@ -503,7 +533,7 @@ def _event_fields(data: dict) -> dict:
     for name in ("title", "location_name", *_NOT_NULL_SETTINGS):
         if name in fields and fields[name] is None:
             raise services.EventInvalid({name: ["This field cannot be null."]})
-    for name in ("address", "description"):
+    for name in ("address", "description", "join_url"):
         if name in fields and fields[name] is None:
             fields[name] = ""
     return fields
@@ -545,24 +575,25 @@ def _check_in_out(outcome: services.CheckInOutcome) -> dict:
 
 @router.post(
     "/events",
-    response={201: EventOut, **ERRORS},
+    response={201: EventDetailOut, **ERRORS},
     auth=django_auth,
     summary="Create an event (organizers), saved as a draft",
 )
 def event_create(request: ApiRequest, payload: EventIn):
     event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
-    return Status(201, event)
+    return Status(201, _with_join_url(event, request.auth))
 
 
 @router.patch(
     "/events/{event_id}",
-    response={200: EventOut, **ERRORS},
+    response={200: EventDetailOut, **ERRORS},
     auth=django_auth,
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
 def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
     changes = _event_fields(payload.dict(exclude_unset=True))
-    return services.event_update(event_id=event_id, by=request.auth, **changes)
+    event = services.event_update(event_id=event_id, by=request.auth, **changes)
+    return _with_join_url(event, request.auth)
 
 
 @router.post(
@@ -601,7 +632,7 @@ def event_duplicate(request: ApiRequest, event_id: int, payload: DuplicateIn):
     starts_at = _aware(payload.starts_at)
     assert starts_at is not None  # noqa: S101 - required by the schema
     copy = services.event_duplicate(event_id=event_id, by=request.auth, starts_at=starts_at)
-    return Status(201, copy)
+    return Status(201, _with_join_url(copy, request.auth))
 
 
 @router.post(

@@ -114,6 +114,17 @@ class EventForm(forms.ModelForm):
         help_text=f"How many guests a student may bring (0 to {GUESTS_MAX}); guests take seats.",
     )
 
+    mode = forms.ChoiceField(
+        label="Where", choices=EventPost.Mode.choices, required=False, initial="in_person"
+    )
+    join_url = forms.URLField(
+        label="Join link (online and hybrid)",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Only students with a confirmed seat see it: on the event page, in their "
+        "confirmation e-mail and calendar file.",
+    )
     # A checkbox left out of a post means "off": asked the other way round, so that a form
     # that does not know about it keeps registration on.
     drop_in = forms.BooleanField(
@@ -140,6 +151,8 @@ class EventForm(forms.ModelForm):
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
         cleaned["registration_required"] = not cleaned.pop("drop_in", False)
+        if not cleaned.get("mode") and "mode" not in self.errors:
+            cleaned["mode"] = EventPost.Mode.IN_PERSON
         if cleaned.get("guests_max") is None and "guests_max" not in self.errors:
             cleaned["guests_max"] = 0
         opens, closes = cleaned.get("registration_opens_at"), cleaned.get("registration_closes_at")

@@ -53,6 +53,11 @@ class EventPost(models.Model):
         PUBLISHED = "published", "Published"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+        HYBRID = "hybrid", "Hybrid (in person and online)"
+
     class GeocodeStatus(models.TextChoices):
         PENDING = "pending", "Waiting for geocoding"
         FOUND = "found", "Found"
@@ -161,6 +166,19 @@ class EventPost(models.Model):
         validators=[MaxValueValidator(GUESTS_MAX)],
         help_text=f"How many guests a student may bring (0 to {GUESTS_MAX}); guests take seats.",
     )
+    mode = models.CharField(
+        "where", max_length=10, choices=Mode, default=Mode.IN_PERSON, db_default=Mode.IN_PERSON
+    )
+    # Private: only confirmed registrants (and the organizers) ever see it; never on public
+    # pages, cards, search, feeds or the API for others (events.selectors.join_url_for).
+    join_url = models.URLField(
+        "join link",
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="Online and hybrid events: the video call link. Only students with a "
+        "confirmed seat see it (event page, confirmation e-mail, calendar file).",
+    )
     # When the no-show sweep released seats (once per event).
     no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -236,6 +254,9 @@ class EventPost(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(guests_max__lte=GUESTS_MAX), name="event_guests_max_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["in_person", "online", "hybrid"]), name="event_mode_known"
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core import clock
 
+from . import permissions
 from .models import (
     CHECK_IN_CLOSES_AFTER,
     CHECK_IN_OPENS_BEFORE,
@@ -277,6 +278,37 @@ def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
         if registration.checked_in_at is not None:
             groups["checked_in"].append(registration)
     return groups
+
+
+def join_url_for_registration(registration: EventRegistration) -> str:
+    """The event's join link when this registration may see it (a confirmed seat), else ""."""
+    event = registration.event
+    if (
+        event.mode == EventPost.Mode.IN_PERSON
+        or registration.status != EventRegistration.Status.CONFIRMED
+    ):
+        return ""
+    return event.join_url
+
+
+def join_url_for(*, event: EventPost, user) -> str:
+    """The join link for this reader: confirmed registrants and the event's managers; else "".
+
+    The one gate for the link: pages, the API, e-mails and calendar files all ask here (or
+    `join_url_for_registration`), so no public page, card, feed or search result has it.
+    """
+    if event.mode == EventPost.Mode.IN_PERSON or not event.join_url:
+        return ""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    if event.organizer_id == user.pk or permissions.user_can(
+        user, permissions.Action.ROSTER, event
+    ):
+        return event.join_url
+    confirmed = EventRegistration.objects.filter(
+        event=event, user=user, status=EventRegistration.Status.CONFIRMED
+    ).exists()
+    return event.join_url if confirmed else ""
 
 
 def question_list(*, event_id: int) -> list[EventQuestion]:

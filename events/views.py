@@ -110,6 +110,7 @@ class EventDetailView(DetailView):
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
+            join_url=selectors.join_url_for(event=self.object, user=user),
             register_form=RegistrationForm(
                 event=self.object, questions=selectors.question_list(event_id=self.object.pk)
             ),
@@ -185,8 +186,10 @@ def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
         event = selectors.event_get_visible(event_id=pk)
     except EventPost.DoesNotExist as exc:
         raise Http404("No such event.") from exc
+    join_url = selectors.join_url_for(event=event, user=request.user)
     response = HttpResponse(
-        calendar_render([event], name=event.title), content_type="text/calendar; charset=utf-8"
+        calendar_render([event], name=event.title, join_urls={event.pk: join_url}),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="eren-event-{event.pk}.ics"'
     return response
@@ -198,8 +201,14 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     user = get_object_or_404(User, calendar_token=token, is_active=True)
     events = list(selectors.calendar_feed_events(user=user))
     waiting = {event.pk for event in events if event.registration_status == "waitlisted"}  # type: ignore[attr-defined]
+    # Join links only for the confirmed seats (selectors.join_url_for's rule).
+    join_urls = {
+        event.pk: event.join_url
+        for event in events
+        if event.pk not in waiting and event.mode != EventPost.Mode.IN_PERSON
+    }
     return HttpResponse(
-        calendar_render(events, name="My E-Ren events", tentative=waiting),
+        calendar_render(events, name="My E-Ren events", tentative=waiting, join_urls=join_urls),
         content_type="text/calendar; charset=utf-8",
     )
 

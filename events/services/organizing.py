@@ -51,6 +51,9 @@ EVENT_EDITABLE_FIELDS = (
     "registration_closes_at",
     "cancellation_deadline",
     "guests_max",
+    # Online and hybrid events.
+    "mode",
+    "join_url",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -70,7 +73,7 @@ def _text_is_one_line(text: str) -> bool:
 def _event_validate(*, event: EventPost) -> None:
     """Raise EventInvalid with every field error of the event's editable data."""
     errors: dict[str, list[str]] = {}
-    for name in ("title", "location_name", "address", "description"):
+    for name in ("title", "location_name", "address", "description", "join_url"):
         value = getattr(event, name)
         setattr(event, name, value.strip() if isinstance(value, str) else value)
     for name in _ONE_LINE_FIELDS:
@@ -84,6 +87,10 @@ def _event_validate(*, event: EventPost) -> None:
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
         errors.setdefault("ends_at", []).append("The event must end after it starts.")
     errors.update(_registration_window_errors(event=event))
+    if event.join_url and event.mode == EventPost.Mode.IN_PERSON:
+        errors["join_url"] = ["An in-person event has no join link: choose online or hybrid."]
+    elif event.join_url and not event.join_url.lower().startswith("https://"):
+        errors["join_url"] = ["Use an https:// link."]
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
@@ -144,6 +151,8 @@ def event_create(
     registration_closes_at: datetime | None = None,
     cancellation_deadline: datetime | None = None,
     guests_max: int = 0,
+    mode: str = EventPost.Mode.IN_PERSON,
+    join_url: str = "",
 ) -> EventPost:
     """A new draft event; publishing is a separate step (`event_publish`)."""
     permissions.event_check_create(user=organizer)
@@ -166,6 +175,8 @@ def event_create(
         registration_closes_at=registration_closes_at,
         cancellation_deadline=cancellation_deadline,
         guests_max=guests_max,
+        mode=mode,
+        join_url=join_url,
         status=EventPost.Status.DRAFT,
         geocode_status=EventPost.GeocodeStatus.PENDING,
     )
