@@ -1,7 +1,7 @@
 """JSON API for events: the same selectors, search and services as the pages."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from .models import (
     EventPost,
     EventQuestion,
     EventRegistration,
+    EventSeries,
 )
 from .search import event_search, highlight_segments, parse_search_params
 from .tickets import ticket_qr_svg
@@ -65,6 +66,7 @@ class EventOut(Schema):
     cancellation_open: bool
     guests_max: int
     mode: str = Field(description="in_person | online | hybrid")
+    series_id: int | None = Field(description="The recurring series this event belongs to.")
     walk_ins_beyond_capacity: bool
     release_no_shows: bool
     no_show_grace_minutes: int
@@ -328,6 +330,19 @@ def my_registrations(request: ApiRequest):
 # --- Organizer endpoints: the same services and permissions as the organizer pages ----------
 
 
+class SeriesIn(InputSchema):
+    rule: EventSeries.Rule
+    weekdays: list[int] = Field(
+        default_factory=list, max_length=7, description="weekly: Monday = 0 … Sunday = 6."
+    )
+    until: date | None = Field(None, description="weekly: the last date (inclusive).")
+    dates: list[date] = Field(
+        default_factory=list,
+        max_length=services.SERIES_OCCURRENCES_MAX + 1,
+        description="dates: the days it happens on.",
+    )
+
+
 class EventIn(InputSchema):
     title: str = Field(max_length=200)
     category: str = Field(description="A category slug.", max_length=80)
@@ -372,6 +387,12 @@ class EventIn(InputSchema):
     )
     join_url: str = Field(
         "", max_length=500, description="https link; shown only to confirmed registrants."
+    )
+    repeat: SeriesIn | None = Field(
+        None,
+        description="Make a recurring series: one draft per occurrence (at most "
+        f"{services.SERIES_OCCURRENCES_MAX}) at the time of day of `starts_at`; the answer is "
+        "the first.",
     )
 
 
@@ -580,7 +601,11 @@ def _check_in_out(outcome: services.CheckInOutcome) -> dict:
     summary="Create an event (organizers), saved as a draft",
 )
 def event_create(request: ApiRequest, payload: EventIn):
-    event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
+    fields = _event_fields(payload.dict(exclude={"repeat"}))
+    if payload.repeat is None:
+        event = services.event_create(organizer=request.auth, **fields)
+    else:
+        event = services.series_create(organizer=request.auth, **payload.repeat.dict(), **fields)[0]
     return Status(201, _with_join_url(event, request.auth))
 
 
@@ -590,9 +615,15 @@ def event_create(request: ApiRequest, payload: EventIn):
     auth=django_auth,
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
-def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
+def event_update(
+    request: ApiRequest,
+    event_id: int,
+    payload: EventPatch,
+    following: bool = Query(False, description="Also the following events of its series."),
+):
     changes = _event_fields(payload.dict(exclude_unset=True))
-    event = services.event_update(event_id=event_id, by=request.auth, **changes)
+    update = services.series_update_following if following else services.event_update
+    event = update(event_id=event_id, by=request.auth, **changes)
     return _with_join_url(event, request.auth)
 
 
@@ -602,8 +633,13 @@ def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
     auth=django_auth,
     summary="Publish a draft",
 )
-def event_publish(request: ApiRequest, event_id: int):
-    return services.event_publish(event_id=event_id, by=request.auth)
+def event_publish(
+    request: ApiRequest,
+    event_id: int,
+    following: bool = Query(False, description="Also the following drafts of its series."),
+):
+    publish = services.series_publish_following if following else services.event_publish
+    return publish(event_id=event_id, by=request.auth)
 
 
 @router.post(

@@ -1,5 +1,6 @@
 """Forms of the organizer pages. Rules live in events.services; these only parse input."""
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from .models import (
     NO_SHOW_GRACE_MAX_MINUTES,
     EventPost,
     EventQuestion,
+    EventSeries,
     OrganizerMessage,
 )
 from .places import CAMPUS_PLACES
@@ -18,6 +20,8 @@ from .services import (
     CAPACITY_MAX,
     DESCRIPTION_MAX_LENGTH,
     EVENT_EDITABLE_FIELDS,
+    SERIES_OCCURRENCES_MAX,
+    WEEKDAY_NAMES,
     Position,
     question_field_name,
 )
@@ -182,6 +186,71 @@ class EventForm(forms.ModelForm):
         pass
 
 
+SCOPE_THIS, SCOPE_FOLLOWING = "this", "following"
+
+
+class SeriesEventForm(EventForm):
+    """The new-event form, with "repeat": weekly on weekdays until a date, or on dates."""
+
+    repeat = forms.ChoiceField(
+        label="Repeat",
+        required=False,
+        choices=[("", "Does not repeat"), *EventSeries.Rule.choices],
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label="On",
+        required=False,
+        coerce=int,
+        choices=list(enumerate(WEEKDAY_NAMES)),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    repeat_until = forms.DateField(
+        label="Until (last date)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    repeat_dates = forms.CharField(
+        label="Dates (one per line, YYYY-MM-DD)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=20_000,
+        help_text=f"Each occurrence is its own event; at most {SERIES_OCCURRENCES_MAX}.",
+    )
+
+    def clean_repeat_dates(self) -> list[dt.date]:
+        days = []
+        for line in self.cleaned_data["repeat_dates"].split():
+            try:
+                days.append(dt.date.fromisoformat(line.strip().rstrip(",")))
+            except ValueError:
+                raise forms.ValidationError(f"“{line[:20]}” is not a date (YYYY-MM-DD).") from None
+        return days
+
+    _SERIES_FIELDS = ("repeat", "weekdays", "repeat_until", "repeat_dates")
+
+    def series_data(self) -> dict[str, Any] | None:
+        """Keyword arguments of services.series_create's rule, or None for one event."""
+        data = self.cleaned_data
+        if not data.get("repeat"):
+            return None
+        return {
+            "rule": data["repeat"],
+            "weekdays": data.get("weekdays") or [],
+            "until": data.get("repeat_until"),
+            "dates": data.get("repeat_dates") or [],
+        }
+
+    def event_data(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k not in self._SERIES_FIELDS}
+
+
+class ScopeForm(forms.Form):
+    scope = forms.ChoiceField(
+        label="Apply to",
+        choices=[(SCOPE_THIS, "This event only"), (SCOPE_FOLLOWING, "This and all following")],
+        initial=SCOPE_THIS,
+        required=False,
+    )
+
+
 class RegistrationForm(forms.Form):
     """What a student tells when registering: their guests (when the event takes any) and
     the answers to the organizer's questions (checked again by the service)."""
@@ -236,9 +305,13 @@ class QuestionForm(forms.Form):
         max_length=2500,
     )
     required = forms.BooleanField(label="Required", required=False)
+    following = forms.BooleanField(
+        label="Also on the following events of this series", required=False
+    )
 
     def question_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        data.pop("following", None)
         data["choices"] = data["choices"].splitlines()
         return data
 

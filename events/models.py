@@ -37,6 +37,39 @@ class EventCategory(models.Model):
         return self.name
 
 
+class EventSeries(models.Model):
+    """Events that repeat: weekly on chosen weekdays until a date, or on a list of dates.
+
+    Each occurrence is an EventPost of its own (registrations, questions, cancellation),
+    made by events.services.series; editing one may carry on to the following ones.
+    """
+
+    class Rule(models.TextChoices):
+        WEEKLY = "weekly", "Weekly on chosen weekdays, until a date"
+        DATES = "dates", "On a list of dates"
+
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="event_series"
+    )
+    rule = models.CharField(max_length=10, choices=Rule)
+    # Monday = 0 … Sunday = 6, for the weekly rule.
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    until = models.DateField(null=True, blank=True)
+    dates = ArrayField(models.DateField(), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "event series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rule__in=["weekly", "dates"]), name="series_rule_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk} ({self.get_rule_display()})"
+
+
 class EventPostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=EventPost.Status.PUBLISHED)
@@ -68,6 +101,14 @@ class EventPost(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_events"
     )
     category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events")
+    # The series this event is one occurrence of, if any.
+    series = models.ForeignKey(
+        EventSeries,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     location_name = models.CharField(max_length=200)

@@ -34,6 +34,7 @@ from users.requests import AuthenticatedRequest
 from . import permissions, selectors, services
 from .exports import roster_csv
 from .forms import (
+    SCOPE_FOLLOWING,
     CancelEventForm,
     CheckInSettingsForm,
     DuplicateEventForm,
@@ -41,6 +42,8 @@ from .forms import (
     OrganizerMessageForm,
     PlaceEventForm,
     QuestionForm,
+    ScopeForm,
+    SeriesEventForm,
     WalkInForm,
 )
 from .models import AttendanceRecord
@@ -147,12 +150,23 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
 @_access_errors_as_http
 def event_create(request: AuthenticatedRequest) -> HttpResponse:
     permissions.event_check_create(user=request.user)
-    form = EventForm(request.POST or None)
-    event = _submit(
-        request, form, lambda: services.event_create(organizer=request.user, **form.cleaned_data)
-    )
+    form = SeriesEventForm(request.POST or None)
+
+    def create():
+        series = form.series_data()
+        if series is None:
+            return services.event_create(organizer=request.user, **form.event_data())
+        return services.series_create(organizer=request.user, **series, **form.event_data())[0]
+
+    event = _submit(request, form, create)
     if event:
-        messages.success(request, "Saved as a draft. Publish it when it's ready.")
+        if event.series_id:
+            count = event.series.occurrences.count()
+            messages.success(
+                request, f"Saved {count} events as drafts. Publish them when they're ready."
+            )
+        else:
+            messages.success(request, "Saved as a draft. Publish it when it's ready.")
         return redirect(_manage_url(event.pk))
     context = {"form": form, "heading": "New event"}
     return render(request, "events/organize/event_form.html", context)
@@ -183,20 +197,28 @@ def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
     form = EventForm(request.POST or None, instance=event)
+    scope = ScopeForm(request.POST or None) if event.series_id else None
+    following = (
+        scope is not None and scope.is_valid() and scope.cleaned_data["scope"] == SCOPE_FOLLOWING
+    )
+    update = services.series_update_following if following else services.event_update
     if _submit(
         request,
         form,
-        lambda: services.event_update(event_id=pk, by=request.user, **form.changes(event)),
+        lambda: update(event_id=pk, by=request.user, **form.changes(event)),
     ):
         messages.success(request, "Changes saved.")
         return redirect(_manage_url(event.pk))
-    context = {"form": form, "heading": f"Edit {event.title}", "event": event}
+    context = {"form": form, "heading": f"Edit {event.title}", "event": event, "scope": scope}
     return render(request, "events/organize/event_form.html", context)
 
 
 @require_POST
 @_access_errors_as_http
 def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    if request.POST.get("scope") == SCOPE_FOLLOWING:
+        success = "Published this event and the following ones of the series."
+        return _post_action(request, pk, services.series_publish_following, success)
     success = "Published: students can find it and register now."
     return _post_action(request, pk, services.event_publish, success)
 
@@ -243,6 +265,7 @@ def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "event": event,
         "roster": selectors.roster_for_event(event=event),
         "questions": selectors.question_list(event_id=event.pk),
+        "series": selectors.series_occurrences(event=event),
         "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
         "place_form": PlaceEventForm(),
     }
@@ -267,10 +290,16 @@ def event_questions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     elif _submit(
         request,
         form,
-        lambda: services.question_add(event_id=pk, by=request.user, **form.question_data()),
+        lambda: (
+            services.series_question_add
+            if form.cleaned_data.get("following")
+            else services.question_add
+        )(event_id=pk, by=request.user, **form.question_data()),
     ):
         messages.success(request, "Question added.")
         return redirect(reverse("events:questions", kwargs={"pk": pk}))
+    if not event.series_id:
+        del form.fields["following"]
     context = {
         "event": event,
         "form": form,

@@ -311,6 +311,13 @@ def join_url_for(*, event: EventPost, user) -> str:
     return event.join_url if confirmed else ""
 
 
+def series_occurrences(*, event: EventPost) -> list[EventPost]:
+    """The other events of the event's series, by start (empty when it is not in one)."""
+    if event.series_id is None:
+        return []
+    return list(EventPost.objects.filter(series_id=event.series_id).order_by("starts_at", "pk"))
+
+
 def question_list(*, event_id: int) -> list[EventQuestion]:
     """The event's registration questions, in the organizer's order."""
     return list(EventQuestion.objects.filter(event_id=event_id).order_by("position", "pk"))

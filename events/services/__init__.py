@@ -10,6 +10,7 @@
 | no_shows        | seats of students not checked in by start + grace to the waitlist  |
 | messages        | organizer e-mails to confirmed students, limited per event         |
 | questions       | the organizer's registration questions; checking and saving answers|
+| series          | recurring events: occurrences from a rule; edit/publish following  |
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
 """
@@ -86,6 +87,15 @@ from .registration import (
     registration_create,
     registration_forget,
 )
+from .series import (
+    SERIES_OCCURRENCES_MAX,
+    WEEKDAY_NAMES,
+    series_create,
+    series_following,
+    series_publish_following,
+    series_question_add,
+    series_update_following,
+)
 
 __all__ = [
     "CANCELLATION_REASON_MAX_LENGTH",
@@ -94,6 +104,8 @@ __all__ = [
     "EVENT_EDITABLE_FIELDS",
     "PRESETS",
     "QUESTIONS_MAX",
+    "SERIES_OCCURRENCES_MAX",
+    "WEEKDAY_NAMES",
     "ActionForbidden",
     "AlreadyCheckedIn",
     "CancellationClosed",
@@ -149,5 +161,10 @@ __all__ = [
     "registration_check_in_undo",
     "registration_create",
     "registration_forget",
+    "series_create",
+    "series_following",
+    "series_publish_following",
+    "series_question_add",
+    "series_update_following",
     "walk_in_check_in",
 ]
