@@ -7,7 +7,8 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.security import django_auth
 from pydantic import ValidationError
 
@@ -15,6 +16,7 @@ from core.api import ERRORS, ErrorOut, InputSchema
 from users.requests import ApiRequest
 
 from . import check_in_codes, permissions, selectors, services
+from .images import IMAGE_MAX_BYTES
 from .models import (
     CHECK_IN_RADIUS_MAX_M,
     CHECK_IN_RADIUS_MIN_M,
@@ -39,6 +41,13 @@ class CategoryOut(Schema):
     slug: str
     name: str
     description: str
+
+
+class ImageOut(Schema):
+    large: str = Field(description="1600 px wide (at most).")
+    medium: str = Field(description="800 px wide (at most).")
+    small: str = Field(description="400 px wide (at most).")
+    alt: str
 
 
 class EventOut(Schema):
@@ -67,6 +76,7 @@ class EventOut(Schema):
     guests_max: int
     mode: str = Field(description="in_person | online | hybrid")
     series_id: int | None = Field(description="The recurring series this event belongs to.")
+    image: ImageOut | None = Field(description="The cover image; null: show the category's.")
     walk_ins_beyond_capacity: bool
     release_no_shows: bool
     no_show_grace_minutes: int
@@ -75,6 +85,17 @@ class EventOut(Schema):
     @staticmethod
     def resolve_url(event: EventPost) -> str:
         return urljoin(settings.SITE_URL, event.get_absolute_url())
+
+    @staticmethod
+    def resolve_image(event: EventPost) -> dict | None:
+        if not event.image_small:
+            return None
+        return {
+            "large": urljoin(settings.SITE_URL, event.image_large.url),
+            "medium": urljoin(settings.SITE_URL, event.image_medium.url),
+            "small": urljoin(settings.SITE_URL, event.image_small.url),
+            "alt": event.image_alt,
+        }
 
 
 class HighlightOut(Schema):
@@ -669,6 +690,42 @@ def event_duplicate(request: ApiRequest, event_id: int, payload: DuplicateIn):
     assert starts_at is not None  # noqa: S101 - required by the schema
     copy = services.event_duplicate(event_id=event_id, by=request.auth, starts_at=starts_at)
     return Status(201, _with_join_url(copy, request.auth))
+
+
+@router.post(
+    "/events/{event_id}/image",
+    response={200: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Upload the cover image (organizers), multipart with its alt text",
+    description="JPEG, PNG, WebP or GIF, checked by content, up to 5 MB; stored in three "
+    "widths without metadata. Anything else (SVG, empty, too large, not a picture) is 422.",
+)
+def event_image_upload(
+    request: ApiRequest,
+    event_id: int,
+    image: File[UploadedFile],
+    alt: Form[str],
+    following: Form[bool] = False,
+):
+    event = services.event_image_set(
+        event_id=event_id,
+        by=request.auth,
+        data=image.read(IMAGE_MAX_BYTES + 1),
+        alt=alt,
+        following=following,
+    )
+    return _with_join_url(event, request.auth)
+
+
+@router.delete(
+    "/events/{event_id}/image",
+    response={200: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Remove the cover image (organizers)",
+)
+def event_image_delete(request: ApiRequest, event_id: int):
+    event = services.event_image_remove(event_id=event_id, by=request.auth)
+    return _with_join_url(event, request.auth)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from .images import IMAGE_MAX_BYTES
 from .models import (
     GUESTS_MAX,
     NO_SHOW_GRACE_DEFAULT_MINUTES,
@@ -249,6 +250,34 @@ class ScopeForm(forms.Form):
         initial=SCOPE_THIS,
         required=False,
     )
+
+
+class CoverImageForm(forms.Form):
+    """The file is checked by events.images (content, not name); this only receives it."""
+
+    image = forms.FileField(
+        label="Picture (JPEG, PNG, WebP or GIF, up to 5 MB)",
+        allow_empty_file=True,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
+    )
+    alt = forms.CharField(
+        label="Describe the picture (alt text)",
+        max_length=250,
+        help_text="Read aloud to students who use a screen reader.",
+    )
+    following = forms.BooleanField(
+        label="Also on the following events of this series", required=False
+    )
+
+    def image_data(self) -> dict[str, Any]:
+        upload = self.cleaned_data["image"]
+        return {
+            "data": upload.read(IMAGE_MAX_BYTES + 1),
+            "alt": self.cleaned_data["alt"],
+            "following": self.cleaned_data.get("following", False),
+        }
 
 
 class RegistrationForm(forms.Form):

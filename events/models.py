@@ -28,6 +28,9 @@ class EventCategory(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
+    # Shown on events of the category that have no cover image of their own (staff set it in
+    # the admin; without one, a default picture from static/).
+    image = models.FileField(upload_to="categories/", blank=True, db_default="")
 
     class Meta:
         ordering = ["name"]
@@ -220,6 +223,12 @@ class EventPost(models.Model):
         help_text="Online and hybrid events: the video call link. Only students with a "
         "confirmed seat see it (event page, confirmation e-mail, calendar file).",
     )
+    # The cover image in three widths (events/images.py: checked by content, EXIF dropped,
+    # re-encoded), stored through the default storage; alt text is required with it.
+    image_large = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_medium = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_small = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_alt = models.CharField(max_length=250, blank=True, db_default="", editable=False)
     # When the no-show sweep released seats (once per event).
     no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -37,6 +37,7 @@ from .forms import (
     SCOPE_FOLLOWING,
     CancelEventForm,
     CheckInSettingsForm,
+    CoverImageForm,
     DuplicateEventForm,
     EventForm,
     OrganizerMessageForm,
@@ -315,6 +316,31 @@ def question_delete(request: AuthenticatedRequest, pk: int, question_pk: int) ->
     services.question_delete(event_id=pk, question_id=question_pk, by=request.user)
     messages.success(request, "Question removed, with the answers given to it.")
     return redirect(reverse("events:questions", kwargs={"pk": pk}))
+
+
+@_access_errors_as_http
+def event_image(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Upload (or replace) the cover image, with its alt text."""
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    form = CoverImageForm(request.POST or None, request.FILES or None)
+    if _submit(
+        request,
+        form,
+        lambda: services.event_image_set(event_id=pk, by=request.user, **form.image_data()),
+    ):
+        messages.success(request, "Cover image saved.")
+        return redirect(_manage_url(pk))
+    if not event.series_id:
+        del form.fields["following"]
+    return render(request, "events/organize/image.html", {"form": form, "event": event})
+
+
+@require_POST
+@_access_errors_as_http
+def event_image_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    return _post_action(
+        request, pk, services.event_image_remove, "Cover image removed: the category's shows."
+    )
 
 
 @_access_errors_as_http

@@ -30,6 +30,12 @@ urlpatterns = [
     path("organize/events/<int:pk>/unpublish", organizer_views.event_unpublish, name="unpublish"),
     path("organize/events/<int:pk>/cancel", organizer_views.event_cancel, name="event-cancel"),
     path("organize/events/<int:pk>/questions", organizer_views.event_questions, name="questions"),
+    path("organize/events/<int:pk>/image", organizer_views.event_image, name="image"),
+    path(
+        "organize/events/<int:pk>/image/remove",
+        organizer_views.event_image_remove,
+        name="image-remove",
+    ),
     path(
         "organize/events/<int:pk>/questions/<int:question_pk>/delete",
         organizer_views.question_delete,

@@ -11,6 +11,7 @@
 | messages        | organizer e-mails to confirmed students, limited per event         |
 | questions       | the organizer's registration questions; checking and saving answers|
 | series          | recurring events: occurrences from a rule; edit/publish following  |
+| covers          | the cover image (checked and encoded in events.images)             |
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
 """
@@ -57,6 +58,7 @@ from .check_in import (
     registration_check_in_undo,
     walk_in_check_in,
 )
+from .covers import event_image_remove, event_image_set
 from .messages import organizer_message_send
 from .no_shows import no_shows_release, no_shows_release_due
 from .organizing import (
@@ -143,6 +145,8 @@ __all__ = [
     "event_create",
     "event_duplicate",
     "event_geocode_enqueue",
+    "event_image_remove",
+    "event_image_set",
     "event_organizer_change",
     "event_place",
     "event_publish",
