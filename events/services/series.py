@@ -16,7 +16,7 @@ from django.utils import timezone
 from core import clock
 from events import permissions
 from events.errors import EventInvalid
-from events.models import EventPost, EventSeries
+from events.models import EventPost, EventQuestion, EventSeries
 from users.models import User
 
 from .organizing import EVENT_TIME_FIELDS, event_create, event_publish, event_update
@@ -197,10 +197,13 @@ def series_publish_following(*, event_id: int, by: User) -> EventPost:
 
 
 @transaction.atomic
-def series_question_add(*, event_id: int, by: User, **question) -> None:
-    """Ask the question on this occurrence and every following one."""
+def series_question_add(*, event_id: int, by: User, **question) -> EventQuestion:
+    """Ask the question on this occurrence and every following one; returns this one's."""
     event = permissions.event_get_authorized(
         event_id=event_id, user=by, action=permissions.Action.EDIT
     )
-    for occurrence_id in series_following(event=event):
+    asked = [
         question_add(event_id=occurrence_id, by=by, **question)
+        for occurrence_id in series_following(event=event)
+    ]
+    return asked[0]
