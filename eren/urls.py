@@ -3,7 +3,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 handler500 = "core.errors.server_error"
 # allauth answers its own per-IP limits through the URLconf's handler429.
@@ -13,7 +13,7 @@ handler429 = "core.ratelimits.allauth_too_many_requests"
 # and its second factor; the admin's login page sends them there.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     # /health, /health/ready and /api/v1/ (core.urls wires the apps' API routers).
     path("", include("core.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
@@ -23,3 +23,8 @@ urlpatterns = [
     path("", include("orgs.urls")),
     path("", include("events.urls")),
 ]
+if settings.DEBUG and settings.MEDIA_URL.startswith("/"):
+    # `make run`: uploads from the local disk (production serves them from S3).
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,28 +1,35 @@
 """JSON API for events: the same selectors, search and services as the pages."""
 
+import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.security import django_auth
+from pydantic import ValidationError
 
 from core.api import ERRORS, ErrorOut, InputSchema
 from orgs.models import Organization
 from users.requests import ApiRequest
 
 from . import check_in_codes, permissions, selectors, services
+from .images import IMAGE_MAX_BYTES
 from .models import (
     CHECK_IN_RADIUS_MAX_M,
     CHECK_IN_RADIUS_MIN_M,
+    GUESTS_MAX,
     NO_SHOW_GRACE_DEFAULT_MINUTES,
     NO_SHOW_GRACE_MAX_MINUTES,
     EventCategory,
     EventPost,
+    EventQuestion,
     EventRegistration,
+    EventSeries,
 )
 from .search import event_search, highlight_segments, parse_search_params
 from .tickets import ticket_qr_svg
@@ -36,6 +43,13 @@ class CategoryOut(Schema):
     slug: str
     name: str
     description: str
+
+
+class ImageOut(Schema):
+    large: str = Field(description="1600 px wide (at most).")
+    medium: str = Field(description="800 px wide (at most).")
+    small: str = Field(description="400 px wide (at most).")
+    alt: str
 
 
 class EventOut(Schema):
@@ -56,6 +70,15 @@ class EventOut(Schema):
     waitlist_count: int
     cancellation_reason: str
     registration_open: bool
+    registration_required: bool
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    cancellation_deadline: datetime | None
+    cancellation_open: bool
+    guests_max: int
+    mode: str = Field(description="in_person | online | hybrid")
+    series_id: int | None = Field(description="The recurring series this event belongs to.")
+    image: ImageOut | None = Field(description="The cover image; null: show the category's.")
     walk_ins_beyond_capacity: bool
     release_no_shows: bool
     no_show_grace_minutes: int
@@ -66,6 +89,17 @@ class EventOut(Schema):
     @staticmethod
     def resolve_url(event: EventPost) -> str:
         return urljoin(settings.SITE_URL, event.get_absolute_url())
+
+    @staticmethod
+    def resolve_image(event: EventPost) -> dict | None:
+        if not event.image_small:
+            return None
+        return {
+            "large": urljoin(settings.SITE_URL, event.image_large.url),
+            "medium": urljoin(settings.SITE_URL, event.image_medium.url),
+            "small": urljoin(settings.SITE_URL, event.image_small.url),
+            "alt": event.image_alt,
+        }
 
 
 class HighlightOut(Schema):
@@ -112,9 +146,60 @@ class EventPageOut(Schema):
     did_you_mean: str | None
 
 
+class RegistrationIn(InputSchema):
+    guests: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests, up to the event's guests_max.")
+    answers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The answers to the event's `questions`, keyed by question id: text, one of "
+        "a choice question's `choices`, or `yes`/`no`.",
+    )
+
+
+class QuestionOut(Schema):
+    id: int
+    label: str
+    kind: str = Field(description="text | choice | yes_no")
+    choices: list[str]
+    required: bool
+
+
+class QuestionIn(InputSchema):
+    label: str = Field("", max_length=200)
+    kind: str = Field("text", description="text | choice | yes_no")
+    choices: list[str] = Field(default_factory=list, max_length=20)
+    required: bool = False
+    preset: str = Field(
+        "", description="dietary | accessibility | tshirt: a common question (other fields unused)."
+    )
+
+
+class EventDetailOut(EventOut):
+    questions: list[QuestionOut] = Field(description="Asked at registration, in order.")
+    join_url: str | None = Field(
+        None,
+        description="Online and hybrid events: the join link, only for students with a "
+        "confirmed seat and the event's organizers; null for everyone else.",
+    )
+
+    @staticmethod
+    def resolve_questions(event: EventPost) -> list[EventQuestion]:
+        return selectors.question_list(event_id=event.pk)
+
+    @staticmethod
+    def resolve_join_url(event: EventPost) -> str | None:
+        # Set by the view from selectors.join_url_for, the one gate for the link.
+        return getattr(event, "visible_join_url", None) or None
+
+
+def _with_join_url(event: EventPost, user) -> EventPost:
+    event.visible_join_url = selectors.join_url_for(event=event, user=user)  # type: ignore[attr-defined]
+    return event
+
+
 class RegistrationOut(Schema):
     event_id: int
     status: str
+    guests: int
     waitlist_position: int | None
     registered_at: datetime
     checked_in_at: datetime | None
@@ -124,12 +209,34 @@ class MyRegistrationOut(RegistrationOut):
     event: EventOut
     may_cancel: bool
     ticket_available: bool
+    join_url: str | None = Field(None, description="The join link, for a confirmed seat.")
+
+
+def _registration_in(request: HttpRequest) -> RegistrationIn:
+    """The optional JSON body of a registration; none (or a form post) means no extras."""
+    if request.content_type != "application/json" or not request.body.strip():
+        return RegistrationIn.model_validate({})
+    try:
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return RegistrationIn.model_validate(data)
+    except (ValueError, TypeError) as error:
+        fields: dict[str, list[str]] = {}
+        if isinstance(error, ValidationError):
+            for problem in error.errors():
+                name = ".".join(str(part) for part in problem["loc"]) or "__all__"
+                fields.setdefault(name, []).append(problem["msg"])
+        else:
+            fields["__all__"] = ["Send a JSON object."]
+        raise services.EventInvalid(fields) from error
 
 
 def _registration_out(registration: EventRegistration) -> dict:
     return {
         "event_id": registration.event_id,
         "status": registration.status,
+        "guests": registration.guests,
         "waitlist_position": selectors.registration_waitlist_position(registration=registration),
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
@@ -149,7 +256,9 @@ def category_list(request: HttpRequest):
         'Query parameters as on the search page: `q` (web-search syntax: "exact phrase", '
         "-exclude, or), `category` (repeatable slug), `from`/`to` (dates, Central time), "
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
-        "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`."
+        "(relevance|start|distance), `past=1` to include ended events, `attendance` "
+        "(online|in_person; hybrid events match both), `drop_in=1` for events that need no "
+        "registration, `page`, `page_size`."
     ),
 )
 def event_list(
@@ -176,12 +285,15 @@ def event_list(
     }
 
 
-@router.get("/events/{event_id}", response={200: EventOut, 404: ErrorOut}, summary="One event")
+@router.get(
+    "/events/{event_id}", response={200: EventDetailOut, 404: ErrorOut}, summary="One event"
+)
 def event_detail(request: HttpRequest, event_id: int):
     # Drafts answer 404 except to their organizer and staff, as on the pages.
-    return permissions.event_get_authorized(
+    event = permissions.event_get_authorized(
         event_id=event_id, user=request.user, action=permissions.Action.VIEW
     )
+    return _with_join_url(event, request.user)
 
 
 @router.post(
@@ -189,10 +301,21 @@ def event_detail(request: HttpRequest, event_id: int):
     response={201: RegistrationOut, **ERRORS},
     auth=django_auth,
     summary="Register (or join the waitlist)",
-    description="Idempotent: registering again returns the existing registration.",
+    description="Idempotent: registering again returns the existing registration. The JSON "
+    "body is optional: `guests` (seats for guests, up to the event's `guests_max`) and "
+    "`answers` (to the event's `questions`, by id; required ones must be answered, else 422).",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": RegistrationIn.model_json_schema()}},
+        }
+    },
 )
 def registration_create(request: ApiRequest, event_id: int):
-    registration = services.registration_create(event_id=event_id, user=request.auth)
+    data = _registration_in(request)
+    registration = services.registration_create(
+        event_id=event_id, user=request.auth, guests=data.guests, answers=data.answers
+    )
     return Status(201, _registration_out(registration))
 
 
@@ -218,6 +341,7 @@ def my_registrations(request: ApiRequest):
         {
             "event_id": registration.event_id,
             "status": registration.status,
+            "guests": registration.guests,
             # Annotated by the selector in the same query.
             "waitlist_position": registration.waitlist_position,  # type: ignore[attr-defined]
             "registered_at": registration.registered_at,
@@ -225,12 +349,26 @@ def my_registrations(request: ApiRequest):
             "event": registration.event,
             "may_cancel": registration.may_cancel,
             "ticket_available": registration.ticket_available,
+            "join_url": selectors.join_url_for_registration(registration) or None,
         }
         for registration in registrations
     ]
 
 
 # --- Organizer endpoints: the same services and permissions as the organizer pages ----------
+
+
+class SeriesIn(InputSchema):
+    rule: EventSeries.Rule
+    weekdays: list[int] = Field(
+        default_factory=list, max_length=7, description="weekly: Monday = 0 … Sunday = 6."
+    )
+    until: date | None = Field(None, description="weekly: the last date (inclusive).")
+    dates: list[date] = Field(
+        default_factory=list,
+        max_length=services.SERIES_OCCURRENCES_MAX + 1,
+        description="dates: the days it happens on.",
+    )
 
 
 class EventIn(InputSchema):
@@ -271,6 +409,29 @@ class EventIn(InputSchema):
         max_length=80,
         description="Slug of an organization you may create events for: it hosts the event.",
     )
+    registration_required: bool = Field(
+        True, description="False for drop-in events: no registration, check-in still counts."
+    )
+    registration_opens_at: datetime | None = Field(None, description="null: when published.")
+    registration_closes_at: datetime | None = Field(
+        None, description="null: at the start; at the latest the end."
+    )
+    cancellation_deadline: datetime | None = Field(
+        None, description="null: while registration is open."
+    )
+    guests_max: int = Field(0, ge=0, le=GUESTS_MAX, description="Guests per registration.")
+    mode: EventPost.Mode = Field(
+        EventPost.Mode.IN_PERSON, description="in_person | online | hybrid"
+    )
+    join_url: str = Field(
+        "", max_length=500, description="https link; shown only to confirmed registrants."
+    )
+    repeat: SeriesIn | None = Field(
+        None,
+        description="Make a recurring series: one draft per occurrence (at most "
+        f"{services.SERIES_OCCURRENCES_MAX}) at the time of day of `starts_at`; the answer is "
+        "the first.",
+    )
 
 
 class EventPatch(InputSchema):
@@ -294,6 +455,13 @@ class EventPatch(InputSchema):
     organization: str | None = Field(
         None, max_length=80, description="An organization's slug; null: no organization."
     )
+    registration_required: bool | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    cancellation_deadline: datetime | None = None
+    guests_max: int | None = Field(None, ge=0, le=GUESTS_MAX)
+    mode: EventPost.Mode | None = None
+    join_url: str | None = Field(None, max_length=500)
 
 
 class CancelIn(InputSchema):
@@ -305,15 +473,26 @@ class RosterEntryOut(Schema):
     name: str
     email: str
     status: str
+    guests: int
     registered_at: datetime
     checked_in_at: datetime | None
 
 
+class AnswerOut(Schema):
+    question_id: int
+    question: str
+    value: str
+
+
+class RosterRegistrationOut(RosterEntryOut):
+    answers: list[AnswerOut]
+
+
 class RosterOut(Schema):
     event_id: int
-    confirmed: list[RosterEntryOut]
-    waitlisted: list[RosterEntryOut]
-    cancelled: list[RosterEntryOut]
+    confirmed: list[RosterRegistrationOut]
+    waitlisted: list[RosterRegistrationOut]
+    cancelled: list[RosterRegistrationOut]
     checked_in_count: int
 
 
@@ -381,7 +560,21 @@ class CodeIn(Schema):
 
 
 # Attendance settings a PATCH may leave out but not set to null.
-_NOT_NULL_SETTINGS = ("walk_ins_beyond_capacity", "release_no_shows", "no_show_grace_minutes")
+_NOT_NULL_SETTINGS = (
+    "walk_ins_beyond_capacity",
+    "release_no_shows",
+    "no_show_grace_minutes",
+    "registration_required",
+    "guests_max",
+    "mode",
+)
+_TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -402,13 +595,13 @@ def _event_fields(data: dict) -> dict:
         if organization is None:
             raise services.EventInvalid({"organization": ["Unknown organization."]})
         fields["organization"] = organization
-    for name in ("starts_at", "ends_at"):
+    for name in _TIME_FIELDS:
         if name in fields:
             fields[name] = _aware(fields[name])
     for name in ("title", "location_name", "visibility", *_NOT_NULL_SETTINGS):
         if name in fields and fields[name] is None:
             raise services.EventInvalid({name: ["This field cannot be null."]})
-    for name in ("address", "description"):
+    for name in ("address", "description", "join_url"):
         if name in fields and fields[name] is None:
             fields[name] = ""
     return fields
@@ -420,8 +613,19 @@ def _roster_entry(registration: EventRegistration) -> dict:
         "name": registration.user.get_full_name(),
         "email": registration.user.email,
         "status": registration.status,
+        "guests": registration.guests,
         "registered_at": registration.registered_at,
         "checked_in_at": registration.checked_in_at,
+    }
+
+
+def _roster_registration(registration: EventRegistration) -> dict:
+    return {
+        **_roster_entry(registration),
+        "answers": [
+            {"question_id": a.question_id, "question": a.question.label, "value": a.value}
+            for a in registration.answers.all()
+        ],
     }
 
 
@@ -439,24 +643,35 @@ def _check_in_out(outcome: services.CheckInOutcome) -> dict:
 
 @router.post(
     "/events",
-    response={201: EventOut, **ERRORS},
+    response={201: EventDetailOut, **ERRORS},
     auth=django_auth,
     summary="Create an event (organizers), saved as a draft",
 )
 def event_create(request: ApiRequest, payload: EventIn):
-    event = services.event_create(organizer=request.auth, **_event_fields(payload.dict()))
-    return Status(201, event)
+    fields = _event_fields(payload.dict(exclude={"repeat"}))
+    if payload.repeat is None:
+        event = services.event_create(organizer=request.auth, **fields)
+    else:
+        event = services.series_create(organizer=request.auth, **payload.repeat.dict(), **fields)[0]
+    return Status(201, _with_join_url(event, request.auth))
 
 
 @router.patch(
     "/events/{event_id}",
-    response={200: EventOut, **ERRORS},
+    response={200: EventDetailOut, **ERRORS},
     auth=django_auth,
     summary="Change an event (its organizer or staff); only the fields sent change",
 )
-def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
+def event_update(
+    request: ApiRequest,
+    event_id: int,
+    payload: EventPatch,
+    following: bool = Query(False, description="Also the following events of its series."),
+):
     changes = _event_fields(payload.dict(exclude_unset=True))
-    return services.event_update(event_id=event_id, by=request.auth, **changes)
+    update = services.series_update_following if following else services.event_update
+    event = update(event_id=event_id, by=request.auth, **changes)
+    return _with_join_url(event, request.auth)
 
 
 @router.post(
@@ -465,8 +680,13 @@ def event_update(request: ApiRequest, event_id: int, payload: EventPatch):
     auth=django_auth,
     summary="Publish a draft",
 )
-def event_publish(request: ApiRequest, event_id: int):
-    return services.event_publish(event_id=event_id, by=request.auth)
+def event_publish(
+    request: ApiRequest,
+    event_id: int,
+    following: bool = Query(False, description="Also the following drafts of its series."),
+):
+    publish = services.series_publish_following if following else services.event_publish
+    return publish(event_id=event_id, by=request.auth)
 
 
 @router.post(
@@ -477,6 +697,83 @@ def event_publish(request: ApiRequest, event_id: int):
 )
 def event_cancel(request: ApiRequest, event_id: int, payload: CancelIn):
     return services.event_cancel(event_id=event_id, by=request.auth, reason=payload.reason)
+
+
+class DuplicateIn(InputSchema):
+    starts_at: datetime = Field(description="The copy's start; every other time moves as much.")
+
+
+@router.post(
+    "/events/{event_id}/duplicate",
+    response={201: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Copy an event as a new draft starting at another time (organizers)",
+    description="The end, registration window and cancellation deadline move by the same "
+    "amount; the questions are copied, registrations are not.",
+)
+def event_duplicate(request: ApiRequest, event_id: int, payload: DuplicateIn):
+    starts_at = _aware(payload.starts_at)
+    assert starts_at is not None  # noqa: S101 - required by the schema
+    copy = services.event_duplicate(event_id=event_id, by=request.auth, starts_at=starts_at)
+    return Status(201, _with_join_url(copy, request.auth))
+
+
+@router.post(
+    "/events/{event_id}/image",
+    response={200: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Upload the cover image (organizers), multipart with its alt text",
+    description="JPEG, PNG, WebP or GIF, checked by content, up to 5 MB; stored in three "
+    "widths without metadata. Anything else (SVG, empty, too large, not a picture) is 422.",
+)
+def event_image_upload(
+    request: ApiRequest,
+    event_id: int,
+    image: File[UploadedFile],
+    alt: Form[str],
+    following: Form[bool] = False,
+):
+    event = services.event_image_set(
+        event_id=event_id,
+        by=request.auth,
+        data=image.read(IMAGE_MAX_BYTES + 1),
+        alt=alt,
+        following=following,
+    )
+    return _with_join_url(event, request.auth)
+
+
+@router.delete(
+    "/events/{event_id}/image",
+    response={200: EventDetailOut, **ERRORS},
+    auth=django_auth,
+    summary="Remove the cover image (organizers)",
+)
+def event_image_delete(request: ApiRequest, event_id: int):
+    event = services.event_image_remove(event_id=event_id, by=request.auth)
+    return _with_join_url(event, request.auth)
+
+
+@router.post(
+    "/events/{event_id}/questions",
+    response={201: QuestionOut, **ERRORS},
+    auth=django_auth,
+    summary="Add a registration question, or a preset (organizers)",
+)
+def question_create(request: ApiRequest, event_id: int, payload: QuestionIn):
+    question = services.question_add(event_id=event_id, by=request.auth, **payload.dict())
+    return Status(201, question)
+
+
+@router.delete(
+    "/events/{event_id}/questions/{question_id}",
+    response={204: None, **ERRORS},
+    auth=django_auth,
+    summary="Remove a registration question and its answers (organizers)",
+)
+def question_remove(request: ApiRequest, event_id: int, question_id: int):
+    services.question_delete(event_id=event_id, question_id=question_id, by=request.auth)
+    return Status(204, None)
 
 
 @router.get(
@@ -492,9 +789,9 @@ def event_roster(request: ApiRequest, event_id: int):
     roster = selectors.roster_for_event(event=event)
     return {
         "event_id": event.pk,
-        "confirmed": [_roster_entry(r) for r in roster["confirmed"]],
-        "waitlisted": [_roster_entry(r) for r in roster["waitlisted"]],
-        "cancelled": [_roster_entry(r) for r in roster["cancelled"]],
+        "confirmed": [_roster_registration(r) for r in roster["confirmed"]],
+        "waitlisted": [_roster_registration(r) for r in roster["waitlisted"]],
+        "cancelled": [_roster_registration(r) for r in roster["cancelled"]],
         "checked_in_count": len(roster["checked_in"]),
     }
 

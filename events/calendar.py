@@ -1,7 +1,7 @@
 """iCalendar (.ics) output: single-event downloads and each student's subscribable feed."""
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import timedelta
 from urllib.parse import urljoin
 
@@ -27,10 +27,14 @@ def _status(event: EventPost, *, tentative: bool) -> str:
     return "TENTATIVE" if tentative else "CONFIRMED"
 
 
-def _ical_event(event: EventPost, *, tentative: bool = False, cancel: bool = False) -> Event:
+def _ical_event(
+    event: EventPost, *, tentative: bool = False, cancel: bool = False, join_url: str = ""
+) -> Event:
     url = urljoin(settings.SITE_URL, event.get_absolute_url())
     location = ", ".join(part for part in (event.location_name, event.address) if part)
     description = f"{event.description}\n\n{url}".strip()
+    if join_url:
+        description += f"\n\nJoin online: {join_url}"
     ical = Event.new(
         uid=f"event-{event.pk}@{UID_DOMAIN}",
         summary=_one_line(event.title),
@@ -58,20 +62,28 @@ def calendar_render(
     name: str,
     method: str = "PUBLISH",
     tentative: Collection[int] = (),
+    join_urls: Mapping[int, str] | None = None,
 ) -> bytes:
     """A VCALENDAR with one VEVENT per event; calendar apps poll feeds hourly.
 
     `tentative`: ids of the events the student only waits for (TENTATIVE, not CONFIRMED).
     `method="CANCEL"` (with the event cancelled) tells a calendar to remove its copy: same
-    UID, a higher SEQUENCE, STATUS:CANCELLED (RFC 5546).
+    UID, a higher SEQUENCE, STATUS:CANCELLED (RFC 5546). `join_urls`: the join links the
+    reader may see (confirmed registrants only: `selectors.join_url_for`), by event id.
     """
+    join_urls = join_urls or {}
     calendar = Calendar.new(
         prodid=PRODID,
         name=_one_line(name),
         method=method,
         refresh_interval=timedelta(hours=1),
         subcomponents=[
-            _ical_event(event, tentative=event.pk in tentative, cancel=method == "CANCEL")
+            _ical_event(
+                event,
+                tentative=event.pk in tentative,
+                cancel=method == "CANCEL",
+                join_url=join_urls.get(event.pk, ""),
+            )
             for event in events
         ],
     )

@@ -9,6 +9,9 @@ its error body, and none becomes a 500.
 | EventNotFound           | not_found                 | 404         |
 | EventCancelled          | event_cancelled           | 409         |
 | EventClosed             | event_closed              | 409         |
+| RegistrationNotOpenYet  | registration_not_open_yet | 409         |
+| RegistrationNotNeeded   | registration_not_needed   | 409         |
+| CancellationClosed      | cancellation_closed       | 409         |
 | NotRegistered           | not_registered            | 404         |
 | AlreadyCheckedIn        | already_checked_in        | 409         |
 | NotEligible             | not_eligible              | 403         |
@@ -63,6 +66,24 @@ class EventCancelled(EventNotOpen):
 class EventClosed(EventNotOpen):
     code = "event_closed"
     default_message = "This event has already started; registration is closed."
+
+
+class RegistrationNotOpenYet(EventNotOpen):
+    code = "registration_not_open_yet"
+    default_message = "Registration for this event has not opened yet."
+
+
+class RegistrationNotNeeded(EventNotOpen):
+    code = "registration_not_needed"
+    default_message = (
+        "This event needs no registration: just come, and check in at the door with the "
+        "event code for your E-score."
+    )
+
+
+class CancellationClosed(EventNotOpen):
+    code = "cancellation_closed"
+    default_message = "The deadline for cancelling this registration has passed."
 
 
 class NotRegistered(RegistrationError):

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,12 +20,17 @@ NO_SHOW_GRACE_DEFAULT_MINUTES = 10
 NO_SHOW_GRACE_MAX_MINUTES = 120
 CHECK_IN_RADIUS_MIN_M = 50
 CHECK_IN_RADIUS_MAX_M = 2000
+# Guests a student may bring on one registration, at most (the organizer picks 0 to this).
+GUESTS_MAX = 10
 
 
 class EventCategory(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
+    # Shown on events of the category that have no cover image of their own (staff set it in
+    # the admin; without one, a default picture from static/).
+    image = models.FileField(upload_to="categories/", blank=True, db_default="")
 
     class Meta:
         ordering = ["name"]
@@ -32,6 +38,39 @@ class EventCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EventSeries(models.Model):
+    """Events that repeat: weekly on chosen weekdays until a date, or on a list of dates.
+
+    Each occurrence is an EventPost of its own (registrations, questions, cancellation),
+    made by events.services.series; editing one may carry on to the following ones.
+    """
+
+    class Rule(models.TextChoices):
+        WEEKLY = "weekly", "Weekly on chosen weekdays, until a date"
+        DATES = "dates", "On a list of dates"
+
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="event_series"
+    )
+    rule = models.CharField(max_length=10, choices=Rule)
+    # Monday = 0 … Sunday = 6, for the weekly rule.
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    until = models.DateField(null=True, blank=True)
+    dates = ArrayField(models.DateField(), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "event series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rule__in=["weekly", "dates"]), name="series_rule_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk} ({self.get_rule_display()})"
 
 
 class EventPostQuerySet(models.QuerySet):
@@ -55,6 +94,11 @@ class EventPost(models.Model):
         SCHOOL = "school", "School accounts only"
         MEMBERS = "members", "Members of the organization only"
         UNLISTED = "unlisted", "Unlisted (only people with the link)"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+        HYBRID = "hybrid", "Hybrid (in person and online)"
 
     class GeocodeStatus(models.TextChoices):
         PENDING = "pending", "Waiting for geocoding"
@@ -81,6 +125,14 @@ class EventPost(models.Model):
         max_length=10, choices=Visibility, default=Visibility.PUBLIC, db_default="public"
     )
     category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events")
+    # The series this event is one occurrence of, if any.
+    series = models.ForeignKey(
+        EventSeries,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     location_name = models.CharField(max_length=200)
@@ -148,6 +200,56 @@ class EventPost(models.Model):
         "event's place on the map (their phone's location, used once and never stored). "
         "Indoors phones are off by tens of metres: 150 is a good start. Blank: no check.",
     )
+    # Registration (events.services.registration). Blank windows mean: open from publishing,
+    # closed at the start; cancelling allowed while registration is open.
+    registration_required = models.BooleanField(
+        "registration needed",
+        default=True,
+        db_default=True,
+        help_text="Untick for drop-in events: students just come, and still check in with the "
+        "event code (or at the door) for their E-score.",
+    )
+    registration_opens_at = models.DateTimeField(
+        "registration opens", null=True, blank=True, help_text="Blank: as soon as it is published."
+    )
+    registration_closes_at = models.DateTimeField(
+        "registration closes",
+        null=True,
+        blank=True,
+        help_text="Blank: when the event starts. At the latest when it ends.",
+    )
+    cancellation_deadline = models.DateTimeField(
+        "cancel until",
+        null=True,
+        blank=True,
+        help_text="Blank: students may cancel while registration is open.",
+    )
+    guests_max = models.PositiveSmallIntegerField(
+        "guests per registration",
+        default=0,
+        db_default=0,
+        validators=[MaxValueValidator(GUESTS_MAX)],
+        help_text=f"How many guests a student may bring (0 to {GUESTS_MAX}); guests take seats.",
+    )
+    mode = models.CharField(
+        "where", max_length=10, choices=Mode, default=Mode.IN_PERSON, db_default=Mode.IN_PERSON
+    )
+    # Private: only confirmed registrants (and the organizers) ever see it; never on public
+    # pages, cards, search, feeds or the API for others (events.selectors.join_url_for).
+    join_url = models.URLField(
+        "join link",
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="Online and hybrid events: the video call link. Only students with a "
+        "confirmed seat see it (event page, confirmation e-mail, calendar file).",
+    )
+    # The cover image in three widths (events/images.py: checked by content, EXIF dropped,
+    # re-encoded), stored through the default storage; alt text is required with it.
+    image_large = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_medium = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_small = models.FileField(max_length=200, blank=True, db_default="", editable=False)
+    image_alt = models.CharField(max_length=250, blank=True, db_default="", editable=False)
     # When the no-show sweep released seats (once per event).
     no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -217,6 +319,18 @@ class EventPost(models.Model):
                 name="event_check_in_radius_in_range",
             ),
             models.CheckConstraint(
+                condition=Q(registration_opens_at__isnull=True)
+                | Q(registration_closes_at__isnull=True)
+                | Q(registration_closes_at__gt=F("registration_opens_at")),
+                name="event_registration_closes_after_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(guests_max__lte=GUESTS_MAX), name="event_guests_max_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["in_person", "online", "hybrid"]), name="event_mode_known"
+            ),
+            models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                 name="event_latitude_in_range",
             ),
@@ -261,9 +375,37 @@ class EventPost(models.Model):
     # The state rules below are the one answer for pages, templates, the API and services.
 
     @property
+    def registration_ends_at(self) -> datetime:
+        """When registration closes: the organizer's time, else the start."""
+        return self.registration_closes_at or self.starts_at
+
+    @property
+    def cancellation_ends_at(self) -> datetime:
+        """Until when students may cancel: the organizer's deadline, else registration's end."""
+        return self.cancellation_deadline or self.registration_ends_at
+
+    @property
+    def registration_not_yet_open(self) -> bool:
+        return (
+            self.registration_opens_at is not None and timezone.now() < self.registration_opens_at
+        )
+
+    @property
     def registration_open(self) -> bool:
-        """Students may register and cancel: the event is published and has not started."""
-        return self.status == self.Status.PUBLISHED and self.starts_at > timezone.now()
+        """Students may register: a published event that takes registrations, inside its
+        registration window (by default from publishing until the start)."""
+        now = timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.registration_required
+            and (self.registration_opens_at is None or self.registration_opens_at <= now)
+            and now < self.registration_ends_at
+        )
+
+    @property
+    def cancellation_open(self) -> bool:
+        """Students may cancel (or leave the waitlist): published, before the deadline."""
+        return self.status == self.Status.PUBLISHED and timezone.now() < self.cancellation_ends_at
 
     @property
     def check_in_opens_at(self) -> datetime:
@@ -302,6 +444,10 @@ class EventRegistration(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    # Guests the student brings (up to the event's guests_max): each takes a seat too.
+    guests = models.PositiveSmallIntegerField(
+        default=0, db_default=0, validators=[MaxValueValidator(GUESTS_MAX)]
+    )
     # Seated at the door (by the organizer or with the event code), not registered beforehand.
     walk_in = models.BooleanField(default=False, db_default=False)
     # Cancelled by the no-show sweep: not checked in by the start plus the grace.
@@ -330,6 +476,9 @@ class EventRegistration(models.Model):
                 name="registration_cancelled_at_iff_cancelled",
             ),
             models.CheckConstraint(
+                condition=Q(guests__lte=GUESTS_MAX), name="registration_guests_in_range"
+            ),
+            models.CheckConstraint(
                 condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
                 name="registration_checkin_only_confirmed",
             ),
@@ -344,13 +493,18 @@ class EventRegistration(models.Model):
 
     @property
     def may_cancel(self) -> bool:
-        """The student may still cancel (or leave the waitlist): registration is open and
-        they were not checked in."""
+        """The student may still cancel (or leave the waitlist): before the event's
+        cancellation deadline, and not checked in."""
         return (
             self.status != self.Status.CANCELLED
             and self.checked_in_at is None
-            and self.event.registration_open
+            and self.event.cancellation_open
         )
+
+    @property
+    def seats(self) -> int:
+        """Seats this registration holds (or waits for): the student and their guests."""
+        return 1 + self.guests
 
     @property
     def ticket_available(self) -> bool:
@@ -361,6 +515,56 @@ class EventRegistration(models.Model):
             and self.checked_in_at is None
             and self.event.status == EventPost.Status.PUBLISHED
         )
+
+
+class EventQuestion(models.Model):
+    """A question the organizer asks everyone who registers (events.services.questions)."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Short text"
+        CHOICE = "choice", "Choice"
+        YES_NO = "yes_no", "Yes / no"
+
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.TEXT)
+    # The options of a choice question, in order; empty for the other kinds.
+    choices = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["text", "choice", "yes_no"]), name="question_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class RegistrationAnswer(models.Model):
+    """A registrant's answer to one question; deleted with the registration (or on cancel)."""
+
+    registration = models.ForeignKey(
+        EventRegistration, on_delete=models.CASCADE, related_name="answers"
+    )
+    question = models.ForeignKey(EventQuestion, on_delete=models.CASCADE, related_name="answers")
+    value = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["question__position", "question_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "question"], name="answer_one_per_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.value}"
 
 
 class AttendanceRecord(models.Model):

@@ -12,6 +12,7 @@ the user may not manage are 403, anonymous users go to the login page.
 
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -33,11 +34,17 @@ from users.requests import AuthenticatedRequest
 from . import permissions, selectors, services
 from .exports import roster_csv
 from .forms import (
+    SCOPE_FOLLOWING,
     CancelEventForm,
     CheckInSettingsForm,
+    CoverImageForm,
+    DuplicateEventForm,
     EventForm,
     OrganizerMessageForm,
     PlaceEventForm,
+    QuestionForm,
+    ScopeForm,
+    SeriesEventForm,
     WalkInForm,
 )
 from .models import AttendanceRecord
@@ -152,12 +159,23 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
         initial["organization"] = int(request.GET["organization"])
     elif hosts and not permissions.user_can_create_events(request.user):
         initial["organization"] = hosts[0].pk
-    form = EventForm(request.POST or None, user=request.user, initial=initial)
-    event = _submit(
-        request, form, lambda: services.event_create(organizer=request.user, **form.cleaned_data)
-    )
+    form = SeriesEventForm(request.POST or None, user=request.user, initial=initial)
+
+    def create():
+        series = form.series_data()
+        if series is None:
+            return services.event_create(organizer=request.user, **form.event_data())
+        return services.series_create(organizer=request.user, **series, **form.event_data())[0]
+
+    event = _submit(request, form, create)
     if event:
-        messages.success(request, "Saved as a draft. Publish it when it's ready.")
+        if event.series_id:
+            count = event.series.occurrences.count()
+            messages.success(
+                request, f"Saved {count} events as drafts. Publish them when they're ready."
+            )
+        else:
+            messages.success(request, "Saved as a draft. Publish it when it's ready.")
         return redirect(_manage_url(event.pk))
     context = {"form": form, "heading": "New event"}
     return render(request, "events/organize/event_form.html", context)
@@ -165,35 +183,51 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
 
 @_access_errors_as_http
 def event_duplicate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """The new-event form filled in from an existing event; nothing is saved until submitted."""
+    """Ask for the copy's start; the copy is a new draft with every time moved as much."""
     source = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
-    form = EventForm(initial=EventForm.initial_from(source), user=request.user)
-    context = {
-        "form": form,
-        "heading": f"Copy of {source.title}",
-        "action": reverse("events:create"),
-    }
-    return render(request, "events/organize/event_form.html", context)
+    form = DuplicateEventForm(
+        request.POST or None, initial={"starts_at": source.starts_at + timedelta(days=7)}
+    )
+    copy = _submit(
+        request,
+        form,
+        lambda: services.event_duplicate(
+            event_id=pk, by=request.user, starts_at=form.cleaned_data["starts_at"]
+        ),
+    )
+    if copy:
+        messages.success(request, "Copied as a draft. Check it, then publish it.")
+        return redirect(reverse("events:edit", kwargs={"pk": copy.pk}))
+    context = {"form": form, "event": source, "heading": f"Copy of {source.title}"}
+    return render(request, "events/organize/duplicate.html", context)
 
 
 @_access_errors_as_http
 def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
     form = EventForm(request.POST or None, instance=event, user=request.user)
+    scope = ScopeForm(request.POST or None) if event.series_id else None
+    following = (
+        scope is not None and scope.is_valid() and scope.cleaned_data["scope"] == SCOPE_FOLLOWING
+    )
+    update = services.series_update_following if following else services.event_update
     if _submit(
         request,
         form,
-        lambda: services.event_update(event_id=pk, by=request.user, **form.changes(event)),
+        lambda: update(event_id=pk, by=request.user, **form.changes(event)),
     ):
         messages.success(request, "Changes saved.")
         return redirect(_manage_url(event.pk))
-    context = {"form": form, "heading": f"Edit {event.title}", "event": event}
+    context = {"form": form, "heading": f"Edit {event.title}", "event": event, "scope": scope}
     return render(request, "events/organize/event_form.html", context)
 
 
 @require_POST
 @_access_errors_as_http
 def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    if request.POST.get("scope") == SCOPE_FOLLOWING:
+        success = "Published this event and the following ones of the series."
+        return _post_action(request, pk, services.series_publish_following, success)
     success = "Published: students can find it and register now."
     return _post_action(request, pk, services.event_publish, success)
 
@@ -239,6 +273,8 @@ def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     context = {
         "event": event,
         "roster": selectors.roster_for_event(event=event),
+        "questions": selectors.question_list(event_id=event.pk),
+        "series": selectors.series_occurrences(event=event),
         "can_unpublish": permissions.user_can(request.user, Action.UNPUBLISH, event),
         "place_form": PlaceEventForm(),
     }
@@ -246,11 +282,82 @@ def event_manage(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @_access_errors_as_http
+def event_questions(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The questions students answer when registering: add one, or a preset."""
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    preset = request.POST.get("preset", "")
+    form = QuestionForm(None if preset else (request.POST or None))
+    if preset and request.method == "POST":
+        try:
+            services.question_add(event_id=pk, by=request.user, preset=preset)
+        except services.EventInvalid as error:
+            for field_messages in error.fields.values():
+                form.add_error(None, " ".join(field_messages))
+        else:
+            messages.success(request, "Question added.")
+            return redirect(reverse("events:questions", kwargs={"pk": pk}))
+    elif _submit(
+        request,
+        form,
+        lambda: (
+            services.series_question_add
+            if form.cleaned_data.get("following")
+            else services.question_add
+        )(event_id=pk, by=request.user, **form.question_data()),
+    ):
+        messages.success(request, "Question added.")
+        return redirect(reverse("events:questions", kwargs={"pk": pk}))
+    if not event.series_id:
+        del form.fields["following"]
+    context = {
+        "event": event,
+        "form": form,
+        "questions": selectors.question_list(event_id=pk),
+        "presets": services.PRESETS,
+    }
+    return render(request, "events/organize/questions.html", context)
+
+
+@require_POST
+@_access_errors_as_http
+def question_delete(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
+    services.question_delete(event_id=pk, question_id=question_pk, by=request.user)
+    messages.success(request, "Question removed, with the answers given to it.")
+    return redirect(reverse("events:questions", kwargs={"pk": pk}))
+
+
+@_access_errors_as_http
+def event_image(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Upload (or replace) the cover image, with its alt text."""
+    event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EDIT)
+    form = CoverImageForm(request.POST or None, request.FILES or None)
+    if _submit(
+        request,
+        form,
+        lambda: services.event_image_set(event_id=pk, by=request.user, **form.image_data()),
+    ):
+        messages.success(request, "Cover image saved.")
+        return redirect(_manage_url(pk))
+    if not event.series_id:
+        del form.fields["following"]
+    return render(request, "events/organize/image.html", {"form": form, "event": event})
+
+
+@require_POST
+@_access_errors_as_http
+def event_image_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    return _post_action(
+        request, pk, services.event_image_remove, "Cover image removed: the category's shows."
+    )
+
+
+@_access_errors_as_http
 def roster_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = permissions.event_get_authorized(event_id=pk, user=request.user, action=Action.EXPORT)
     roster = selectors.roster_for_event(event=event)
     rows = roster["confirmed"] + roster["waitlisted"] + roster["cancelled"]
-    response = HttpResponse(roster_csv(rows), content_type="text/csv; charset=utf-8")
+    questions = selectors.question_list(event_id=event.pk)
+    response = HttpResponse(roster_csv(rows, questions), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="eren-roster-{event.pk}.csv"'
     return response
 

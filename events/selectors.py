@@ -3,18 +3,32 @@
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import clock
 
+from . import permissions
 from .models import (
     CHECK_IN_CLOSES_AFTER,
     CHECK_IN_OPENS_BEFORE,
     EventCategory,
     EventPost,
+    EventQuestion,
     EventRegistration,
+    RegistrationAnswer,
 )
 from .places import CAMPUS_PLACES
 
@@ -271,6 +285,9 @@ def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
     registrations = (
         EventRegistration.objects.filter(event=event)
         .select_related("user")
+        .prefetch_related(
+            Prefetch("answers", queryset=RegistrationAnswer.objects.select_related("question"))
+        )
         .order_by("registered_at", "pk")
     )
     for registration in registrations:
@@ -278,6 +295,49 @@ def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:
         if registration.checked_in_at is not None:
             groups["checked_in"].append(registration)
     return groups
+
+
+def join_url_for_registration(registration: EventRegistration) -> str:
+    """The event's join link when this registration may see it (a confirmed seat), else ""."""
+    event = registration.event
+    if (
+        event.mode == EventPost.Mode.IN_PERSON
+        or registration.status != EventRegistration.Status.CONFIRMED
+    ):
+        return ""
+    return event.join_url
+
+
+def join_url_for(*, event: EventPost, user) -> str:
+    """The join link for this reader: confirmed registrants and the event's managers; else "".
+
+    The one gate for the link: pages, the API, e-mails and calendar files all ask here (or
+    `join_url_for_registration`), so no public page, card, feed or search result has it.
+    """
+    if event.mode == EventPost.Mode.IN_PERSON or not event.join_url:
+        return ""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    if event.organizer_id == user.pk or permissions.user_can(
+        user, permissions.Action.ROSTER, event
+    ):
+        return event.join_url
+    confirmed = EventRegistration.objects.filter(
+        event=event, user=user, status=EventRegistration.Status.CONFIRMED
+    ).exists()
+    return event.join_url if confirmed else ""
+
+
+def series_occurrences(*, event: EventPost) -> list[EventPost]:
+    """The other events of the event's series, by start (empty when it is not in one)."""
+    if event.series_id is None:
+        return []
+    return list(EventPost.objects.filter(series_id=event.series_id).order_by("starts_at", "pk"))
+
+
+def question_list(*, event_id: int) -> list[EventQuestion]:
+    """The event's registration questions, in the organizer's order."""
+    return list(EventQuestion.objects.filter(event_id=event_id).order_by("position", "pk"))
 
 
 def registration_get_ticket(*, registration_id: int, user) -> EventRegistration:

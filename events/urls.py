@@ -32,6 +32,18 @@ urlpatterns = [
     path("organize/events/<int:pk>/place", organizer_views.event_place, name="place"),
     path("organize/events/<int:pk>/unpublish", organizer_views.event_unpublish, name="unpublish"),
     path("organize/events/<int:pk>/cancel", organizer_views.event_cancel, name="event-cancel"),
+    path("organize/events/<int:pk>/questions", organizer_views.event_questions, name="questions"),
+    path("organize/events/<int:pk>/image", organizer_views.event_image, name="image"),
+    path(
+        "organize/events/<int:pk>/image/remove",
+        organizer_views.event_image_remove,
+        name="image-remove",
+    ),
+    path(
+        "organize/events/<int:pk>/questions/<int:question_pk>/delete",
+        organizer_views.question_delete,
+        name="question-delete",
+    ),
     path("organize/events/<int:pk>/roster.csv", organizer_views.roster_export, name="roster-csv"),
     path("organize/events/<int:pk>/message", organizer_views.message_registrants, name="message"),
     path("organize/events/<int:pk>/door", organizer_views.door, name="door"),

@@ -21,7 +21,7 @@ from users.selectors import user_has_verified_school_email
 
 from . import permissions, selectors, services
 from .calendar import calendar_render
-from .forms import SelfCheckInForm
+from .forms import RegistrationForm, SelfCheckInForm
 from .models import EventPost, EventRegistration
 from .search import (
     SearchParamsError,
@@ -131,6 +131,10 @@ class EventDetailView(DetailView):
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
+            join_url=selectors.join_url_for(event=self.object, user=user),
+            register_form=RegistrationForm(
+                event=self.object, questions=selectors.question_list(event_id=self.object.pk)
+            ),
             email_unverified=user.is_authenticated
             and not user_has_verified_school_email(user=user),
             **kwargs,
@@ -140,8 +144,22 @@ class EventDetailView(DetailView):
 @require_POST
 @login_required
 def registration_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    event = EventPost.objects.filter(pk=pk).first()
+    if event is None:
+        raise Http404("No such event.")
+    form = RegistrationForm(
+        request.POST, event=event, questions=selectors.question_list(event_id=pk)
+    )
+    if not form.is_valid():
+        for name, field_errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else None
+            text = " ".join(str(message) for message in field_errors)
+            messages.error(request, f"{label}: {text}" if label else text)
+        return redirect(_next_or_event(request, pk))
     try:
-        registration = services.registration_create(event_id=pk, user=request.user)
+        registration = services.registration_create(
+            event_id=pk, user=request.user, **form.registration_data()
+        )
     except services.RegistrationError as error:
         return _registration_refused(request, pk, error)
     if registration.status == EventRegistration.Status.CONFIRMED:
@@ -168,7 +186,11 @@ def _registration_refused(request, pk: int, error: services.RegistrationError) -
     if isinstance(error, services.EmailUnverified):
         messages.info(request, error.message)
         return redirect("users:verify-email")
-    messages.error(request, error.message)
+    if isinstance(error, services.EventInvalid) and error.fields:
+        for field_messages in error.fields.values():
+            messages.error(request, " ".join(field_messages))
+    else:
+        messages.error(request, error.message)
     return redirect(_next_or_event(request, pk))
 
 
@@ -188,8 +210,10 @@ def event_calendar(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such event.") from exc
     except services.ActionForbidden as exc:
         raise PermissionDenied(exc.message) from exc
+    join_url = selectors.join_url_for(event=event, user=request.user)
     response = HttpResponse(
-        calendar_render([event], name=event.title), content_type="text/calendar; charset=utf-8"
+        calendar_render([event], name=event.title, join_urls={event.pk: join_url}),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="eren-event-{event.pk}.ics"'
     return response
@@ -201,8 +225,14 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     user = get_object_or_404(User, calendar_token=token, is_active=True)
     events = list(selectors.calendar_feed_events(user=user))
     waiting = {event.pk for event in events if event.registration_status == "waitlisted"}  # type: ignore[attr-defined]
+    # Join links only for the confirmed seats (selectors.join_url_for's rule).
+    join_urls = {
+        event.pk: event.join_url
+        for event in events
+        if event.pk not in waiting and event.mode != EventPost.Mode.IN_PERSON
+    }
     return HttpResponse(
-        calendar_render(events, name="My E-Ren events", tentative=waiting),
+        calendar_render(events, name="My E-Ren events", tentative=waiting, join_urls=join_urls),
         content_type="text/calendar; charset=utf-8",
     )
 

@@ -449,8 +449,37 @@ USE_TZ = True
 STATIC_URL = env.str("STATIC_URL", default="/static/")
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Uploads (event cover images, events/images.py). Local disk in development and tests;
+# with MEDIA_S3_BUCKET set (production), S3 through django-storages, with the pod's IAM role
+# (no keys in the environment). MEDIA_URL then defaults to the bucket's (or
+# MEDIA_CUSTOM_DOMAIN's, a CDN in front of it) address.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="us-east-1")
+MEDIA_CUSTOM_DOMAIN = env.str("MEDIA_CUSTOM_DOMAIN", default="")
+_media_host = MEDIA_CUSTOM_DOMAIN or (
+    f"{MEDIA_S3_BUCKET}.s3.{MEDIA_S3_REGION}.amazonaws.com" if MEDIA_S3_BUCKET else ""
+)
+MEDIA_URL = env.str("MEDIA_URL", default=f"https://{_media_host}/" if _media_host else "/media/")
+_default_storage: dict = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "region_name": MEDIA_S3_REGION,
+            "custom_domain": _media_host,
+            # Cover images are public; names are random, so nothing is guessed or replaced.
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+    if MEDIA_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -511,13 +540,16 @@ _static_origin = (
     "/".join(STATIC_URL.split("/")[:3]) if STATIC_URL.startswith(("http://", "https://")) else None
 )
 _assets = ["'self'", *([_static_origin] if _static_origin else [])]
+_media_origin = (
+    "/".join(MEDIA_URL.split("/")[:3]) if MEDIA_URL.startswith(("http://", "https://")) else None
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": _assets,
         "style-src": _assets,
         # data: for the icons Swagger UI's stylesheet embeds (/api/v1/docs).
-        "img-src": [*_assets, "data:"],
+        "img-src": [*_assets, "data:", *([_media_origin] if _media_origin else [])],
         "font-src": _assets,
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

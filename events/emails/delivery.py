@@ -106,8 +106,12 @@ def render(
     )
 
 
-def ics_attachment(event: EventPost, *, method: str = "PUBLISH") -> tuple[str, bytes, str]:
-    content = calendar_render([event], name=one_line(event.title), method=method)
+def ics_attachment(
+    event: EventPost, *, method: str = "PUBLISH", join_url: str = ""
+) -> tuple[str, bytes, str]:
+    content = calendar_render(
+        [event], name=one_line(event.title), method=method, join_urls={event.pk: join_url}
+    )
     return ("event.ics", content, "text/calendar")
 
 

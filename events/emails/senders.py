@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import EmailDelivery, EventChange, EventPost, EventRegistration, OrganizerMessage
-from events.selectors import registration_waitlist_position
+from events.selectors import join_url_for_registration, registration_waitlist_position
 
 from .delivery import (
     SUBJECTS,
@@ -53,7 +53,13 @@ def registration_email_send(*, registration_id: int, kind: str) -> bool:
     if registration is None or registration.status != _STATUS_ANNOUNCED[kind]:
         return False
     event, user = registration.event, registration.user
-    attachments = [] if kind in (Kind.WAITLISTED, Kind.RELEASED) else [ics_attachment(event)]
+    # Only a confirmed seat gets the join link of an online or hybrid event.
+    join_url = join_url_for_registration(registration)
+    attachments = (
+        []
+        if kind in (Kind.WAITLISTED, Kind.RELEASED)
+        else [ics_attachment(event, join_url=join_url)]
+    )
     email = render(
         kind.value,
         subject=SUBJECTS[kind].format(title=one_line(event.title)),
@@ -66,6 +72,7 @@ def registration_email_send(*, registration_id: int, kind: str) -> bool:
         starts_soon=event.starts_at - timezone.now() <= REMINDER_LEAD,
         # Promoted when no-shows were released: the event is on, come now.
         started=event.starts_at <= timezone.now(),
+        join_url=join_url,
     )
     return deliver(
         key=_registration_key(registration, kind),
@@ -118,13 +125,15 @@ def reminder_email_send(*, registration_id: int) -> bool:
         return False
     event, user = registration.event, registration.user
     reminders_off_url = absolute(reverse("users:reminders-off", args=[user.reminders_off_token()]))
+    join_url = join_url_for_registration(registration)
     email = render(
         "reminder",
         subject=SUBJECTS[Kind.REMINDER].format(title=one_line(event.title)),
         user=user,
         event=event,
         reason="You registered for this event on E-Ren and asked for reminders.",
-        attachments=[ics_attachment(event)],
+        attachments=[ics_attachment(event, join_url=join_url)],
+        join_url=join_url,
         reminders_off_url=reminders_off_url,
         # One-click unsubscribe in the mail client (RFC 8058), for reminders only.
         headers=[

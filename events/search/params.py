@@ -31,6 +31,9 @@ _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COORDINATES_PATTERN = re.compile(r"^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$")
 
 
+ATTENDANCE_CHOICES = ("", "online", "in_person")
+
+
 class SearchParamsError(UserError):
     """Bad search input; `fields` maps each parameter to messages a student can act on."""
 
@@ -58,6 +61,10 @@ class SearchParams:
     # Not from the query string: what the searcher may see listed
     # (events.permissions.listable_visibilities); public only unless the caller says more.
     visibilities: tuple[str, ...] = ("public",)
+    # "online" (online or hybrid), "in_person" (in person or hybrid), or "" for both.
+    attendance: str = ""
+    # Only drop-in events (no registration needed).
+    drop_in: bool = False
 
     def __post_init__(self) -> None:
         if self.sort is None:
@@ -219,7 +226,14 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     flag_errors: dict[str, list[str]] = {"past": [], "cancelled": []}
     include_past = _parse_flag(_single(data, "past"), flag_errors["past"])
     include_cancelled = _parse_flag(_single(data, "cancelled"), flag_errors["cancelled"])
+    drop_in_errors: list[str] = []
+    drop_in = _parse_flag(_single(data, "drop_in"), drop_in_errors)
+    if drop_in_errors:
+        errors["drop_in"] = drop_in_errors
     errors.update({name: msgs for name, msgs in flag_errors.items() if msgs})
+    attendance = _single(data, "attendance").lower()
+    if attendance not in ATTENDANCE_CHOICES:
+        errors["attendance"] = ["Choose online or in_person (or leave it out)."]
 
     if errors:
         raise SearchParamsError(errors)
@@ -234,6 +248,8 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         sort=sort,
         include_past=include_past,
         include_cancelled=include_cancelled,
+        attendance=attendance,
+        drop_in=drop_in,
     )
 
 

@@ -128,6 +128,13 @@ def filtered_events(
         else:
             events = events.filter(category_id__in=category_ids)
 
+    if params.attendance == "online":
+        events = events.filter(mode__in=[EventPost.Mode.ONLINE, EventPost.Mode.HYBRID])
+    elif params.attendance == "in_person":
+        events = events.filter(mode__in=[EventPost.Mode.IN_PERSON, EventPost.Mode.HYBRID])
+    if params.drop_in:
+        events = events.filter(registration_required=False)
+
     if params.near is not None:
         events = events.filter(latitude__isnull=False)
     if not with_text_and_place:

@@ -9,6 +9,9 @@
 | check_in        | check-in by ticket, roster, walk-in or event code; undo; E-score   |
 | no_shows        | seats of students not checked in by start + grace to the waitlist  |
 | messages        | organizer e-mails to confirmed students, limited per event         |
+| questions       | the organizer's registration questions; checking and saving answers|
+| series          | recurring events: occurrences from a rule; edit/publish following  |
+| covers          | the cover image (checked and encoded in events.images)             |
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
 """
@@ -16,6 +19,7 @@ Errors the user caused are the classes in `events.errors`, re-exported here too.
 from events.errors import (
     ActionForbidden,
     AlreadyCheckedIn,
+    CancellationClosed,
     CheckInClosed,
     CheckInCodeExpired,
     CheckInCodeInvalid,
@@ -37,6 +41,8 @@ from events.errors import (
     OrganizerNotAttendee,
     RegistrationBusy,
     RegistrationError,
+    RegistrationNotNeeded,
+    RegistrationNotOpenYet,
     SeatReleased,
     TicketInvalid,
     TooFarAway,
@@ -52,6 +58,7 @@ from .check_in import (
     registration_check_in_undo,
     walk_in_check_in,
 )
+from .covers import event_image_remove, event_image_set
 from .messages import organizer_message_send
 from .no_shows import no_shows_release, no_shows_release_due
 from .organizing import (
@@ -61,6 +68,7 @@ from .organizing import (
     EVENT_EDITABLE_FIELDS,
     event_cancel,
     event_create,
+    event_duplicate,
     event_geocode_enqueue,
     event_organizer_change,
     event_place,
@@ -68,11 +76,27 @@ from .organizing import (
     event_unpublish,
     event_update,
 )
+from .questions import (
+    PRESETS,
+    QUESTIONS_MAX,
+    question_add,
+    question_delete,
+    question_field_name,
+)
 from .registration import (
     registration_cancel,
     registration_check_eligibility,
     registration_create,
     registration_forget,
+)
+from .series import (
+    SERIES_OCCURRENCES_MAX,
+    WEEKDAY_NAMES,
+    series_create,
+    series_following,
+    series_publish_following,
+    series_question_add,
+    series_update_following,
 )
 
 __all__ = [
@@ -80,8 +104,13 @@ __all__ = [
     "CAPACITY_MAX",
     "DESCRIPTION_MAX_LENGTH",
     "EVENT_EDITABLE_FIELDS",
+    "PRESETS",
+    "QUESTIONS_MAX",
+    "SERIES_OCCURRENCES_MAX",
+    "WEEKDAY_NAMES",
     "ActionForbidden",
     "AlreadyCheckedIn",
+    "CancellationClosed",
     "CheckInClosed",
     "CheckInCodeExpired",
     "CheckInCodeInvalid",
@@ -105,6 +134,8 @@ __all__ = [
     "Position",
     "RegistrationBusy",
     "RegistrationError",
+    "RegistrationNotNeeded",
+    "RegistrationNotOpenYet",
     "SeatReleased",
     "TicketInvalid",
     "TooFarAway",
@@ -112,7 +143,10 @@ __all__ = [
     "check_in_code_show",
     "event_cancel",
     "event_create",
+    "event_duplicate",
     "event_geocode_enqueue",
+    "event_image_remove",
+    "event_image_set",
     "event_organizer_change",
     "event_place",
     "event_publish",
@@ -121,6 +155,9 @@ __all__ = [
     "no_shows_release",
     "no_shows_release_due",
     "organizer_message_send",
+    "question_add",
+    "question_delete",
+    "question_field_name",
     "registration_cancel",
     "registration_check_eligibility",
     "registration_check_in",
@@ -128,5 +165,10 @@ __all__ = [
     "registration_check_in_undo",
     "registration_create",
     "registration_forget",
+    "series_create",
+    "series_following",
+    "series_publish_following",
+    "series_question_add",
+    "series_update_following",
     "walk_in_check_in",
 ]

@@ -262,13 +262,20 @@ def _walk_in(*, event: EventPost, student: User, by: User, method: str) -> Check
         registration.event = event
         door_method = Method.DOOR if method == Method.WALK_IN else method
         return _attend(registration=registration, event=event, by=by, method=door_method)
-    beyond_capacity = event.is_full
-    if beyond_capacity and not event.walk_ins_beyond_capacity:
-        raise EventFull(_full_message(event=event, registration=registration, method=method))
-    now = timezone.now()
     was_waitlisted = (
         registration is not None and registration.status == EventRegistration.Status.WAITLISTED
     )
+    # A waitlisted student comes with the guests they registered; anyone else alone.
+    seats = registration.seats if registration is not None and was_waitlisted else 1
+    # The walk-in's seats that lie past the capacity.
+    beyond_capacity = (
+        0
+        if event.capacity is None
+        else max(0, min(seats, event.seats_taken + seats - event.capacity))
+    )
+    if beyond_capacity and not event.walk_ins_beyond_capacity:
+        raise EventFull(_full_message(event=event, registration=registration, method=method))
+    now = timezone.now()
     if registration is None:
         registration = EventRegistration(event_id=event.pk, user=student)
     registration.event = event
@@ -276,12 +283,13 @@ def _walk_in(*, event: EventPost, student: User, by: User, method: str) -> Check
     registration.registered_at = now
     registration.cancelled_at = registration.released_at = None
     registration.walk_in = True
+    registration.guests = seats - 1
     registration.save()
     counters_add(
         event=event,
-        seats=1,
-        waitlist=-1 if was_waitlisted else 0,
-        beyond_capacity=1 if beyond_capacity else 0,
+        seats=seats,
+        waitlist=-seats if was_waitlisted else 0,
+        beyond_capacity=beyond_capacity,
     )
     metrics.increment_on_commit("walk_ins", tags={"method": method})
     return _attend(registration=registration, event=event, by=by, method=method)

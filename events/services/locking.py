@@ -37,6 +37,11 @@ _RULE_FIELDS = (
     "seats_beyond_capacity",
     "walk_ins_beyond_capacity",
     "no_show_grace_minutes",
+    "registration_required",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+    "guests_max",
 )
 
 # PostgreSQL's SQLSTATE for lock_not_available, raised when lock_timeout expires.

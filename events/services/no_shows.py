@@ -100,7 +100,7 @@ def no_shows_release(*, event_id: int, now: datetime | None = None) -> list[Even
             )
             for registration in no_shows
         )
-        counters_add(event=event, seats=-len(no_shows))
+        counters_add(event=event, seats=-sum(registration.seats for registration in no_shows))
         for registration in no_shows:
             registration.status = EventRegistration.Status.CANCELLED
             registration.cancelled_at = registration.released_at = now

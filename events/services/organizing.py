@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from core import outbox
@@ -16,6 +17,7 @@ from events.models import (
     EventCategory,
     EventChange,
     EventPost,
+    EventQuestion,
 )
 from orgs import audit
 from orgs.models import OrgActivity, Organization
@@ -49,6 +51,15 @@ EVENT_EDITABLE_FIELDS = (
     # Who may see it (events.permissions.event_check_visibility) and who hosts it.
     "visibility",
     "organization",
+    # Registration (events.services.registration).
+    "registration_required",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+    "guests_max",
+    # Online and hybrid events.
+    "mode",
+    "join_url",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -68,7 +79,7 @@ def _text_is_one_line(text: str) -> bool:
 def _event_validate(*, event: EventPost) -> None:
     """Raise EventInvalid with every field error of the event's editable data."""
     errors: dict[str, list[str]] = {}
-    for name in ("title", "location_name", "address", "description"):
+    for name in ("title", "location_name", "address", "description", "join_url"):
         value = getattr(event, name)
         setattr(event, name, value.strip() if isinstance(value, str) else value)
     for name in _ONE_LINE_FIELDS:
@@ -85,6 +96,11 @@ def _event_validate(*, event: EventPost) -> None:
         errors.setdefault("visibility", []).append(
             "Members-only events need a hosting organization: choose one of yours as host."
         )
+    errors.update(_registration_window_errors(event=event))
+    if event.join_url and event.mode == EventPost.Mode.IN_PERSON:
+        errors["join_url"] = ["An in-person event has no join link: choose online or hybrid."]
+    elif event.join_url and not event.join_url.lower().startswith("https://"):
+        errors["join_url"] = ["Use an https:// link."]
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
@@ -101,6 +117,28 @@ def _event_validate(*, event: EventPost) -> None:
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise EventInvalid(errors)
+
+
+def _registration_window_errors(*, event: EventPost) -> dict[str, list[str]]:
+    """Registration opens before it closes, closes by the end, cancelling stops by then."""
+    if not (event.starts_at and event.ends_at):
+        return {}
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    deadline = event.cancellation_deadline
+    errors: dict[str, list[str]] = {}
+    if closes is not None and closes > event.ends_at:
+        errors["registration_closes_at"] = ["Registration must close by the time the event ends."]
+    if opens is not None and opens >= event.registration_ends_at:
+        errors["registration_opens_at"] = [
+            "Registration must open before it closes (before the start, when no closing "
+            "time is set)."
+        ]
+    if deadline is not None and deadline > event.registration_ends_at:
+        errors["cancellation_deadline"] = [
+            "Cancelling must stop no later than registration closes (the start, when no "
+            "closing time is set)."
+        ]
+    return errors
 
 
 def event_create(
@@ -121,6 +159,13 @@ def event_create(
     visibility: str = EventPost.Visibility.PUBLIC,
     organization: Organization | None = None,
     cohosts: Iterable[Organization] = (),
+    registration_required: bool = True,
+    registration_opens_at: datetime | None = None,
+    registration_closes_at: datetime | None = None,
+    cancellation_deadline: datetime | None = None,
+    guests_max: int = 0,
+    mode: str = EventPost.Mode.IN_PERSON,
+    join_url: str = "",
 ) -> EventPost:
     """A new draft event; publishing is a separate step (`event_publish`).
 
@@ -144,6 +189,13 @@ def event_create(
         release_no_shows=release_no_shows,
         no_show_grace_minutes=no_show_grace_minutes,
         check_in_radius_m=check_in_radius_m,
+        registration_required=registration_required,
+        registration_opens_at=registration_opens_at,
+        registration_closes_at=registration_closes_at,
+        cancellation_deadline=cancellation_deadline,
+        guests_max=guests_max,
+        mode=mode,
+        join_url=join_url,
         status=EventPost.Status.DRAFT,
         geocode_status=EventPost.GeocodeStatus.PENDING,
     )
@@ -173,6 +225,48 @@ def _audit(*, event: EventPost, by: User, action: str, detail: str = "") -> None
             event=event,
             detail=detail,
         )
+
+
+# Times that move with the event when it is duplicated or a series is shifted.
+EVENT_TIME_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancellation_deadline",
+)
+
+
+def event_duplicate(*, event_id: int, by: User, starts_at: datetime) -> EventPost:
+    """A new draft like the event, starting at `starts_at`: every time (end, registration
+    windows, cancellation deadline) moves by the same amount; the questions are copied.
+
+    Registrations, counters, status and coordinates are not copied (geocoding runs again).
+    """
+    source = permissions.event_get_authorized(
+        event_id=event_id, user=by, action=permissions.Action.EDIT
+    )
+    if starts_at <= timezone.now():
+        raise EventInvalid({"starts_at": ["Choose a start in the future."]})
+    shift = starts_at - source.starts_at
+    fields = {name: getattr(source, name) for name in EVENT_EDITABLE_FIELDS}
+    for name in EVENT_TIME_FIELDS:
+        if fields[name] is not None:
+            fields[name] += shift
+    with transaction.atomic():
+        copy = event_create(organizer=by, **fields)
+        EventQuestion.objects.bulk_create(
+            EventQuestion(
+                event=copy,
+                label=question.label,
+                kind=question.kind,
+                choices=question.choices,
+                required=question.required,
+                position=question.position,
+            )
+            for question in source.questions.all()
+        )
+    return copy
 
 
 def event_update(

@@ -5,24 +5,37 @@ e-mails are outbox rows of the same transaction (`core.outbox`), so a rolled-bac
 registration sends nothing and a committed one always has its e-mail.
 """
 
+from collections.abc import Mapping
+
 from django.utils import timezone
 
-from core import metrics
+from core import clock, metrics
 from events import permissions
 from events.errors import (
     AlreadyCheckedIn,
+    CancellationClosed,
     EmailUnverified,
     EventCancelled,
     EventClosed,
+    EventInvalid,
     EventNotFound,
     NotEligible,
     NotRegistered,
+    RegistrationNotNeeded,
+    RegistrationNotOpenYet,
 )
-from events.models import EmailDelivery, EventPost, EventRegistration
+from events.models import (
+    EmailDelivery,
+    EventPost,
+    EventQuestion,
+    EventRegistration,
+    RegistrationAnswer,
+)
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
 from .locking import counters_add, event_locked
+from .questions import answers_clean, answers_replace
 from .waitlist import registration_email_queue, waitlist_fill
 
 EmailKind = EmailDelivery.Kind
@@ -41,12 +54,17 @@ def registration_check_eligibility(*, user: User) -> None:
         raise EmailUnverified()
 
 
-def registration_create(*, event_id: int, user: User) -> EventRegistration:
-    """Register the student: a confirmed seat while seats remain, else the end of the waitlist.
+def registration_create(
+    *, event_id: int, user: User, guests: int = 0, answers: Mapping[str, str] | None = None
+) -> EventRegistration:
+    """Register the student and their guests: confirmed while their seats are free and
+    nobody waits, else the end of the waitlist (which works in seats, first come first served).
+    `answers` maps the event's question ids (as text) to the student's answers.
 
-    Registration closes when the event starts. Registering again while registered returns
-    the existing registration unchanged (a double submit is harmless); a cancelled
-    registration is re-activated at the back of the queue.
+    Registration is open inside the event's window (by default until the start); events
+    without registration refuse. Registering again while registered returns the existing
+    registration unchanged (a double submit is harmless); a cancelled registration is
+    re-activated at the back of the queue.
     """
     registration_check_eligibility(user=user)
     with event_locked(event_id=event_id) as event:
@@ -56,30 +74,39 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
         registration = EventRegistration.objects.filter(event=event, user=user).first()
         if registration is not None and registration.status != EventRegistration.Status.CANCELLED:
             return registration
+        _check_guests(event=event, guests=guests)
+        questions = EventQuestion.objects.filter(event_id=event.pk)
+        answered = answers_clean(questions=questions, answers=answers or {})
 
         # Seats freed without a promotion (e.g. capacity raised) go to the queue first.
         promoted = waitlist_fill(event=event)
-        confirmed = not event.is_full
+        seats = 1 + guests
+        confirmed = event.waitlist_count == 0 and (
+            event.capacity is None or event.capacity - event.seats_taken >= seats
+        )
         status = (
             EventRegistration.Status.CONFIRMED if confirmed else EventRegistration.Status.WAITLISTED
         )
         now = timezone.now()
+        new = registration is None
         if registration is None:
             # By id: the locked event is a partial instance, not for callers to render.
             registration = EventRegistration.objects.create(
-                event_id=event.pk, user=user, status=status, registered_at=now
+                event_id=event.pk, user=user, status=status, registered_at=now, guests=guests
             )
         else:
             registration.status = status
             registration.registered_at = now
             registration.cancelled_at = None
+            registration.guests = guests
             registration.save(
-                update_fields=["status", "registered_at", "cancelled_at", "updated_at"]
+                update_fields=["status", "registered_at", "cancelled_at", "guests", "updated_at"]
             )
+        answers_replace(registration=registration, answers=answered, new=new)
         if confirmed:
-            counters_add(event=event, seats=1)
+            counters_add(event=event, seats=seats)
         else:
-            counters_add(event=event, waitlist=1)
+            counters_add(event=event, waitlist=seats)
 
         for seated in promoted:
             registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
@@ -94,13 +121,14 @@ def registration_create(*, event_id: int, user: User) -> EventRegistration:
 def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
     """Cancel the student's registration; a freed seat goes to the first student waiting.
 
-    Allowed until the event starts. Cancelling an already cancelled registration returns it
-    unchanged (a double submit is harmless); a checked-in registration cannot be cancelled.
+    Allowed until the event's cancellation deadline (by default, while registration is open).
+    Cancelling an already cancelled registration returns it unchanged (a double submit is
+    harmless); a checked-in registration cannot be cancelled.
     """
     if not user.is_authenticated:
         raise NotRegistered()
     with event_locked(event_id=event_id) as event:
-        _check_open(event=event)
+        _check_cancellation_open(event=event)
         registration = (
             EventRegistration.objects.select_for_update().filter(event=event, user=user).first()
         )
@@ -115,10 +143,12 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
         registration.status = EventRegistration.Status.CANCELLED
         registration.cancelled_at = timezone.now()
         registration.save(update_fields=["status", "cancelled_at", "updated_at"])
+        # Answers may be health data (dietary, accessibility): kept no longer than needed.
+        RegistrationAnswer.objects.filter(registration=registration).delete()
         if was_confirmed:
-            counters_add(event=event, seats=-1)
+            counters_add(event=event, seats=-registration.seats)
         else:
-            counters_add(event=event, waitlist=-1)
+            counters_add(event=event, waitlist=-registration.seats)
         metrics.increment_on_commit("registrations.cancelled")
 
         for seated in waitlist_fill(event=event):
@@ -138,21 +168,59 @@ def registration_forget(*, event_id: int, user: User) -> None:
         if registration is None:
             return
         if registration.status == EventRegistration.Status.CONFIRMED:
-            counters_add(event=event, seats=-1)
+            counters_add(event=event, seats=-registration.seats)
         elif registration.status == EventRegistration.Status.WAITLISTED:
-            counters_add(event=event, waitlist=-1)
+            counters_add(event=event, waitlist=-registration.seats)
         registration.delete()
         if event.status == EventPost.Status.PUBLISHED and event.starts_at > timezone.now():
             for seated in waitlist_fill(event=event):
                 registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)
 
 
-def _check_open(*, event: EventPost) -> None:
-    """Raise why registration is not open (`EventPost.registration_open`), if it is not."""
-    if event.registration_open:
-        return
+def _check_guests(*, event: EventPost, guests: int) -> None:
+    if guests < 0:
+        raise EventInvalid({"guests": ["The number of guests cannot be negative."]})
+    if guests > event.guests_max:
+        allowed = (
+            "This event takes no guests."
+            if event.guests_max == 0
+            else f"You may bring at most {event.guests_max} guests."
+        )
+        raise EventInvalid({"guests": [allowed]}, allowed)
+
+
+def _check_published(*, event: EventPost) -> None:
     if event.status == EventPost.Status.DRAFT:
         raise EventNotFound()
     if event.status == EventPost.Status.CANCELLED:
         raise EventCancelled()
+
+
+def _check_open(*, event: EventPost) -> None:
+    """Raise why registration is not open (`EventPost.registration_open`), if it is not."""
+    if event.registration_open:
+        return
+    _check_published(event=event)
+    if not event.registration_required:
+        raise RegistrationNotNeeded()
+    if event.registration_not_yet_open and event.registration_opens_at is not None:
+        raise RegistrationNotOpenYet(
+            f"Registration opens {clock.day_and_time(event.registration_opens_at)}."
+        )
+    if event.registration_closes_at is not None:
+        raise EventClosed(
+            f"Registration closed {clock.day_and_time(event.registration_closes_at)}."
+        )
+    raise EventClosed()
+
+
+def _check_cancellation_open(*, event: EventPost) -> None:
+    """Raise why cancelling is not possible any more (`EventPost.cancellation_open`)."""
+    if event.cancellation_open:
+        return
+    _check_published(event=event)
+    if event.cancellation_deadline is not None or event.registration_closes_at is not None:
+        raise CancellationClosed(
+            f"The deadline for cancelling was {clock.day_and_time(event.cancellation_ends_at)}."
+        )
     raise EventClosed()

@@ -12,29 +12,40 @@ EmailKind = EmailDelivery.Kind
 
 
 def waitlist_fill(*, event: EventPost) -> list[EventRegistration]:
-    """Confirm waitlisted students, first come first served, while seats are free.
+    """Confirm waitlisted students, first come first served, while their seats are free.
 
-    Must run with the event locked. Returns the promoted registrations.
+    The waitlist works in seats: a student bringing guests is promoted when all their seats
+    are free, and nobody behind them jumps the queue meanwhile. Must run with the event
+    locked. Returns the promoted registrations.
     """
     if event.waitlist_count == 0:
         return []
     queue = EventRegistration.objects.filter(
         event=event, status=EventRegistration.Status.WAITLISTED
     ).order_by("registered_at", "pk")
-    if event.capacity is not None:
+    if event.capacity is None:
+        promoted = list(queue)
+    else:
         free_seats = event.capacity - event.seats_taken
         if free_seats <= 0:
             return []
-        queue = queue[:free_seats]
-    promoted = list(queue)
+        promoted = []
+        # Each registration needs at least one seat, so no more than free_seats can fit.
+        for registration in queue[:free_seats]:
+            if registration.seats > free_seats:
+                break
+            promoted.append(registration)
+            free_seats -= registration.seats
     if not promoted:
         return []
     EventRegistration.objects.filter(pk__in=[r.pk for r in promoted]).update(
         status=EventRegistration.Status.CONFIRMED, updated_at=timezone.now()
     )
+    seats = 0
     for registration in promoted:
         registration.status = EventRegistration.Status.CONFIRMED
-    counters_add(event=event, seats=len(promoted), waitlist=-len(promoted))
+        seats += registration.seats
+    counters_add(event=event, seats=seats, waitlist=-seats)
     return promoted
 
 

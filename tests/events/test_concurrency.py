@@ -73,12 +73,22 @@ def statuses(event: EventPost) -> Counter:
     return Counter(EventRegistration.objects.filter(event=event).values_list("status", flat=True))
 
 
+def seats_by_status(event: EventPost) -> Counter:
+    """Seats held or waited for, by status: each registration is the student plus guests."""
+    seats: Counter = Counter()
+    for status, guests in EventRegistration.objects.filter(event=event).values_list(
+        "status", "guests"
+    ):
+        seats[status] += 1 + guests
+    return seats
+
+
 def assert_counters_exact(event: EventPost) -> None:
     event.refresh_from_db()
-    rows = statuses(event)
+    seats = seats_by_status(event)
     assert (event.seats_taken, event.waitlist_count) == (
-        rows[Status.CONFIRMED],
-        rows[Status.WAITLISTED],
+        seats[Status.CONFIRMED],
+        seats[Status.WAITLISTED],
     )
 
 
@@ -119,6 +129,30 @@ def test_racing_students_never_oversell():
     results = register_all(event, students)
 
     assert_no_oversell(event, results)
+
+
+def test_racing_parties_with_guests_never_oversell_seats():
+    """The same race in seats: parties of two (a student and a guest) for seven seats.
+
+    Three parties fit (six seats); the fourth would need two of the one seat left, so it
+    and everyone after it wait, in order, and the counters count seats.
+    """
+    event = EventPostFactory(capacity=7, guests_max=2)
+    students = UserFactory.create_batch(12)
+
+    results = race(
+        [
+            lambda student=student: services.registration_create(
+                event_id=event.pk, user=student, guests=1
+            )
+            for student in students
+        ]
+    )
+
+    assert [result for result in results if isinstance(result, Exception)] == []
+    assert statuses(event) == {Status.CONFIRMED: 3, Status.WAITLISTED: 9}
+    assert_counters_exact(event)
+    assert (event.seats_taken, event.waitlist_count) == (6, 18)
 
 
 _lock_event = locking._lock_event

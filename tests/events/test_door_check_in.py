@@ -459,7 +459,11 @@ def test_the_release_before_this_one_can_still_insert_rows(organizer):
             [event.pk, student.pk],
         )
     registration = EventRegistration.objects.get(user=student)
-    assert (registration.walk_in, registration.released_at) == (False, None)
+    assert (registration.walk_in, registration.released_at, registration.guests) == (
+        False,
+        None,
+        0,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO events_eventpost (title, description, location_name, address,"
@@ -476,4 +480,8 @@ def test_the_release_before_this_one_can_still_insert_rows(organizer):
         "walk_ins_beyond_capacity",
         "release_no_shows",
         "no_show_grace_minutes",
-    ).get() == (0, False, False, 10)
+        "registration_required",
+        "guests_max",
+        "mode",
+        "join_url",
+    ).get() == (0, False, False, 10, True, 0, "in_person", "")

@@ -174,14 +174,61 @@ def test_changing_the_address_resets_the_coordinates_for_geocoding(organizer):
     assert (event.geocode_status, event.latitude, event.longitude) == ("pending", None, None)
 
 
-def test_duplicate_prefills_the_new_event_form(client, organizer):
-    event = EventPostFactory(organizer=organizer, title="Weekly chess", capacity=12)
-    response = client.get(reverse("events:duplicate", args=[event.pk]))
-    form = response.context["form"]
-    assert form.initial["title"] == "Weekly chess"
-    assert form.initial["capacity"] == 12
-    assert f'action="{reverse("events:create")}"' in response.content.decode()
+def test_duplicate_asks_for_the_new_start_and_moves_every_time(client, organizer):
+    starts_at = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(days=3)
+    event = EventPostFactory(
+        organizer=organizer,
+        title="Weekly chess",
+        capacity=12,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=2),
+        registration_opens_at=starts_at - dt.timedelta(days=4),
+        registration_closes_at=starts_at - dt.timedelta(hours=1),
+        cancellation_deadline=starts_at - dt.timedelta(days=1),
+    )
+    services.question_add(event_id=event.pk, by=organizer, preset="tshirt")
+    services.registration_create(event_id=event.pk, user=UserFactory())
+    page = client.get(reverse("events:duplicate", args=[event.pk]))
+    assert page.context["form"].initial["starts_at"] == starts_at + dt.timedelta(days=7)
+    past = client.post(
+        reverse("events:duplicate", args=[event.pk]), {"starts_at": "2020-01-01T10:00"}
+    )
+    assert past.context["form"].errors["starts_at"] == ["Choose a start in the future."]
     assert EventPost.objects.count() == 1
+
+    new_start = starts_at + dt.timedelta(days=14, hours=1)
+    response = client.post(
+        reverse("events:duplicate", args=[event.pk]), {"starts_at": local(new_start)}
+    )
+    copy = EventPost.objects.exclude(pk=event.pk).get()
+    assert response["Location"] == reverse("events:edit", args=[copy.pk])
+    shift = dt.timedelta(days=14, hours=1)
+    assert (copy.title, copy.capacity, copy.status, copy.seats_taken) == (
+        "Weekly chess",
+        12,
+        "draft",
+        0,
+    )
+    for name in (
+        "starts_at",
+        "ends_at",
+        "registration_opens_at",
+        "registration_closes_at",
+        "cancellation_deadline",
+    ):
+        assert getattr(copy, name) == getattr(event, name) + shift, name
+    assert [q.label for q in copy.questions.all()] == ["T-shirt size"]
+
+    api = client.post(
+        f"{API}/events/{event.pk}/duplicate",
+        {"starts_at": (starts_at + dt.timedelta(days=7)).isoformat()},
+        content_type="application/json",
+    )
+    assert api.status_code == 201
+    body = api.json()
+    ends_at = dt.datetime.fromisoformat(body["ends_at"])
+    assert ends_at == event.ends_at + dt.timedelta(days=7)
+    assert [q["label"] for q in body["questions"]] == ["T-shirt size"]
 
 
 def test_dashboard_groups_events_with_counts(client, organizer):
@@ -281,7 +328,7 @@ def test_csv_export_neutralises_injected_names(client, organizer):
     response = client.get(reverse("events:roster-csv", args=[event.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["name", "email", "status", "registered_at", "checked_in_at"]
+    assert rows[0] == ["name", "email", "status", "registered_at", "checked_in_at", "guests"]
     assert rows[1][0] == '\'=HYPERLINK("http://evil")'
     assert rows[1][2] == "confirmed"
 

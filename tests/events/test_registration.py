@@ -582,10 +582,12 @@ def test_the_lock_is_held_for_a_fixed_handful_of_queries(side_effects, django_as
     newcomer = UserFactory()
 
     # verified e-mail (before the lock), then savepoint, lock timeout, lock event,
-    # own registration, insert, counters, the e-mail's outbox row, release
-    with django_assert_num_queries(9):
+    # own registration, the event's questions, insert, counters, the e-mail's outbox row,
+    # release
+    with django_assert_num_queries(10):
         services.registration_create(event_id=event.pk, user=newcomer)
-    # savepoint, lock timeout, lock event, lock own registration, cancel, counters,
-    # read the queue head, promote, counters, the promotion e-mail's outbox row, release
-    with django_assert_num_queries(11):
+    # savepoint, lock timeout, lock event, lock own registration, cancel, delete answers,
+    # counters, read the queue head, promote, counters, the promotion e-mail's outbox row,
+    # release
+    with django_assert_num_queries(12):
         services.registration_cancel(event_id=event.pk, user=holder)
