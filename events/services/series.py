@@ -106,7 +106,7 @@ def series_create(
     time (end, registration window, cancellation deadline) keeps its distance from the
     start in campus wall-clock time. Returns the occurrences, first first.
     """
-    permissions.event_check_create(user=organizer)
+    permissions.event_check_create(user=organizer, organization=fields.get("organization"))
     starts_at = fields["starts_at"]
     days = series_dates(
         rule=rule,

@@ -70,3 +70,28 @@ def test_api_creates_an_event_for_a_club(client):
     refused = client.post("/api/v1/events", body, content_type="application/json")
     assert refused.status_code == 403
     assert "officers" in refused.json()["error"]["message"]
+
+
+def test_an_event_manager_creates_a_weekly_series_for_the_club(client):
+    """Organizations and series together: the club hosts every occurrence, and its event
+    manager needs no organizer role of their own."""
+    from tests.events.test_organizer import form_data
+
+    club = OrganizationFactory(slug="chess")
+    manager = OfficerFactory(organization=club, role=Officer.Role.EVENT_MANAGER).user
+    sign_in(client, manager)
+    data = form_data(
+        starts_at="2031-03-04T18:00",
+        ends_at="2031-03-04T20:00",
+        repeat="weekly",
+        weekdays=["1"],
+        repeat_until="2031-03-18",
+        organization=str(club.pk),
+        visibility="members",
+    )
+    response = client.post(reverse("events:create"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    events = EventPost.objects.order_by("starts_at")
+    assert events.count() == 3
+    assert {(event.organization_id, event.visibility) for event in events} == {(club.pk, "members")}
