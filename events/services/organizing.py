@@ -250,9 +250,12 @@ def event_duplicate(*, event_id: int, by: User, starts_at: datetime) -> EventPos
         raise EventInvalid({"starts_at": ["Choose a start in the future."]})
     shift = starts_at - source.starts_at
     fields = {name: getattr(source, name) for name in EVENT_EDITABLE_FIELDS}
-    for name in EVENT_TIME_FIELDS:
-        if fields[name] is not None:
-            fields[name] += shift
+    try:
+        for name in EVENT_TIME_FIELDS:
+            if fields[name] is not None:
+                fields[name] += shift
+    except OverflowError as error:
+        raise EventInvalid({"starts_at": ["Choose a date before the year 9999."]}) from error
     with transaction.atomic():
         copy = event_create(organizer=by, **fields)
         EventQuestion.objects.bulk_create(

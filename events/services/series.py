@@ -108,13 +108,24 @@ def series_create(
     """
     permissions.event_check_create(user=organizer, organization=fields.get("organization"))
     starts_at = fields["starts_at"]
-    days = series_dates(
-        rule=rule,
-        first_day=clock.local(starts_at).date(),
-        weekdays=weekdays,
-        until=until,
-        dates=dates,
-    )
+    try:
+        days = series_dates(
+            rule=rule,
+            first_day=clock.local(starts_at).date(),
+            weekdays=weekdays,
+            until=until,
+            dates=dates,
+        )
+        moves = [
+            {
+                name: _at_day(fields[name], day, starts_at)
+                for name in EVENT_TIME_FIELDS
+                if fields.get(name) is not None
+            }
+            for day in days
+        ]
+    except OverflowError as error:
+        raise EventInvalid({"repeat": ["These dates are out of range."]}) from error
     series = EventSeries.objects.create(
         organizer=organizer,
         rule=rule,
@@ -123,12 +134,7 @@ def series_create(
         dates=days if rule == EventSeries.Rule.DATES else [],
     )
     occurrences = []
-    for day in days:
-        moved = {
-            name: _at_day(fields[name], day, starts_at)
-            for name in EVENT_TIME_FIELDS
-            if fields.get(name) is not None
-        }
+    for moved in moves:
         event = event_create(organizer=organizer, **{**fields, **moved})
         event.series = series
         event.save(update_fields=["series"])
@@ -157,6 +163,13 @@ def series_update_following(*, event_id: int, by: User, **changes) -> EventPost:
     event = permissions.event_get_authorized(
         event_id=event_id, user=by, action=permissions.Action.EDIT
     )
+    try:
+        return _update_following(event=event, by=by, changes=changes)
+    except OverflowError as error:
+        raise EventInvalid({"starts_at": ["These times are out of range."]}) from error
+
+
+def _update_following(*, event: EventPost, by: User, changes: dict) -> EventPost:
     shifts = {
         name: changes[name] - getattr(event, name)
         for name in EVENT_TIME_FIELDS
