@@ -22,6 +22,8 @@ from tests.factories import (
     EventCategoryFactory,
     EventPostFactory,
     EventRegistrationFactory,
+    OfficerFactory,
+    OrganizationFactory,
     OrganizerFactory,
     UserFactory,
 )
@@ -49,10 +51,13 @@ def site(db):
     category = EventCategoryFactory(name="Technology", slug="technology")
     organizer = OrganizerFactory(email="organizer@wustl.edu", display_name="Robotics Club")
     student = UserFactory(email="student@wustl.edu", display_name="Bear")
+    club = OrganizationFactory(name="Robotics Club", slug="robotics")
+    OfficerFactory(organization=club, user=organizer)
     soon = timezone.now() + dt.timedelta(days=2)
     event = EventPostFactory(
         title="Robot Arm Demo Day",
         organizer=organizer,
+        organization=club,
         category=category,
         starts_at=soon,
         ends_at=soon + dt.timedelta(hours=2),
@@ -71,6 +76,8 @@ def site(db):
                 "/leaderboard/",
                 "/accounts/login/",
                 "/accounts/signup/",
+                "/orgs/",
+                "/orgs/robotics/",
             ],
         ),
         "student": (
@@ -82,6 +89,7 @@ def site(db):
                 "/me/escore/",
                 f"/me/tickets/{registration.pk}/",
                 "/me/account/",
+                "/me/following/",
             ],
         ),
         "organizer": (
@@ -92,6 +100,11 @@ def site(db):
                 f"/organize/events/{event.pk}/",
                 f"/organize/events/{event.pk}/edit",
                 f"/organize/events/{event.pk}/door",
+                f"/organize/events/{event.pk}/questions",
+                f"/organize/events/{event.pk}/duplicate",
+                "/orgs/robotics/officers/",
+                "/orgs/robotics/members/",
+                "/orgs/robotics/edit",
             ],
         ),
     }
