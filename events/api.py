@@ -22,7 +22,7 @@ from .models import (
     EventPost,
     EventRegistration,
 )
-from .search import event_search, highlight_segments, parse_search_params
+from .search import event_search, highlight_segments, parse_search_params, search_ways_out
 from .tickets import ticket_qr_svg
 
 router = Router(tags=["events"])
@@ -97,6 +97,13 @@ class FacetOut(Schema):
     count: int
 
 
+class WayOutOut(Schema):
+    label: str
+    # The same search with one change; `url` is this API's address for it.
+    params: dict[str, list[str]]
+    url: str
+
+
 class EventPageOut(Schema):
     count: int
     count_is_capped: bool
@@ -106,6 +113,8 @@ class EventPageOut(Schema):
     results: list[SearchHitOut]
     facets: list[FacetOut]
     did_you_mean: str | None
+    # Only when nothing matches: the same search with one filter less, wider, or browsing.
+    ways_out: list[WayOutOut]
 
 
 class RegistrationOut(Schema):
@@ -155,6 +164,13 @@ def event_list(
 ):
     params = parse_search_params(request.GET)
     results = event_search(params, page=page, page_size=page_size)
+    ways_out = []
+    if not results.events:
+        names = {facet.slug: facet.name for facet in results.facets}
+        ways_out = [
+            {"label": way.label, "params": way.query, "url": request.path + way.query_string()}
+            for way in search_ways_out(request.GET, params, category_names=names)
+        ]
     return {
         "count": results.total,
         "count_is_capped": results.total_is_capped,
@@ -166,6 +182,7 @@ def event_list(
             {"slug": slug, "name": name, "count": count} for slug, name, count in results.facets
         ],
         "did_you_mean": results.did_you_mean,
+        "ways_out": ways_out,
     }
 
 

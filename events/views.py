@@ -25,6 +25,7 @@ from .search import (
     event_suggest,
     parse_page_number,
     parse_search_params,
+    search_ways_out,
 )
 from .tickets import ticket_check_in_path, ticket_qr_svg
 
@@ -75,6 +76,9 @@ class SearchView(TemplateView):
             return context
         results = event_search(params, page=page, page_size=PAGE_SIZE)
         context.update(params=params, results=results, page=page, query=self.request.GET)
+        if not results.events:
+            names = {facet.slug: facet.name for facet in results.facets}
+            context["ways_out"] = search_ways_out(self.request.GET, params, category_names=names)
         return context
 
     def render_to_response(self, context, **response_kwargs):

@@ -12,6 +12,7 @@
 | query     | event_search: the one statement, results, facets                        |
 | suggest   | prefix suggestions while typing, "did you mean", its vocabulary         |
 | highlight | the headline markers and their HTML / JSON rendering                    |
+| ways_out  | an empty result's ways out: drop a filter, widen the radius, browse     |
 """
 
 from events.places import CAMPUS_PLACES
@@ -26,6 +27,7 @@ from .highlight import (
 from .params import SearchParams, SearchParamsError, parse_page_number, parse_search_params
 from .query import Facet, SearchResults, event_search
 from .suggest import event_suggest, search_words_refresh, spelling_suggestion
+from .ways_out import WayOut, search_ways_out
 
 __all__ = [
     "CAMPUS_PLACES",
@@ -35,6 +37,7 @@ __all__ = [
     "SearchParams",
     "SearchParamsError",
     "SearchResults",
+    "WayOut",
     "event_search",
     "event_suggest",
     "format_count",
@@ -42,6 +45,7 @@ __all__ = [
     "mark_highlights",
     "parse_page_number",
     "parse_search_params",
+    "search_ways_out",
     "search_words_refresh",
     "spelling_suggestion",
 ]
