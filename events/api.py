@@ -22,7 +22,14 @@ from .models import (
     EventPost,
     EventRegistration,
 )
-from .search import event_search, highlight_segments, parse_search_params, search_ways_out
+from .search import (
+    PageOutOfRange,
+    event_search,
+    highlight_segments,
+    parse_search_params,
+    search_ways_out,
+)
+from .search.params import MAX_PAGE_NUMBER
 from .tickets import ticket_qr_svg
 
 router = Router(tags=["events"])
@@ -106,8 +113,10 @@ class WayOutOut(Schema):
 
 class EventPageOut(Schema):
     count: int
+    # True: `count` is a lower bound ("200+"); only the first `count` matches are paged.
     count_is_capped: bool
     page: int
+    num_pages: int
     page_size: int
     has_next: bool
     results: list[SearchHitOut]
@@ -154,16 +163,19 @@ def category_list(request: HttpRequest):
         'Query parameters as on the search page: `q` (web-search syntax: "exact phrase", '
         "-exclude, or), `category` (repeatable slug), `from`/`to` (dates, Central time), "
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
-        "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`."
+        "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`. "
+        "A page past the last one answers 404 with the last page's number."
     ),
 )
 def event_list(
     request: HttpRequest,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE_NUMBER),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
     params = parse_search_params(request.GET)
     results = event_search(params, page=page, page_size=page_size)
+    if results.is_past_end and page > 1:
+        raise PageOutOfRange(page=page, last_page=results.num_pages, capped=results.total_is_capped)
     ways_out = []
     if not results.events:
         names = {facet.slug: facet.name for facet in results.facets}
@@ -175,6 +187,7 @@ def event_list(
         "count": results.total,
         "count_is_capped": results.total_is_capped,
         "page": page,
+        "num_pages": results.num_pages,
         "page_size": page_size,
         "has_next": results.has_next(),
         "results": results.events,

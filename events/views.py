@@ -75,6 +75,11 @@ class SearchView(TemplateView):
             context["errors"] = error.fields
             return context
         results = event_search(params, page=page, page_size=PAGE_SIZE)
+        if results.is_past_end and page > 1:
+            # A stale link or a typed number: the last page, saying so, not an empty page.
+            context["page_past_end"] = page
+            page = results.num_pages
+            results = event_search(params, page=page, page_size=PAGE_SIZE)
         context.update(params=params, results=results, page=page, query=self.request.GET)
         if not results.events:
             names = {facet.slug: facet.name for facet in results.facets}

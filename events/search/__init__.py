@@ -24,7 +24,13 @@ from .highlight import (
     highlight_segments,
     mark_highlights,
 )
-from .params import SearchParams, SearchParamsError, parse_page_number, parse_search_params
+from .params import (
+    PageOutOfRange,
+    SearchParams,
+    SearchParamsError,
+    parse_page_number,
+    parse_search_params,
+)
 from .query import Facet, SearchResults, event_search
 from .suggest import event_suggest, search_words_refresh, spelling_suggestion
 from .ways_out import WayOut, search_ways_out
@@ -34,6 +40,7 @@ __all__ = [
     "HIGHLIGHT_START",
     "HIGHLIGHT_STOP",
     "Facet",
+    "PageOutOfRange",
     "SearchParams",
     "SearchParamsError",
     "SearchResults",

@@ -18,6 +18,9 @@ from . import plan
 MAX_QUERY_LENGTH = 200
 MAX_RADIUS_KM = 50.0
 MAX_CATEGORIES = 20
+# A page number above this is not a page anyone clicked to; below it, a page past the end
+# shows the last page (web) or answers 404 (API).
+MAX_PAGE_NUMBER = 10_000
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
@@ -239,8 +242,25 @@ def parse_page_number(value: str | None) -> int:
     if value is None or value.strip() == "":
         return 1
     text = value.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= plan.CANDIDATE_LIMIT:
+    if not text.isdecimal() or len(text) > 6 or not 1 <= int(text) <= MAX_PAGE_NUMBER:
         raise SearchParamsError(
-            {"page": [f"The page must be a number from 1 to {plan.CANDIDATE_LIMIT}."]}
+            {"page": [f"The page must be a number from 1 to {MAX_PAGE_NUMBER:,}."]}
         )
     return int(text)
+
+
+class PageOutOfRange(UserError):
+    """A page number past the last page of this search (the API's 404)."""
+
+    code = "page_out_of_range"
+    http_status = 404
+
+    def __init__(self, *, page: int, last_page: int, capped: bool) -> None:
+        message = f"Page {page} is past the last page ({last_page})."
+        if capped:
+            message += (
+                f" Only the first {plan.CANDIDATE_LIMIT} matches are paged;"
+                " add a word, a category or dates to see others."
+            )
+        super().__init__(message)
+        self.fields = {"page": [message]}

@@ -77,7 +77,18 @@ class SearchResults:
 
     @property
     def num_pages(self) -> int:
+        """The last page that has results: only the first CANDIDATE_LIMIT matches are paged."""
         return max(1, math.ceil(min(self.total, plan.CANDIDATE_LIMIT) / self.page_size))
+
+    @property
+    def is_past_end(self) -> bool:
+        """The requested page lies past the last one; it holds no results."""
+        return self.number > self.num_pages
+
+    @property
+    def paging_is_capped(self) -> bool:
+        """More matches exist than the pages reach (say "200+" and how to narrow)."""
+        return self.total_is_capped and self.number >= self.num_pages
 
     def has_next(self) -> bool:
         return self.number < self.num_pages
@@ -123,8 +134,10 @@ def event_search(
     """
     now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    page = min(max(page, 1), math.ceil(plan.CANDIDATE_LIMIT / page_size))
-    offset = (page - 1) * page_size
+    page = max(page, 1)
+    # A page past the candidates is read as an empty page (never another page's rows);
+    # SearchResults.is_past_end tells the caller, who shows the last page or a 404.
+    offset = min((page - 1) * page_size, plan.CANDIDATE_LIMIT + 1)
     statement = _SearchStatement(params, now=now, limit=page_size, offset=offset)
 
     with connection.cursor() as cursor:
@@ -134,6 +147,8 @@ def event_search(
     facets = [Facet(slug, name, count) for slug, name, count in facet_rows_json]
     facet_rows = sum(facet.count for facet in facets)
     page_events = [statement.event_from_row(row) for row in rows if row[_EVENT_ID] is not None]
+    if page > max(1, math.ceil(min(total_rows, plan.CANDIDATE_LIMIT) / page_size)):
+        page_events = []  # the one row past the cap that `matched` holds is not a page
 
     did_you_mean = spelling_suggestion(params.q) if total_rows == 0 and params.q else None
     metrics.increment("searches", tags={"results": "some" if total_rows else "none"})

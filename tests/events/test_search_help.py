@@ -1,8 +1,11 @@
 """Search that helps: the empty page, paging past the end, typo correction, synonyms."""
 
-import pytest
+import datetime as dt
 
-from events.search import search_words_refresh
+import pytest
+from django.utils import timezone
+
+from events.search import SearchParams, event_search, search_words_refresh
 from tests.factories import EventCategoryFactory, EventPostFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +51,58 @@ def test_empty_api_answer_carries_the_ways_out(client):
     assert client.get(any_date["url"]).json()["count"] == 1
     # Something matched: no ways out needed.
     assert client.get(any_date["url"]).json()["ways_out"] == []
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_jazz_events():
+    for number in range(5):
+        EventPostFactory(
+            title=f"Jazz {number}", starts_at=timezone.now() + dt.timedelta(days=1, hours=number)
+        )
+
+
+@pytest.mark.usefixtures("five_jazz_events")
+def test_capped_search_never_shows_another_pages_results(monkeypatch):
+    monkeypatch.setattr("events.search.plan.CANDIDATE_LIMIT", 3)
+
+    last = event_search(SearchParams(q="jazz"), page=2, page_size=2)
+    past = event_search(SearchParams(q="jazz"), page=3, page_size=2)
+
+    assert [event.title for event in last.events] == ["Jazz 2"]
+    assert (last.total, last.total_is_capped, last.paging_is_capped) == (3, True, True)
+    assert past.is_past_end
+    assert past.events == []
+
+
+@pytest.mark.usefixtures("five_jazz_events")
+def test_page_past_the_end_shows_the_last_page_on_the_web(client, monkeypatch):
+    monkeypatch.setattr("events.views.PAGE_SIZE", 2)
+
+    response = client.get("/search/", {"q": "jazz", "page": "9"})
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Page 9 is past the end; this is the last page, 3." in content
+    assert "Jazz</mark> 4" in content
+    assert "Jazz</mark> 0" not in content
+
+
+@pytest.mark.usefixtures("five_jazz_events")
+def test_page_past_the_end_is_a_404_with_the_reason_in_the_api(client):
+    response = client.get(f"{API}/events", {"q": "jazz", "page": "4", "page_size": "2"})
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "page_out_of_range"
+    assert error["message"] == "Page 4 is past the last page (3)."
+    last = client.get(f"{API}/events", {"q": "jazz", "page": "3", "page_size": "2"}).json()
+    assert ([hit["title"] for hit in last["results"]], last["num_pages"]) == (["Jazz 4"], 3)
+
+
+@pytest.mark.parametrize("page", ["10001", "99999999999999999999", "0"])
+def test_huge_page_numbers_stay_a_400_on_the_page_and_422_in_the_api(client, page):
+    assert client.get("/search/", {"q": "jazz", "page": page}).status_code == 400
+    assert client.get(f"{API}/events", {"q": "jazz", "page": page}).status_code == 422
