@@ -122,6 +122,9 @@ class EventPageOut(Schema):
     results: list[SearchHitOut]
     facets: list[FacetOut]
     did_you_mean: str | None
+    # Set when the typed query had typos and these are the results of this corrected one;
+    # `exact=1` searches the words as typed.
+    corrected_query: str | None
     # Only when nothing matches: the same search with one filter less, wider, or browsing.
     ways_out: list[WayOutOut]
 
@@ -163,7 +166,8 @@ def category_list(request: HttpRequest):
         'Query parameters as on the search page: `q` (web-search syntax: "exact phrase", '
         "-exclude, or), `category` (repeatable slug), `from`/`to` (dates, Central time), "
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
-        "(relevance|start|distance), `past=1` to include ended events, `page`, `page_size`. "
+        "(relevance|start|distance), `past=1` to include ended events, `exact=1` for no typo "
+        "correction, `page`, `page_size`. "
         "A page past the last one answers 404 with the last page's number."
     ),
 )
@@ -195,6 +199,7 @@ def event_list(
             {"slug": slug, "name": name, "count": count} for slug, name, count in results.facets
         ],
         "did_you_mean": results.did_you_mean,
+        "corrected_query": results.corrected_query,
         "ways_out": ways_out,
     }
 

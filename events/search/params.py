@@ -58,6 +58,10 @@ class SearchParams:
     sort: SortOrder | None = None
     include_past: bool = False
     include_cancelled: bool = False
+    # Search the words as typed: no typo correction (the "search instead for" link).
+    exact: bool = False
+    # Words of `q` with campus synonyms (synonyms.query_synonyms), set by event_search.
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.sort is None:
@@ -216,9 +220,10 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
             if sort == "distance" and not (near_text or latitude_text or longitude_text):
                 errors["sort"] = ["Sorting by distance needs a place (near) or lat and lng."]
 
-    flag_errors: dict[str, list[str]] = {"past": [], "cancelled": []}
+    flag_errors: dict[str, list[str]] = {"past": [], "cancelled": [], "exact": []}
     include_past = _parse_flag(_single(data, "past"), flag_errors["past"])
     include_cancelled = _parse_flag(_single(data, "cancelled"), flag_errors["cancelled"])
+    exact = _parse_flag(_single(data, "exact"), flag_errors["exact"])
     errors.update({name: msgs for name, msgs in flag_errors.items() if msgs})
 
     if errors:
@@ -234,6 +239,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         sort=sort,
         include_past=include_past,
         include_cancelled=include_cancelled,
+        exact=exact,
     )
 
 

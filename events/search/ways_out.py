@@ -9,7 +9,19 @@ from urllib.parse import urlencode
 from .params import MAX_RADIUS_KM, SearchParams
 
 # Query-string keys a way out may carry over; anything else (page, page_size) is dropped.
-_SEARCH_KEYS = ("q", "category", "from", "to", "near", "lat", "lng", "radius_km", "sort", "past")
+_SEARCH_KEYS = (
+    "q",
+    "category",
+    "from",
+    "to",
+    "near",
+    "lat",
+    "lng",
+    "radius_km",
+    "sort",
+    "past",
+    "exact",
+)
 _PLACE_KEYS = ("near", "lat", "lng", "radius_km")
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from events.models import SearchSynonym
 from events.search import SearchParams, event_search, search_words_refresh
 from tests.factories import EventCategoryFactory, EventPostFactory
 
@@ -106,3 +107,72 @@ def test_page_past_the_end_is_a_404_with_the_reason_in_the_api(client):
 def test_huge_page_numbers_stay_a_400_on_the_page_and_422_in_the_api(client, page):
     assert client.get("/search/", {"q": "jazz", "page": page}).status_code == 400
     assert client.get(f"{API}/events", {"q": "jazz", "page": page}).status_code == 422
+
+
+# --- typos mixed in ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tournament():
+    EventPostFactory(title="Basketball tournament", description="Three on three.")
+    EventPostFactory(title="Chess evening", description="Bring a board.")
+    search_words_refresh()
+
+
+@pytest.mark.usefixtures("tournament")
+def test_typos_are_corrected_and_said_so():
+    results = event_search(SearchParams(q="basktball tournment"))
+
+    assert results.corrected_query == "basketball tournament"
+    assert [event.title for event in results.events] == ["Basketball tournament"]
+    exact = event_search(SearchParams(q="basktball tournment", exact=True))
+    assert (exact.total, exact.did_you_mean) == (0, "basketball tournament")
+
+
+@pytest.mark.usefixtures("tournament")
+def test_one_right_word_and_one_typo_finds_the_event_on_page_and_api(client):
+    content = client.get("/search/", {"q": "basketball tournment"}).content.decode()
+
+    assert "Showing results for <strong>basketball tournament</strong>" in content
+    assert "?q=basketball+tournment&amp;exact=1" in content
+    assert "Basketball</mark> <mark>tournament" in content
+    body = client.get(f"{API}/events", {"q": "basketball tournment"}).json()
+    assert body["corrected_query"] == "basketball tournament"
+    assert [hit["title"] for hit in body["results"]] == ["Basketball tournament"]
+
+
+@pytest.mark.usefixtures("tournament")
+def test_a_query_that_matches_is_not_corrected():
+    results = event_search(SearchParams(q="chess"))
+
+    assert (results.corrected_query, results.did_you_mean, results.total) == (None, None, 1)
+
+
+# --- campus synonyms ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tournament")
+def test_seeded_abbreviations_find_what_they_stand_for():
+    EventPostFactory(title="Open mic night", location_name="Danforth University Center")
+
+    assert [event.title for event in event_search(SearchParams(q="bball")).events] == [
+        "Basketball tournament"
+    ]
+    assert [event.title for event in event_search(SearchParams(q="duc open")).events] == [
+        "Open mic night"
+    ]
+    # Inside a phrase, words are taken as typed.
+    assert event_search(SearchParams(q='"bball"', exact=True)).total == 0
+
+
+@pytest.mark.usefixtures("tournament")
+def test_a_synonym_saved_in_the_admin_is_used_at_once(admin_client):
+    assert event_search(SearchParams(q="hoops", exact=True)).total == 0
+
+    response = admin_client.post(
+        "/admin/events/searchsynonym/add/", {"term": "Hoops", "expansion": "basketball"}
+    )
+
+    assert response.status_code == 302
+    assert SearchSynonym.objects.get(expansion="basketball", term="hoops")
+    assert event_search(SearchParams(q="hoops", exact=True)).total == 1
