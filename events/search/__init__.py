@@ -11,6 +11,8 @@
 | sql       | filters, distances, the capped candidate set, headline SQL              |
 | query     | event_search: the one statement, results, facets                        |
 | suggest   | prefix suggestions while typing, "did you mean", its vocabulary         |
+| prefix_index | suggestions' Redis prefix index, rebuilt from PostgreSQL (the fallback) |
+| synonyms  | campus synonyms (cached) and tsquery_sql, the one tsquery builder        |
 | highlight | the headline markers and their HTML / JSON rendering                    |
 | ways_out  | an empty result's ways out: drop a filter, widen the radius, browse     |
 """
@@ -31,6 +33,7 @@ from .params import (
     parse_page_number,
     parse_search_params,
 )
+from .prefix_index import prefix_index_mark_changed, prefix_index_rebuild, prefix_index_refresh
 from .query import Facet, SearchResults, event_search
 from .suggest import event_suggest, search_words_refresh, spelling_suggestion
 from .ways_out import WayOut, search_ways_out
@@ -52,6 +55,9 @@ __all__ = [
     "mark_highlights",
     "parse_page_number",
     "parse_search_params",
+    "prefix_index_mark_changed",
+    "prefix_index_rebuild",
+    "prefix_index_refresh",
     "search_ways_out",
     "search_words_refresh",
     "spelling_suggestion",

@@ -6,7 +6,17 @@ import pytest
 from django.utils import timezone
 
 from events.models import SearchSynonym
-from events.search import SearchParams, event_search, search_words_refresh
+from events.search import (
+    SearchParams,
+    event_search,
+    event_suggest,
+    prefix_index_rebuild,
+    prefix_index_refresh,
+    search_words_refresh,
+)
+from events.search.prefix_index import prefix_index_suggest
+from events.search.synonyms import synonym_map
+from events.tasks import search_prefix_index_refresh_task
 from tests.factories import EventCategoryFactory, EventPostFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +186,62 @@ def test_a_synonym_saved_in_the_admin_is_used_at_once(admin_client):
     assert response.status_code == 302
     assert SearchSynonym.objects.get(expansion="basketball", term="hoops")
     assert event_search(SearchParams(q="hoops", exact=True)).total == 1
+
+
+# --- suggestions: the Redis prefix index and its fallback ----------------------------------------
+
+
+@pytest.fixture
+def indexed(tournament):
+    EventPostFactory(title="Basketball practice", starts_at=timezone.now() + dt.timedelta(days=9))
+    prefix_index_rebuild()
+
+
+@pytest.mark.usefixtures("indexed")
+def test_suggestions_come_from_redis_without_sql(django_assert_num_queries):
+    synonym_map()  # cached per process like everything else a keystroke needs
+
+    with django_assert_num_queries(0):
+        assert event_suggest("bask") == ["Basketball tournament", "Basketball practice"]
+        assert event_suggest("bask pra") == ["Basketball practice"]
+        assert event_suggest("bball tour") == ["Basketball tournament"]
+        assert event_suggest("chess zzz") == []
+
+
+@pytest.mark.usefixtures("indexed")
+def test_the_index_leaves_out_events_that_ended_since_it_was_built():
+    later = timezone.now() + dt.timedelta(days=5)
+
+    assert event_suggest("bask", now=later) == ["Basketball practice"]
+
+
+@pytest.mark.usefixtures("indexed")
+def test_a_cut_prefix_list_is_answered_by_postgresql(monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr("events.search.prefix_index.PREFIX_KEEP", 1)
+    prefix_index_rebuild()
+
+    with django_assert_max_num_queries(3):
+        assert event_suggest("bask") == ["Basketball tournament", "Basketball practice"]
+
+
+@pytest.mark.usefixtures("indexed")
+def test_suggestions_fall_back_to_postgresql_when_redis_is_down(settings):
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["LOCATION"] = "redis://127.0.0.1:1/0"
+    settings.CACHES = caches
+
+    assert prefix_index_suggest(["basketball"], limit=8) is None
+    assert event_suggest("bball") == ["Basketball tournament", "Basketball practice"]
+    assert search_prefix_index_refresh_task() is None  # nothing to build into, no error
+
+
+def test_an_edited_title_reaches_the_index_on_the_next_refresh():
+    event = EventPostFactory(title="Robotics club")
+    assert prefix_index_refresh() is not None  # never built: builds
+    assert prefix_index_refresh() is None  # fresh, nothing changed
+    event.title = "Rocketry club"
+    event.save()
+
+    assert prefix_index_refresh() is not None
+    assert event_suggest("roc") == ["Rocketry club"]
+    assert event_suggest("rob") == []
