@@ -1,6 +1,7 @@
 """Search that helps: the empty page, paging past the end, typo correction, synonyms."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -245,3 +246,17 @@ def test_an_edited_title_reaches_the_index_on_the_next_refresh():
     assert prefix_index_refresh() is not None
     assert event_suggest("roc") == ["Rocketry club"]
     assert event_suggest("rob") == []
+
+
+@pytest.mark.usefixtures("tournament")
+def test_the_api_search_hits_are_what_the_documented_schema_gives(client):
+    from ninja.responses import NinjaJSONEncoder
+
+    from events.api import SearchHitOut
+
+    (event,) = event_search(SearchParams(q="basketball")).events
+    schema_hit = SearchHitOut.model_validate(event).model_dump()
+
+    (hit,) = client.get(f"{API}/events", {"q": "basketball"}).json()["results"]
+
+    assert hit == json.loads(json.dumps(schema_hit, cls=NinjaJSONEncoder))
