@@ -119,6 +119,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     arguments = parser.parse_args()
     print(f"database: {connection.settings_dict['NAME']}")
+    # The yardstick: every middleware, no I/O; a request's cost beyond it is the view's.
+    profile("health", ["/health"] * arguments.requests)
     for kind in ("suggest", "api", "page"):
         profile(kind, request_paths(kind, count=arguments.requests))
 
