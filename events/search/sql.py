@@ -77,7 +77,7 @@ class Operator(Func):
 def _matches(params: SearchParams) -> Q:
     # websearch_to_tsquery never raises, whatever the input (lone quotes, `-`, `or or`).
     query_sql, query_params = tsquery_sql(params)
-    query = RawSQL(query_sql, query_params)  # noqa: S611 - constants; values are parameters
+    query = RawSQL(query_sql, query_params)  # noqa: S611 # nosec B611 - constants; values are parameters
     return Q(Operator(F("search_vector"), "@@", query, output_field=BooleanField()))
 
 
