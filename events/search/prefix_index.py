@@ -12,8 +12,9 @@ cut and it found fewer titles than asked), when the index has not been built, or
 is down, event_suggest asks PostgreSQL as before.
 
 Builds are whole: a new generation of keys is written, then `current` is pointed at it and
-the previous generation deleted, so a reader never sees half an index. Every key has a TTL
-(DESIGN.md: volatile-lru must never evict the queues), longer than the rebuild interval.
+the previous generation expires a minute later, so a reader never sees half an index.
+Every key has a TTL (DESIGN.md: volatile-lru must never evict the queues), longer than the
+rebuild interval.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ PREFIX_MIN_LENGTH = 2
 PREFIX_MAX_LENGTH = 16
 PREFIX_KEEP = 32
 KEY_SECONDS = 6 * 60 * 60
+RETIRED_SECONDS = 60
 # A rebuild every REBUILD_SECONDS at most while events change, and every STALE_SECONDS anyway.
 REBUILD_SECONDS = 60
 STALE_SECONDS = 10 * 60
@@ -107,7 +109,7 @@ def prefix_index_rebuild(*, now: dt.datetime | None = None) -> int:
     pipe.set(f"{root}:built-at", time.time(), ex=KEY_SECONDS)
     pipe.execute()
     if previous is not None:
-        _generation_delete(client, f"{root}:{previous.decode()}:")
+        _generation_retire(client, f"{root}:{previous.decode()}:")
     logger.info(
         "search prefix index built",
         extra={
@@ -119,15 +121,15 @@ def prefix_index_rebuild(*, now: dt.datetime | None = None) -> int:
     return len(prefixes)
 
 
-def _generation_delete(client: Redis, key_start: str) -> None:
-    batch: list[bytes] = []
-    for key in client.scan_iter(match=f"{key_start}*", count=2000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            client.unlink(*batch)
-            batch = []
-    if batch:
-        client.unlink(*batch)
+def _generation_retire(client: Redis, key_start: str) -> None:
+    """Let the previous generation expire in a minute: a reader that read `current` just
+    before the switch still finds every key it asks for."""
+    pipe = client.pipeline(transaction=False)
+    for index, key in enumerate(client.scan_iter(match=f"{key_start}*", count=2000), start=1):
+        pipe.expire(key, RETIRED_SECONDS)
+        if index % 2000 == 0:
+            pipe.execute()
+    pipe.execute()
 
 
 def prefix_index_mark_changed() -> None:
