@@ -113,6 +113,13 @@ bench-load-500k: $(STAMP)
 	DATABASE_URL=$(BENCH_SEARCH_500K_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING \
 	  $(BIN)/python -m bench.load_test --search-only $(BENCH_LOAD_ARGS)
 
+# Suggestions, API search and the uncached search page vs /health with wrk and varied
+# queries (issue 19), then where each request's time goes (SQL, rows, serialization, template).
+.PHONY: bench-search-ratios
+bench-search-ratios: $(STAMP)
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.search_ratio_benchmark --seconds 8 --rounds 3 $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_SEARCH_5K_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.search_profile --requests 300
+
 # Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
 .PHONY: bench-pages
 bench-pages: $(STAMP)
@@ -148,5 +155,5 @@ bench-contention: $(STAMP)
 bench-install:
 	$(PYTHON) -m bench.install_time --python $(PYTHON) $(BENCH_ARGS)
 
-bench: bench-install bench-search-data bench-search bench-load-500k bench-leaderboard bench-pages bench-data \
+bench: bench-install bench-search-data bench-search bench-search-ratios bench-load-500k bench-leaderboard bench-pages bench-data \
   bench-load bench-contention

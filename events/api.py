@@ -6,10 +6,11 @@ from datetime import date, datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import django_auth
 from pydantic import ValidationError
 
@@ -31,7 +32,14 @@ from .models import (
     EventRegistration,
     EventSeries,
 )
-from .search import event_search, highlight_segments, parse_search_params
+from .search import (
+    PageOutOfRange,
+    event_search,
+    highlight_segments,
+    parse_search_params,
+    search_ways_out,
+)
+from .search.params import MAX_PAGE_NUMBER
 from .tickets import ticket_qr_svg
 
 router = Router(tags=["events"])
@@ -135,15 +143,29 @@ class FacetOut(Schema):
     count: int
 
 
+class WayOutOut(Schema):
+    label: str
+    # The same search with one change; `url` is this API's address for it.
+    params: dict[str, list[str]]
+    url: str
+
+
 class EventPageOut(Schema):
     count: int
+    # True: `count` is a lower bound ("200+"); only the first `count` matches are paged.
     count_is_capped: bool
     page: int
+    num_pages: int
     page_size: int
     has_next: bool
     results: list[SearchHitOut]
     facets: list[FacetOut]
     did_you_mean: str | None
+    # Set when the typed query had typos and these are the results of this corrected one;
+    # `exact=1` searches the words as typed.
+    corrected_query: str | None
+    # Only when nothing matches: the same search with one filter less, wider, or browsing.
+    ways_out: list[WayOutOut]
 
 
 class RegistrationIn(InputSchema):
@@ -258,12 +280,13 @@ def category_list(request: HttpRequest):
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
         "(relevance|start|distance), `past=1` to include ended events, `attendance` "
         "(online|in_person; hybrid events match both), `drop_in=1` for events that need no "
-        "registration, `page`, `page_size`."
+        "registration, `exact=1` for no typo correction, `page`, `page_size`. "
+        "A page past the last one answers 404 with the last page's number."
     ),
 )
 def event_list(
     request: HttpRequest,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE_NUMBER),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
     params = replace(
@@ -271,18 +294,66 @@ def event_list(
         visibilities=permissions.listable_visibilities(request.user),
     )
     results = event_search(params, page=page, page_size=page_size)
-    return {
+    if results.is_past_end and page > 1:
+        raise PageOutOfRange(page=page, last_page=results.num_pages, capped=results.total_is_capped)
+    ways_out = []
+    if not results.events:
+        names = {facet.slug: facet.name for facet in results.facets}
+        ways_out = [
+            {"label": way.label, "params": way.query, "url": request.path + way.query_string()}
+            for way in search_ways_out(request.GET, params, category_names=names)
+        ]
+    page_out = {
         "count": results.total,
         "count_is_capped": results.total_is_capped,
         "page": page,
+        "num_pages": results.num_pages,
         "page_size": page_size,
         "has_next": results.has_next(),
-        "results": results.events,
+        "results": [_search_hit(event) for event in results.events],
         "facets": [
             {"slug": slug, "name": name, "count": count} for slug, name, count in results.facets
         ],
         "did_you_mean": results.did_you_mean,
+        "corrected_query": results.corrected_query,
+        "ways_out": ways_out,
     }
+    # Built as plain data and encoded as ninja would (tests/events/test_search_help.py checks
+    # it against EventPageOut): validating 20 hits through the schema was ~40% of the
+    # request (docs/BENCHMARKS.md, search profile).
+    return HttpResponse(
+        json.dumps(page_out, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8"
+    )
+
+
+# EventOut's fields read from the event, and those it computes (resolve_<name>), as ninja
+# would: a field added to EventOut with a resolver is served here without more code.
+_EVENT_OUT_RESOLVED = {
+    name: getattr(EventOut, f"resolve_{name}")
+    for name in EventOut.model_fields
+    if hasattr(EventOut, f"resolve_{name}")
+}
+_EVENT_OUT_FIELDS = [
+    name for name in EventOut.model_fields if name not in _EVENT_OUT_RESOLVED and name != "category"
+]
+
+
+def _search_hit(event: EventPost) -> dict:
+    """SearchHitOut of one event as plain data."""
+    hit = {name: getattr(event, name) for name in _EVENT_OUT_FIELDS}
+    for name, resolve in _EVENT_OUT_RESOLVED.items():
+        hit[name] = resolve(event)
+    category = event.category
+    hit["category"] = {
+        "slug": category.slug,
+        "name": category.name,
+        "description": category.description,
+    }
+    hit["rank"] = getattr(event, "rank", None)
+    hit["distance_km"] = getattr(event, "distance_km", None)
+    hit["headline_title"] = _highlights(getattr(event, "headline_title", None))
+    hit["headline_description"] = _highlights(getattr(event, "headline_description", None))
+    return hit
 
 
 @router.get(

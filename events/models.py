@@ -768,3 +768,40 @@ class GeocodeCache(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.status})"
+
+
+class SearchSynonym(models.Model):
+    """A campus abbreviation or nickname and what it stands for ("bball" → "basketball").
+
+    Search matches the term or any of its expansions; suggestions complete the expansion.
+    Staff edit them in the admin; events.search.synonyms caches them and forgets on save.
+    """
+
+    term = models.CharField(
+        max_length=40,
+        help_text="One word, as students type it (stored in lower case), e.g. “duc”.",
+    )
+    expansion = models.CharField(
+        max_length=100, help_text="What it stands for, e.g. “Danforth University Center”."
+    )
+
+    class Meta:
+        ordering = ["term", "expansion"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "expansion"], name="search_synonym_unique"),
+            models.CheckConstraint(
+                condition=Q(term__regex=r"^[a-z0-9]+$"), name="search_synonym_term_one_word"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.expansion}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Before the constraints are checked, so "DUC" typed in the admin is stored as "duc".
+        self.term = self.term.strip().lower()
+        self.expansion = " ".join(self.expansion.split())

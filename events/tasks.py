@@ -115,3 +115,10 @@ def geocode_cache_prune_task() -> int:
 def search_words_refresh_task() -> None:
     """Beat: refresh the did-you-mean vocabulary with the titles of new and edited events."""
     search.search_words_refresh()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def search_prefix_index_refresh_task() -> int | None:
+    """Beat, every minute: rebuild the suggestions' Redis index when events changed or it is
+    old (prefix_index.STALE_SECONDS); suggestions use PostgreSQL until it exists."""
+    return search.prefix_index_refresh()

@@ -29,6 +29,7 @@ from .search import (
     event_suggest,
     parse_page_number,
     parse_search_params,
+    search_ways_out,
 )
 from .tickets import ticket_check_in_path, ticket_qr_svg
 
@@ -86,7 +87,15 @@ class SearchView(TemplateView):
             context["errors"] = error.fields
             return context
         results = event_search(params, page=page, page_size=PAGE_SIZE)
+        if results.is_past_end and page > 1:
+            # A stale link or a typed number: the last page, saying so, not an empty page.
+            context["page_past_end"] = page
+            page = results.num_pages
+            results = event_search(params, page=page, page_size=PAGE_SIZE)
         context.update(params=params, results=results, page=page, query=self.request.GET)
+        if not results.events:
+            names = {facet.slug: facet.name for facet in results.facets}
+            context["ways_out"] = search_ways_out(self.request.GET, params, category_names=names)
         return context
 
     def render_to_response(self, context, **response_kwargs):

@@ -20,6 +20,7 @@ from django_redis import get_redis_connection
 from core import outbox
 from core.models import OutboxMessage
 from eren.celery import app as celery_app
+from events.search.synonyms import synonyms_forget
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def _isolated_cache(settings):
     caches["default"]["KEY_PREFIX"] = prefix
     caches["ratelimit"]["KEY_PREFIX"] = f"{prefix}-rl"
     settings.CACHES = caches
+    synonyms_forget()  # the process's copy may hold rows of a rolled-back test
     yield prefix
     try:
         client = get_redis_connection("default")

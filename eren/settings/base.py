@@ -322,6 +322,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "events.tasks.search_words_refresh_task",
         "schedule": 60 * 60,
     },
+    # Suggestions read a Redis prefix index; rebuilt after event changes and every 10 min.
+    "search-prefix-index-refresh": {
+        "task": "events.tasks.search_prefix_index_refresh_task",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "queue-due-reminder-emails": {
         "task": "events.tasks.reminders_queue_due",
         "schedule": timedelta(minutes=5),

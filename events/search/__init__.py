@@ -11,7 +11,10 @@
 | sql       | filters, distances, the capped candidate set, headline SQL              |
 | query     | event_search: the one statement, results, facets                        |
 | suggest   | prefix suggestions while typing, "did you mean", its vocabulary         |
+| prefix_index | suggestions' Redis prefix index, rebuilt from PostgreSQL (the fallback) |
+| synonyms  | campus synonyms (cached) and tsquery_sql, the one tsquery builder        |
 | highlight | the headline markers and their HTML / JSON rendering                    |
+| ways_out  | an empty result's ways out: drop a filter, widen the radius, browse     |
 """
 
 from events.places import CAMPUS_PLACES
@@ -23,18 +26,28 @@ from .highlight import (
     highlight_segments,
     mark_highlights,
 )
-from .params import SearchParams, SearchParamsError, parse_page_number, parse_search_params
+from .params import (
+    PageOutOfRange,
+    SearchParams,
+    SearchParamsError,
+    parse_page_number,
+    parse_search_params,
+)
+from .prefix_index import prefix_index_mark_changed, prefix_index_rebuild, prefix_index_refresh
 from .query import Facet, SearchResults, event_search
 from .suggest import event_suggest, search_words_refresh, spelling_suggestion
+from .ways_out import WayOut, search_ways_out
 
 __all__ = [
     "CAMPUS_PLACES",
     "HIGHLIGHT_START",
     "HIGHLIGHT_STOP",
     "Facet",
+    "PageOutOfRange",
     "SearchParams",
     "SearchParamsError",
     "SearchResults",
+    "WayOut",
     "event_search",
     "event_suggest",
     "format_count",
@@ -42,6 +55,10 @@ __all__ = [
     "mark_highlights",
     "parse_page_number",
     "parse_search_params",
+    "prefix_index_mark_changed",
+    "prefix_index_rebuild",
+    "prefix_index_refresh",
+    "search_ways_out",
     "search_words_refresh",
     "spelling_suggestion",
 ]

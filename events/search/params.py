@@ -18,6 +18,9 @@ from . import plan
 MAX_QUERY_LENGTH = 200
 MAX_RADIUS_KM = 50.0
 MAX_CATEGORIES = 20
+# A page number above this is not a page anyone clicked to; below it, a page past the end
+# shows the last page (web) or answers 404 (API).
+MAX_PAGE_NUMBER = 10_000
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
@@ -65,6 +68,10 @@ class SearchParams:
     attendance: str = ""
     # Only drop-in events (no registration needed).
     drop_in: bool = False
+    # Search the words as typed: no typo correction (the "search instead for" link).
+    exact: bool = False
+    # Words of `q` with campus synonyms (synonyms.query_synonyms), set by event_search.
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.sort is None:
@@ -223,13 +230,11 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
             if sort == "distance" and not (near_text or latitude_text or longitude_text):
                 errors["sort"] = ["Sorting by distance needs a place (near) or lat and lng."]
 
-    flag_errors: dict[str, list[str]] = {"past": [], "cancelled": []}
+    flag_errors: dict[str, list[str]] = {"past": [], "cancelled": [], "exact": [], "drop_in": []}
     include_past = _parse_flag(_single(data, "past"), flag_errors["past"])
     include_cancelled = _parse_flag(_single(data, "cancelled"), flag_errors["cancelled"])
-    drop_in_errors: list[str] = []
-    drop_in = _parse_flag(_single(data, "drop_in"), drop_in_errors)
-    if drop_in_errors:
-        errors["drop_in"] = drop_in_errors
+    drop_in = _parse_flag(_single(data, "drop_in"), flag_errors["drop_in"])
+    exact = _parse_flag(_single(data, "exact"), flag_errors["exact"])
     errors.update({name: msgs for name, msgs in flag_errors.items() if msgs})
     attendance = _single(data, "attendance").lower()
     if attendance not in ATTENDANCE_CHOICES:
@@ -250,6 +255,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         include_cancelled=include_cancelled,
         attendance=attendance,
         drop_in=drop_in,
+        exact=exact,
     )
 
 
@@ -258,8 +264,25 @@ def parse_page_number(value: str | None) -> int:
     if value is None or value.strip() == "":
         return 1
     text = value.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= plan.CANDIDATE_LIMIT:
+    if not text.isdecimal() or len(text) > 6 or not 1 <= int(text) <= MAX_PAGE_NUMBER:
         raise SearchParamsError(
-            {"page": [f"The page must be a number from 1 to {plan.CANDIDATE_LIMIT}."]}
+            {"page": [f"The page must be a number from 1 to {MAX_PAGE_NUMBER:,}."]}
         )
     return int(text)
+
+
+class PageOutOfRange(UserError):
+    """A page number past the last page of this search (the API's 404)."""
+
+    code = "page_out_of_range"
+    http_status = 404
+
+    def __init__(self, *, page: int, last_page: int, capped: bool) -> None:
+        message = f"Page {page} is past the last page ({last_page})."
+        if capped:
+            message += (
+                f" Only the first {plan.CANDIDATE_LIMIT} matches are paged;"
+                " add a word, a category or dates to see others."
+            )
+        super().__init__(message)
+        self.fields = {"page": [message]}

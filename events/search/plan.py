@@ -20,8 +20,6 @@ from django.db.models import (
     Value,
 )
 
-from events.models import SEARCH_CONFIG
-
 if TYPE_CHECKING:
     from .params import SearchParams
 
@@ -53,8 +51,12 @@ class SearchFacts:
 
 
 def search_facts(
-    *, q: str = "", title_prefix: str = "", box: dict[str, float] | None = None
+    *,
+    query: tuple[str, list] | None = None,
+    title_prefix: str = "",
+    box: dict[str, float] | None = None,
 ) -> SearchFacts:
+    """The facts for a text query (`query`: tsquery SQL and parameters), a prefix or a box."""
     box_array = None
     if box is not None:
         box_array = [
@@ -63,13 +65,13 @@ def search_facts(
             box.get("longitude__gte", -180.0),
             box.get("longitude__lte", 180.0),
         ]
+    query_sql, query_params = query or ("NULL::tsquery", [])
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM event_search_facts("
-            " CASE WHEN %s <> '' THEN websearch_to_tsquery(%s::regconfig, %s) END,"
+            f"SELECT * FROM event_search_facts({query_sql},"  # noqa: S608 - values are parameters # nosec B608
             " CASE WHEN %s <> '' THEN to_tsquery('simple'::regconfig, %s) END,"
             " %s::double precision[], %s)",
-            (q, SEARCH_CONFIG, q, title_prefix, title_prefix, box_array, WALK_WINDOW),
+            (*query_params, title_prefix, title_prefix, box_array, WALK_WINDOW),
         )
         return SearchFacts(*cursor.fetchone())
 

@@ -24,6 +24,7 @@ Bounded work, so a common word costs the same at 5k or 500k events:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -47,8 +48,11 @@ from .sql import (
     description_excerpt,
 )
 from .suggest import spelling_suggestion
+from .synonyms import query_synonyms, tsquery_sql
 
 MAX_PAGE_SIZE = 100
+# Fewer matches than this, and the words no title contains are checked for typos.
+FEW_MATCHES = 3
 
 
 class Facet(NamedTuple):
@@ -70,6 +74,8 @@ class SearchResults:
     number: int
     page_size: int
     params: SearchParams = field(repr=False)
+    # The query whose results these are, when typos in the typed one were corrected.
+    corrected_query: str | None = None
 
     @property
     def object_list(self) -> list[EventPost]:
@@ -77,7 +83,18 @@ class SearchResults:
 
     @property
     def num_pages(self) -> int:
+        """The last page that has results: only the first CANDIDATE_LIMIT matches are paged."""
         return max(1, math.ceil(min(self.total, plan.CANDIDATE_LIMIT) / self.page_size))
+
+    @property
+    def is_past_end(self) -> bool:
+        """The requested page lies past the last one; it holds no results."""
+        return self.number > self.num_pages
+
+    @property
+    def paging_is_capped(self) -> bool:
+        """More matches exist than the pages reach (say "200+" and how to narrow)."""
+        return self.total_is_capped and self.number >= self.num_pages
 
     def has_next(self) -> bool:
         return self.number < self.num_pages
@@ -114,17 +131,57 @@ def event_search(
     page_size: int = 20,
     now: dt.datetime | None = None,
 ) -> SearchResults:
-    """One page of published events matching `params`, with total, facets and did-you-mean.
+    """One page of published events matching `params`, with total, facets and spelling help.
 
-    Two SQL statements whatever the page size (the plan facts, then the search), plus one
-    for the spelling suggestion when nothing matches. Matches are read once into a capped
-    candidate set (the soonest plan.CANDIDATE_LIMIT + 1); the page in any order, the total and
-    the facets all come from it.
+    Campus synonyms widen the words that have them ("bball" also finds "basketball").
+    Typos are mixed in: when the query as typed has fewer than FEW_MATCHES matches and some
+    of its words are in no upcoming title, those words are replaced by the closest title
+    words (spelling_suggestion), and when that finds more, those results are the answer,
+    with `corrected_query` saying so; `params.exact` turns this off. Otherwise a correction
+    is offered as `did_you_mean` when nothing matched.
+
+    Two SQL statements whatever the page size (the plan facts, then the search); a query
+    with few matches adds one for the vocabulary and, with a correction, two for its search.
     """
     now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    page = min(max(page, 1), math.ceil(plan.CANDIDATE_LIMIT / page_size))
-    offset = (page - 1) * page_size
+    page = max(page, 1)
+    results = _search_once(params, page=page, page_size=page_size, now=now)
+    if params.q and results.total < FEW_MATCHES:
+        suggestion = spelling_suggestion(params.q)
+        if suggestion and not params.exact:
+            corrected = _search_once(
+                dataclasses.replace(params, q=suggestion),
+                page=page,
+                page_size=page_size,
+                now=now,
+            )
+            if corrected.total > results.total:
+                results = dataclasses.replace(corrected, corrected_query=suggestion)
+                suggestion = None
+        if suggestion and results.total == 0:
+            results = dataclasses.replace(results, did_you_mean=suggestion)
+    metrics.increment(
+        "searches",
+        tags={
+            "results": "corrected"
+            if results.corrected_query
+            else "some"
+            if results.total
+            else "none"
+        },
+    )
+    return results
+
+
+def _search_once(
+    params: SearchParams, *, page: int, page_size: int, now: dt.datetime
+) -> SearchResults:
+    if params.q:
+        params = dataclasses.replace(params, synonyms=query_synonyms(params.q))
+    # A page past the candidates is read as an empty page (never another page's rows);
+    # SearchResults.is_past_end tells the caller, who shows the last page or a 404.
+    offset = min((page - 1) * page_size, plan.CANDIDATE_LIMIT + 1)
     statement = _SearchStatement(params, now=now, limit=page_size, offset=offset)
 
     with connection.cursor() as cursor:
@@ -134,16 +191,15 @@ def event_search(
     facets = [Facet(slug, name, count) for slug, name, count in facet_rows_json]
     facet_rows = sum(facet.count for facet in facets)
     page_events = [statement.event_from_row(row) for row in rows if row[_EVENT_ID] is not None]
-
-    did_you_mean = spelling_suggestion(params.q) if total_rows == 0 and params.q else None
-    metrics.increment("searches", tags={"results": "some" if total_rows else "none"})
+    if page > max(1, math.ceil(min(total_rows, plan.CANDIDATE_LIMIT) / page_size)):
+        page_events = []  # the one row past the cap that `matched` holds is not a page
     return SearchResults(
         events=page_events,
         total=min(total_rows, plan.CANDIDATE_LIMIT),
         total_is_capped=total_rows > plan.CANDIDATE_LIMIT or statement.window_may_hide_matches,
         facets=facets,
         facets_are_capped=facet_rows > plan.CANDIDATE_LIMIT or statement.window_may_hide_matches,
-        did_you_mean=did_you_mean,
+        did_you_mean=None,
         number=page,
         page_size=page_size,
         params=params,
@@ -175,7 +231,7 @@ class _SearchStatement:
         box = None
         if params.near is not None and params.radius_km is not None:
             box = bounding_box(params.near, params.radius_km)
-        self.facts = plan.search_facts(q=params.q, box=box)
+        self.facts = plan.search_facts(query=tsquery_sql(params) if params.q else None, box=box)
         self.has_text = bool(params.q) and not self.facts.query_is_empty
         self.strategy = self._strategy(has_box=box is not None)
         # A walk that finds fewer matches than the cap may have stopped at its scan window.
@@ -255,11 +311,12 @@ class _SearchStatement:
                 [plan.CANDIDATE_LIMIT, limit, offset],
             )
         if self.sort == "relevance":
+            query_sql, query_params = tsquery_sql(self.search)
             return (
-                "page AS (SELECT id, ts_rank(%s::real[], search_vector,"  # noqa: S608 - values are parameters # nosec B608
-                f" websearch_to_tsquery(%s::regconfig, %s)) AS sort_key FROM {candidates}{by_key}",
+                f"page AS (SELECT id, ts_rank(%s::real[], search_vector, {query_sql})"  # noqa: S608 - values are parameters # nosec B608
+                f" AS sort_key FROM {candidates}{by_key}",
                 "page.sort_key DESC, event.starts_at, event.id",
-                [RANK_WEIGHTS, SEARCH_CONFIG, self.search.q, plan.CANDIDATE_LIMIT, limit, offset],
+                [RANK_WEIGHTS, *query_params, plan.CANDIDATE_LIMIT, limit, offset],
             )
         if self.sort == "distance" and self.search.near is not None:
             return (
@@ -280,8 +337,7 @@ class _SearchStatement:
         params = self.search
         display: list[tuple[str, list]] = [("NULL::real", []), ("NULL::float8", [])]
         display += [("NULL::text", []), ("NULL::text", [])]
-        query_sql = "websearch_to_tsquery(%s::regconfig, %s)"
-        query_params = [SEARCH_CONFIG, params.q]
+        query_sql, query_params = tsquery_sql(params)
         if params.q:
             # The relevance order has ranked the page already; other orders rank it here.
             display[0] = ("page.sort_key::real", [])
@@ -292,7 +348,7 @@ class _SearchStatement:
                 )
             for position, (text_sql, text_params), options in (
                 (2, ("event.title", []), TITLE_HEADLINE_OPTIONS),
-                (3, description_excerpt(params.q), DESCRIPTION_HEADLINE_OPTIONS),
+                (3, description_excerpt(params), DESCRIPTION_HEADLINE_OPTIONS),
             ):
                 # Marker characters typed into the text are dropped, so every marker is ours.
                 display[position] = (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.postgres.search import SearchQuery
 from django.db.models import (
     BooleanField,
     F,
@@ -20,14 +19,16 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 
 from core import clock
-from events.models import SEARCH_CONFIG, EventCategory, EventPost
+from events.models import EventCategory, EventPost
 
 from . import plan
 from .highlight import HIGHLIGHT_START, HIGHLIGHT_STOP
 from .params import SearchParams
 from .plan import SearchFacts, Strategy, bounding_box, candidate_order
+from .synonyms import tsquery_sql
 
 # outrank several description hits. ts_rank, not ts_rank_cd: half the cost per row, and the
 # weights carry the ordering that matters here.
@@ -73,13 +74,11 @@ class Operator(Func):
         super().__init__(left, right, output_field=output_field)
 
 
-def _web_query(q: str) -> SearchQuery:
+def _matches(params: SearchParams) -> Q:
     # websearch_to_tsquery never raises, whatever the input (lone quotes, `-`, `or or`).
-    return SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
-
-
-def _matches(q: str) -> Q:
-    return Q(Operator(F("search_vector"), "@@", _web_query(q), output_field=BooleanField()))
+    query_sql, query_params = tsquery_sql(params)
+    query = RawSQL(query_sql, query_params)  # noqa: S611 # nosec B611 - constants; values are parameters
+    return Q(Operator(F("search_vector"), "@@", query, output_field=BooleanField()))
 
 
 def filtered_events(
@@ -141,7 +140,7 @@ def filtered_events(
         return events
 
     if params.q and not facts.query_is_empty:
-        events = events.filter(_matches(params.q))
+        events = events.filter(_matches(params))
     if params.near is not None and params.radius_km is not None:
         events = events.filter(**bounding_box(params.near, params.radius_km))
         chord_m = _chord_m(params.radius_km * 1000)
@@ -210,20 +209,16 @@ def candidates_sql(
     if "distance_m" in columns and params.near is not None:
         select.append(f"{distance_sql} AS distance_m")
         select_params += list(params.near)
+    query_sql, query_params = tsquery_sql(params)
     if "rank" in columns and has_text:
-        select.append(
-            "ts_rank(%s::real[], window_events.search_vector,"
-            " websearch_to_tsquery(%s::regconfig, %s)) AS rank"
-        )
-        select_params += [RANK_WEIGHTS, SEARCH_CONFIG, params.q]
+        select.append(f"ts_rank(%s::real[], window_events.search_vector, {query_sql}) AS rank")
+        select_params += [RANK_WEIGHTS, *query_params]
     # Conditions on the window's rows, which no index can serve: that is the point.
     conditions: list[str] = []
     condition_params: list = []
     if has_text:
-        conditions.append(
-            "ts_match_vq(window_events.search_vector, websearch_to_tsquery(%s::regconfig, %s))"
-        )
-        condition_params += [SEARCH_CONFIG, params.q]
+        conditions.append(f"ts_match_vq(window_events.search_vector, {query_sql})")
+        condition_params += query_params
     if has_radius and params.near is not None and params.radius_km is not None:
         for lookup, bound in bounding_box(params.near, params.radius_km).items():
             column, comparison = lookup.split("__")
@@ -267,11 +262,12 @@ HEADLINE_LEAD = 100
 _TSQUERY_LEXEME = r"'((?:[^']|'')+)'"
 
 
-def description_excerpt(q: str) -> tuple[str, list]:
+def description_excerpt(params: SearchParams) -> tuple[str, list]:
     """SQL for the part of event.description a headline needs, and its parameters."""
+    query_sql, query_params = tsquery_sql(params)
     lexemes = (
-        "(SELECT array_agg(replace(found[1], '''''', '''')) FROM regexp_matches("
-        " querytree(websearch_to_tsquery(%s::regconfig, %s)), %s, 'g') AS found)"
+        "(SELECT array_agg(replace(found[1], '''''', '''')) FROM regexp_matches("  # noqa: S608 - values are parameters # nosec B608
+        f" querytree({query_sql}), %s, 'g') AS found)"
     )
     sql = (
         "CASE WHEN length(event.description) <= %s THEN event.description ELSE ("  # noqa: S608 - constants only # nosec B608
@@ -283,4 +279,4 @@ def description_excerpt(q: str) -> tuple[str, list]:
         ") END"
     )
     length = HEADLINE_TEXT_LENGTH
-    return sql, [length, length, length, HEADLINE_LEAD, SEARCH_CONFIG, q, _TSQUERY_LEXEME]
+    return sql, [length, length, length, HEADLINE_LEAD, *query_params, _TSQUERY_LEXEME]

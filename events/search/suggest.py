@@ -19,7 +19,9 @@ from events.models import EventPost
 from . import plan
 from .params import SearchParams, clean_text
 from .plan import candidate_order
+from .prefix_index import prefix_index_suggest
 from .sql import Operator, compiled
+from .synonyms import suggestion_words
 
 _PREFIX_WORD = re.compile(r"[^\W_]+")
 _QUERY_WORD = re.compile(r"(?<![\w-])(-?)([^\W\d_]{3,40})\b")
@@ -81,7 +83,9 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     """Titles of upcoming published events whose title words start with the typed words.
 
     Every typed word is a prefix ("bask tour" finds "Basketball Tournament"); any input is
-    safe because only letters and digits reach to_tsquery. Two statements: the plan facts,
+    safe because only letters and digits reach to_tsquery. A campus synonym ("bball")
+    stands for its expansion's words. The Redis prefix index (prefix_index) answers when
+    it can: no SQL at all. Otherwise two statements: the plan facts,
     then the titles, from the title GIN index for rare prefixes or, for common ones, from
     the next plan.SUGGEST_WINDOW events in start order.
     """
@@ -90,7 +94,11 @@ def event_suggest(prefix: str, *, limit: int = 8, now: dt.datetime | None = None
     words = [w[:40] for w in _PREFIX_WORD.findall(clean_text(prefix).lower()) if len(w) > 1][:6]
     if not words or limit < 1:
         return []
+    words = suggestion_words(words)[:8]  # "bball" completes to basketball titles
     now = now or timezone.now()
+    indexed = prefix_index_suggest(words, limit=limit, now=now)
+    if indexed is not None:
+        return indexed
     tsquery = " & ".join(f"{word}:*" for word in words)
     facts = plan.search_facts(title_prefix=tsquery)
     upcoming = EventPost.objects.filter(

@@ -133,3 +133,15 @@ def test_members_only_needs_a_host(client):
     assert response.status_code == 200
     assert b"Members-only events need a hosting organization" in response.content
     assert not EventPost.objects.filter(title="Secret").exists()
+
+
+def test_the_redis_suggestion_index_holds_listed_titles_only(client, events):
+    from django.utils import timezone
+
+    from events.search.prefix_index import prefix_index_rebuild, prefix_index_suggest
+
+    prefix_index_rebuild()
+    # Answered from Redis (None would mean "ask PostgreSQL"), and only the public title.
+    assert prefix_index_suggest(["zugz"], limit=8, now=timezone.now()) == ["Zugzwang public"]
+    suggestions = client.get(reverse("events:suggest"), {"q": "zugz"}).json()["suggestions"]
+    assert suggestions == ["Zugzwang public"]
