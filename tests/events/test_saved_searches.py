@@ -30,7 +30,8 @@ def _save(client, **query) -> tuple[SavedSearch, str]:
     assert response.status_code == 200
     saved = SavedSearch.objects.latest("pk")
     feed_url = response.context["new_feed_url"]
-    assert feed_url and feed_url in response.content.decode()
+    assert feed_url
+    assert feed_url in response.content.decode()
     return saved, feed_url.split("testserver", 1)[1]
 
 
@@ -68,7 +69,8 @@ def test_search_page_offers_to_save_and_the_feed_lists_matches(client):
     client.logout()  # calendar apps cannot log in: the token is the key
     response = client.get(feed_path)
     assert response.status_code == 200
-    assert "private" in response["Cache-Control"] and "max-age=300" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    assert "max-age=300" in response["Cache-Control"]
     assert _titles_and_statuses(response) == {"Jazz at the DUC": "CONFIRMED"}
 
 
@@ -141,7 +143,8 @@ def test_bad_saved_searches_are_refused_with_a_reason(client):
     # Anonymous: to the login page, nothing saved.
     client.logout()
     response = client.post(reverse("events:saved-search-create"), {"name": "x", "q": "a"})
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 def test_daily_email_tells_of_new_matches_once_a_day_and_unsubscribes(client, side_effects):
@@ -164,13 +167,16 @@ def test_daily_email_tells_of_new_matches_once_a_day_and_unsubscribes(client, si
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     assert "Jazz supper" in body
-    assert "Jazz brunch" not in body and "rehearsal" not in body and "late show" not in body
+    assert "Jazz brunch" not in body
+    assert "rehearsal" not in body
+    assert "late show" not in body
     assert EmailDelivery.objects.get().kind == "saved_search"
 
     # The next day tells of the late show only; a day with nothing new sends nothing.
     saved = SavedSearch.objects.get()
     assert alerts.saved_search_alert_send(saved_search_id=saved.pk, day="2099-01-01")
-    assert "Jazz late show" in mail.outbox[1].body and "supper" not in mail.outbox[1].body
+    assert "Jazz late show" in mail.outbox[1].body
+    assert "supper" not in mail.outbox[1].body
     assert not alerts.saved_search_alert_send(saved_search_id=saved.pk, day="2099-01-02")
 
     unsubscribe = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
@@ -188,7 +194,8 @@ def test_saved_search_pages_need_login_and_delete_works(client):
     client.force_login(student)
     saved, feed_path = _save(client, q="jazz")
     page = client.get(reverse("events:saved-searches")).content.decode()
-    assert "Jazz nights" in page and saved.get_absolute_url().replace("&", "&amp;") in page
+    assert "Jazz nights" in page
+    assert saved.get_absolute_url().replace("&", "&amp;") in page
     client.post(reverse("events:saved-search-delete", args=[saved.pk]))
     assert not SavedSearch.objects.exists()
     assert client.get(feed_path).status_code == 404
