@@ -79,7 +79,7 @@ def dispute_create(request: AuthenticatedRequest) -> HttpResponse:
     form = DisputeForm(request.POST)
     if not form.is_valid():
         for field_errors in form.errors.values():
-            messages.error(request, " ".join(field_errors))
+            messages.error(request, " ".join(str(message) for message in field_errors))
         return redirect(reverse("escore:mine") + "#dispute")
     try:
         dispute = services.dispute_create(user=request.user, **form.cleaned_data)
