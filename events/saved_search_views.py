@@ -40,6 +40,8 @@ def saved_search_list(request: AuthenticatedRequest) -> HttpResponse:
         "saved_searches": SavedSearch.objects.filter(user=request.user),
         "new_feed_id": new_feed["id"] if new_feed else None,
         "new_feed_url": feed_url,
+        # Calendar apps open webcal:// links as a subscription, not a one-off import.
+        "new_feed_webcal": feed_url and "webcal://" + feed_url.split("://", 1)[1],
         "limit": SavedSearch.MAX_PER_USER,
     }
     response = render(request, "events/saved_searches.html", context)
