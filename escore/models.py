@@ -86,7 +86,7 @@ class ScoreDispute(models.Model):
     )
     # The entry the student disputes (e.g. a check-in undone), when there is one.
     entry = models.ForeignKey(
-        ScoreEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="disputes"
+        ScoreEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="disputes"
     )
     note = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
