@@ -26,8 +26,8 @@ def organizer_request_latest(*, user: User) -> OrganizerRequest | None:
 def user_data_export(*, user: User) -> dict[str, Any]:
     """Everything E-Ren keeps about the user, for "download my data": the account, its
     addresses and second factors (their kind, not their secrets), registrations, score
-    entries, saved searches, score disputes, organizer requests, and for organizers their events and messages. A few
-    queries, whatever the amount."""
+    entries, saved searches, score disputes, organizer requests, and for organizers their
+    events and messages. A few queries, whatever the amount."""
     return {
         "account": {
             "email": user.email,
