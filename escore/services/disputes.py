@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import clock, outbox
@@ -157,6 +158,15 @@ def dispute_accept(*, dispute_id: int, by: User) -> ScoreDispute:
         return dispute
     if dispute.status == ScoreDispute.Status.REJECTED:
         raise DisputeRefused("This dispute was rejected already.")
+    # The seat may have changed since the dispute was filed (the student cancelled).
+    if not EventRegistration.objects.filter(
+        Q(status=EventRegistration.Status.CONFIRMED) | Q(released_at__isnull=False),
+        event_id=dispute.event_id,
+        user_id=dispute.user_id,
+    ).exists():
+        raise DisputeRefused(
+            "The student no longer holds a registration for this event; reject the dispute."
+        )
     registration_check_in_on_dispute(event_id=dispute.event_id, student=dispute.user, by=by)
     attendance_ledger_sync(
         user_id=dispute.user_id,

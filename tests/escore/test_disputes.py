@@ -192,3 +192,17 @@ def test_dispute_creation_is_rate_limited(client, settings):
         client.post(reverse("escore:dispute-create"), {"event_id": 1}).status_code for _ in range(3)
     ]
     assert statuses == [302, 302, 429]
+
+
+def test_a_dispute_whose_seat_was_cancelled_meanwhile_cannot_be_accepted():
+    event = _past_event()
+    student = UserFactory()
+    registration = EventRegistrationFactory(event=event, user=student)
+    dispute = services.dispute_create(user=student, event_id=event.pk)
+    registration.status, registration.cancelled_at = "cancelled", timezone.now()
+    registration.save()
+    with pytest.raises(services.DisputeRefused, match="no longer holds a registration"):
+        services.dispute_accept(dispute_id=dispute.pk, by=event.organizer)
+    assert not ScoreEntry.objects.filter(user=student).exists()
+    registration.refresh_from_db()
+    assert registration.status == "cancelled"
