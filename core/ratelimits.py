@@ -8,7 +8,10 @@ them by URL name:
 |------------------------|----------------------------------------------------|------------|
 | registration_user      | register and cancel, pages and API                 | user       |
 | check_in_code_user     | self check-in codes sent, page and API             | user       |
-| search_ip              | the search page, suggestions, GET /api/v1/events   | client IP  |
+| search_ip              | the search page, suggestions, GET /api/v1/events,  | client IP  |
+|                        | saved-search calendar feeds                        |            |
+| saved_search_user      | saving a search                                    | user       |
+| dispute_user           | filing an E-score dispute                          | user       |
 | api_user               | every /api/v1/ request                             | user or IP |
 
 Accounts (login, failed logins, sign-up, password reset) are limited by allauth itself
@@ -104,6 +107,8 @@ class Limit:
 REGISTRATION = (Limit("registration_user", _user_key, ("POST", "DELETE"), authenticated_only=True),)
 CHECK_IN_CODE = (Limit("check_in_code_user", _user_key, ("POST",), authenticated_only=True),)
 SEARCH = (Limit("search_ip", "ip", ("GET", "HEAD")),)
+DISPUTE = (Limit("dispute_user", _user_key, ("POST",), authenticated_only=True),)
+SAVED_SEARCH = (Limit("saved_search_user", _user_key, ("POST",), authenticated_only=True),)
 API = Limit("api_user", _user_or_ip_key, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"))
 
 # URL names (as `request.resolver_match.view_name`) and the limits their requests count against.
@@ -118,6 +123,10 @@ LIMITS_BY_VIEW: dict[str, tuple[Limit, ...]] = {
     "events:search": SEARCH,
     "events:suggest": SEARCH,
     "api-v1:event_list": SEARCH,
+    # A saved search's feed runs the search: counted as one, per client IP.
+    "events:saved-search-feed": SEARCH,
+    "events:saved-search-create": SAVED_SEARCH,
+    "escore:dispute-create": DISPUTE,
 }
 API_NAMESPACE = "api-v1"
 JSON_VIEWS = {"events:suggest"}

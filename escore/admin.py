@@ -3,7 +3,7 @@ from django.contrib import admin
 from core import outbox
 
 from . import tasks
-from .models import ScoreEntry
+from .models import ScoreDispute, ScoreEntry
 
 
 @admin.register(ScoreEntry)
@@ -34,3 +34,24 @@ class ScoreEntryAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # The leaderboards show the new total once the entry is committed.
         outbox.add(tasks.leaderboard_refresh_user, obj.user_id)
+
+
+@admin.register(ScoreDispute)
+class ScoreDisputeAdmin(admin.ModelAdmin):
+    """Every dispute and its decision, to look up; deciding happens on the Score disputes page
+    (/organize/disputes/), which checks the student in and writes the ledger."""
+
+    list_display = ["user", "event", "status", "decided_by", "decided_at", "created_at"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["user__email", "user__display_name", "event__title", "note"]
+    list_select_related = ["user", "event", "decided_by"]
+    raw_id_fields = ["user", "event", "entry", "decided_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class ScoreEntry(models.Model):
@@ -57,3 +58,67 @@ class ScoreEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.points:+d} ({self.get_reason_display()})"
+
+
+class ScoreDispute(models.Model):
+    """A student's claim that an attendance entry is missing (or wrongly reversed).
+
+    The event's organizer (or its hosts' officers) or staff decide: accepting checks the
+    student in after the fact, which writes the ledger's `attended` entry through the usual
+    sync, with who decided in its note; rejecting needs a reason. Either way the student is
+    told (e-mail through the outbox, and on their E-score page). At most one open dispute
+    per student and event, by constraint.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    # A dispute is refused for events that ended longer ago than this.
+    WINDOW_DAYS = 30
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="score_disputes"
+    )
+    event = models.ForeignKey(
+        "events.EventPost", on_delete=models.PROTECT, related_name="score_disputes"
+    )
+    # The entry the student disputes (e.g. a check-in undone), when there is one.
+    entry = models.ForeignKey(
+        ScoreEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="disputes"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event"],
+                condition=Q(status="pending"),
+                name="score_dispute_one_open_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="score_dispute_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(decision_reason=""),
+                name="score_dispute_rejection_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="score_dispute_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.event_id}: {self.get_status_display()}"

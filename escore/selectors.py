@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import Rank
+from django.utils import timezone
 from redis import RedisError
 
 from core.clock import Term, term_current, term_of
@@ -20,7 +21,7 @@ from users.models import User
 
 from . import rules
 from .leaderboard import SCOPE_ALL, Leaderboard, OwnStanding, own_standing
-from .models import ScoreEntry
+from .models import ScoreDispute, ScoreEntry
 
 logger = logging.getLogger(__name__)
 
@@ -261,3 +262,68 @@ def escore_summary(*, user: User, now: dt.datetime | None = None) -> EscoreSumma
         term_total=term_total,
         entries=entries,
     )
+
+
+# --- disputes -------------------------------------------------------------------------------
+
+
+def disputes_of(*, user: User) -> list[ScoreDispute]:
+    """The student's disputes, newest first, with their decisions."""
+    return list(
+        ScoreDispute.objects.filter(user=user)
+        .select_related("event", "decided_by")
+        .order_by("-created_at", "-pk")[:50]
+    )
+
+
+def dispute_candidates(*, user: User, now: dt.datetime | None = None) -> list[EventPost]:
+    """Events the student may dispute: held a seat (or lost it to the no-show release), the
+    event started, is not cancelled, ended at most WINDOW_DAYS ago, no check-in, and no open
+    dispute. The form offers these; `dispute_create` checks any event it is given."""
+    now = now or timezone.now()
+    open_dispute = ScoreDispute.objects.filter(
+        user=user, event=OuterRef("pk"), status=ScoreDispute.Status.PENDING
+    )
+    seat = EventRegistration.objects.filter(event=OuterRef("pk"), user=user, checked_in_at=None)
+    held = seat.filter(
+        Q(status=EventRegistration.Status.CONFIRMED)
+        | Q(status=EventRegistration.Status.CANCELLED, released_at__isnull=False)
+    )
+    return list(
+        EventPost.objects.filter(
+            status=EventPost.Status.PUBLISHED,
+            starts_at__lte=now,
+            ends_at__gte=now - dt.timedelta(days=ScoreDispute.WINDOW_DAYS),
+        )
+        .exclude(organizer=user)
+        .filter(Exists(held))
+        .exclude(Exists(open_dispute))
+        .order_by("-starts_at")[:50]
+    )
+
+
+def disputes_pending_for(*, user: User) -> list[ScoreDispute]:
+    """Open disputes the user may decide: staff all of them; organizers and officers those of
+    the events they may check students in to (events.permissions decides each)."""
+    from events import permissions
+
+    pending = (
+        ScoreDispute.objects.filter(status=ScoreDispute.Status.PENDING)
+        .select_related("event", "event__organization", "user", "entry")
+        .order_by("created_at", "pk")
+    )
+    if permissions.user_is_staff(user):
+        return list(pending[:200])
+    if not (user.is_authenticated and user.is_active):
+        return []
+    officer_of = user.officer_roles.values("organization_id")
+    mine = pending.filter(
+        Q(event__organizer=user, event__organization__isnull=True)
+        | Q(event__organization__in=officer_of)
+        | Q(event__cohosts__in=officer_of)
+    ).distinct()
+    return [
+        dispute
+        for dispute in mine[:200]
+        if permissions.user_can(user, permissions.Action.CHECK_IN, dispute.event)
+    ]

@@ -55,3 +55,11 @@ def score_attendance_reconcile() -> int:
 def leaderboard_reconcile() -> int:
     """Beat: report and repair drift between the ledger and Redis; returns students repaired."""
     return sum(report.drift for report in services.leaderboard_reconcile())
+
+
+@shared_task(base=OutboxTask, acks_late=True)
+def dispute_decision_email_send(dispute_id: int) -> bool:
+    """Tell the student their score dispute was accepted or rejected, once."""
+    from . import emails
+
+    return emails.dispute_decision_email_send(dispute_id=dispute_id)

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -585,6 +586,7 @@ class AttendanceRecord(models.Model):
         WALK_IN = "walk_in", "Walk-in added at the door"
         CODE = "code", "Event code on the student's phone"
         SWEEP = "sweep", "No-show release"
+        DISPUTE = "dispute", "Score dispute accepted"
 
     registration = models.ForeignKey(
         EventRegistration,
@@ -697,6 +699,8 @@ class EmailDelivery(models.Model):
         ORGANIZER_MESSAGE = "organizer_message", "Organizer message"
         ORG_INVITATION = "org_invitation", "Officer invitation"
         DIGEST = "digest", "Weekly digest of new events"
+        SAVED_SEARCH = "saved_search", "New events for a saved search"
+        DISPUTE_DECIDED = "dispute_decided", "Score dispute decided"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind)
@@ -805,3 +809,49 @@ class SearchSynonym(models.Model):
         # Before the constraints are checked, so "DUC" typed in the admin is stored as "duc".
         self.term = self.term.strip().lower()
         self.expansion = " ".join(self.expansion.split())
+
+
+class SavedSearch(models.Model):
+    """A student's search (words, filters, place), kept to run again, as a calendar feed and
+    as a daily e-mail of new matches (events.services.saved_searches).
+
+    `query` holds the search page's own parameters (`{"q": ["jazz"], "category": [...]}`), so
+    the feed and the e-mail run it through the same `parse_search_params` and
+    `event_search` as the page. The feed's secret is kept only as its SHA-256
+    (`feed_token_hash`); null when the feed is off (never made, or revoked).
+    """
+
+    MAX_PER_USER = 20
+    # The events the daily e-mail has already told about (or that matched when saved).
+    SEEN_EVENTS_KEPT = 500
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=100)
+    query = models.JSONField(default=dict, blank=True)
+    feed_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    email_alerts = models.BooleanField(
+        default=False, help_text="E-mail new matching events, at most once a day."
+    )
+    seen_event_ids = models.JSONField(default=list, blank=True)
+    last_alerted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "created_at"], name="saved_search_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('events:search')}?{self.query_string}"
+
+    @property
+    def query_string(self) -> str:
+        return urlencode(self.query, doseq=True)
+
+    @property
+    def has_feed(self) -> bool:
+        return self.feed_token_hash is not None

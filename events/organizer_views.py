@@ -146,7 +146,11 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     if not permissions.organizations_hosting_for(request.user):
         permissions.event_check_create(user=request.user)
     groups = selectors.organizer_dashboard(user=request.user)
-    return render(request, "events/organize/dashboard.html", {"groups": groups})
+    # Imported here: escore reads events' models at import time.
+    from escore.selectors import disputes_pending_for
+
+    context = {"groups": groups, "disputes": len(disputes_pending_for(user=request.user))}
+    return render(request, "events/organize/dashboard.html", context)
 
 
 @_access_errors_as_http

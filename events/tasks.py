@@ -122,3 +122,20 @@ def search_prefix_index_refresh_task() -> int | None:
     """Beat, every minute: rebuild the suggestions' Redis index when events changed or it is
     old (prefix_index.STALE_SECONDS); suggestions use PostgreSQL until it exists."""
     return search.prefix_index_refresh()
+
+
+@shared_task(base=OutboxTask, acks_late=True)
+def saved_search_alert_send(saved_search_id: int, day: str) -> bool:
+    """E-mail a saved search's new matches, at most once a day."""
+    # Imported here: it imports the services, which import this module.
+    from .emails import saved_searches
+
+    return saved_searches.saved_search_alert_send(saved_search_id=saved_search_id, day=day)
+
+
+@shared_task(acks_late=True)
+def saved_search_alerts_queue() -> int:
+    """Beat, daily: an outbox row per saved search with e-mails on."""
+    from .emails import saved_searches
+
+    return saved_searches.saved_search_alerts_queue()

@@ -3,7 +3,7 @@ from django.urls import path
 
 from core.caching import anonymous_page_cache
 
-from . import organizer_views, views
+from . import organizer_views, saved_search_views, views
 from .sitemaps import SITEMAPS
 
 app_name = "events"
@@ -20,6 +20,38 @@ urlpatterns = [
     path("me/events/", views.MyEventsView.as_view(), name="mine"),
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+    path("me/searches/", saved_search_views.saved_search_list, name="saved-searches"),
+    path("me/searches/save", saved_search_views.saved_search_create, name="saved-search-create"),
+    path(
+        "me/searches/<int:pk>/feed",
+        saved_search_views.saved_search_feed_rotate,
+        name="saved-search-feed-rotate",
+    ),
+    path(
+        "me/searches/<int:pk>/feed/revoke",
+        saved_search_views.saved_search_feed_revoke,
+        name="saved-search-feed-revoke",
+    ),
+    path(
+        "me/searches/<int:pk>/email",
+        saved_search_views.saved_search_email,
+        name="saved-search-email",
+    ),
+    path(
+        "me/searches/<int:pk>/delete",
+        saved_search_views.saved_search_delete,
+        name="saved-search-delete",
+    ),
+    path(
+        "calendar/searches/<str:token>.ics",
+        saved_search_views.saved_search_feed,
+        name="saved-search-feed",
+    ),
+    path(
+        "searches/email-off/<str:token>",
+        saved_search_views.saved_search_email_off,
+        name="saved-search-email-off",
+    ),
     path("me/tickets/<int:pk>/", views.ticket, name="ticket"),
     path("check-in/", views.self_check_in, name="self-check-in"),
     path("check-in/<str:token>/", organizer_views.CheckInView.as_view(), name="check-in"),

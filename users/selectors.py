@@ -26,8 +26,8 @@ def organizer_request_latest(*, user: User) -> OrganizerRequest | None:
 def user_data_export(*, user: User) -> dict[str, Any]:
     """Everything E-Ren keeps about the user, for "download my data": the account, its
     addresses and second factors (their kind, not their secrets), registrations, score
-    entries, organizer requests, and for organizers their events and messages. A few
-    queries, whatever the amount."""
+    entries, saved searches, score disputes, organizer requests, and for organizers their
+    events and messages. A few queries, whatever the amount."""
     return {
         "account": {
             "email": user.email,
@@ -71,6 +71,16 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             .select_related("event")
             .order_by("created_at", "pk")
         ],
+        "saved_searches": list(
+            user.saved_searches.order_by("created_at").values(
+                "name", "query", "email_alerts", "created_at"
+            )
+        ),
+        "score_disputes": list(
+            user.score_disputes.order_by("created_at").values(
+                "event_id", "note", "status", "decision_reason", "created_at", "decided_at"
+            )
+        ),
         "organizer_requests": list(
             OrganizerRequest.objects.filter(user=user)
             .order_by("created_at")

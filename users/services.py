@@ -159,7 +159,9 @@ def user_delete(*, user: User) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     _admin_log_forget(user=user)
     EventRegistration.objects.filter(user=user).delete()
+    user.score_disputes.all().delete()
     user.score_entries.all().delete()
+    user.saved_searches.all().delete()
     # The leaderboard is a cache of the ledger: drop the user from it once this commits.
     _leaderboard_refresh_queue(user_id=user.pk)
     EmailAddress.objects.filter(user=user).delete()

@@ -608,6 +608,10 @@ RATELIMITS = {
     "check_in_code_user": _rate("RATELIMIT_CHECK_IN_CODE_USER", "10/m"),
     # Counted from OrganizerMessage rows in the database, not Redis (events.services).
     "organizer_message_event": _rate("RATELIMIT_ORGANIZER_MESSAGE_EVENT", "3/h"),
+    # Score disputes a student files (escore:dispute-create).
+    "dispute_user": _rate("RATELIMIT_DISPUTE_USER", "10/h"),
+    # Saved searches a student saves (events:saved-search-create).
+    "saved_search_user": _rate("RATELIMIT_SAVED_SEARCH_USER", "30/h"),
 }
 # Accounts: allauth's own limits, which count where its flows know what happened (a failed
 # login, an address) and answer in the form, the same whether the password was right or not.
@@ -694,6 +698,11 @@ GEOCODE_CACHE_MAX_AGE_DAYS = env.int("GEOCODE_CACHE_MAX_AGE_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["orgs-weekly-digest"] = {
     "task": "orgs.tasks.digests_queue_weekly",
     "schedule": crontab(day_of_week=1, hour=8, minute=0),
+}
+# Daily, 7:30 Central: new events matching each saved search with e-mails on (at most one a day).
+CELERY_BEAT_SCHEDULE["saved-search-alerts"] = {
+    "task": "events.tasks.saved_search_alerts_queue",
+    "schedule": crontab(hour=7, minute=30),
 }
 CELERY_BEAT_SCHEDULE["geocode-cache-prune"] = {
     "task": "events.tasks.geocode_cache_prune_task",

@@ -4,10 +4,19 @@
 |--------------|------------------------------------------------------------------------|
 | ledger       | attendance and category bonus, organizer awards, the attendance sweep  |
 | leaderboards | Redis totals from the ledger: refresh, rebuild, reconcile              |
+| disputes     | a student's dispute of a missing entry; the organizer's decision       |
 
 Reads (scopes, totals, the leaderboard, a student's score) are in `escore.selectors`.
 """
 
+from .disputes import (
+    DisputeInvalid,
+    DisputeNotFound,
+    DisputeRefused,
+    dispute_accept,
+    dispute_create,
+    dispute_reject,
+)
 from .leaderboards import (
     ReconcileReport,
     leaderboard_rebuild,
@@ -25,8 +34,14 @@ from .ledger import (
 )
 
 __all__ = [
+    "DisputeInvalid",
+    "DisputeNotFound",
+    "DisputeRefused",
     "ReconcileReport",
     "attendance_ledger_sync",
+    "dispute_accept",
+    "dispute_create",
+    "dispute_reject",
     "leaderboard_rebuild",
     "leaderboard_reconcile",
     "leaderboard_refresh_user",

@@ -60,7 +60,9 @@ def _user_lock(*, user_id: int) -> None:
     list(User.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
 
 
-def attendance_ledger_sync(*, user_id: int, event_ids: Collection[int]) -> list[ScoreEntry]:
+def attendance_ledger_sync(
+    *, user_id: int, event_ids: Collection[int], note: str = ""
+) -> list[ScoreEntry]:
     """Make the student's ledger match their check-ins at these events now; no leaderboard.
 
     Checked in and not (or no longer) credited: `attended` +10 (a new generation after an
@@ -68,6 +70,7 @@ def attendance_ledger_sync(*, user_id: int, event_ids: Collection[int]) -> list[
     The category bonus of each category involved is then moved to where the rules say it
     belongs. Under the student's lock, a few queries whatever the number of events; running
     it again, in any order with other syncs, adds nothing. Returns the entries created.
+    `note` goes on the `attended` entries it adds (an accepted dispute names who decided).
     """
     with transaction.atomic():
         _user_lock(user_id=user_id)
@@ -80,7 +83,9 @@ def attendance_ledger_sync(*, user_id: int, event_ids: Collection[int]) -> list[
                 checked_in_at__isnull=False,
             ).values_list("event_id", flat=True)
         )
-        created = _attended_sync(user_id=user_id, event_ids=event_ids, checked_in=checked_in)
+        created = _attended_sync(
+            user_id=user_id, event_ids=event_ids, checked_in=checked_in, note=note
+        )
         category_ids = set(
             EventPost.objects.filter(pk__in=event_ids).values_list("category_id", flat=True)
         )
@@ -111,7 +116,7 @@ def score_attendance_sync(*, registration_id: int) -> list[ScoreEntry]:
 
 
 def _attended_sync(
-    *, user_id: int, event_ids: Collection[int], checked_in: set[int]
+    *, user_id: int, event_ids: Collection[int], checked_in: set[int], note: str = ""
 ) -> list[ScoreEntry]:
     state = {
         row["event_id"]: (row["net"], row["generation"])
@@ -125,9 +130,11 @@ def _attended_sync(
     entries = []
     for event_id in event_ids:
         net, generation = state.get(event_id, (0, 0))
+        entry_note = ""
         if event_id in checked_in and net <= 0:
             reason, points = ScoreEntry.Reason.ATTENDED, rules.ATTENDED_POINTS
             generation += 1
+            entry_note = note[:200]
         elif event_id not in checked_in and net > 0:
             reason, points = ScoreEntry.Reason.ATTENDED_REVERSED, -net
         else:
@@ -139,6 +146,7 @@ def _attended_sync(
                 reason=reason,
                 points=points,
                 generation=generation,
+                note=entry_note,
             )
         )
     return ScoreEntry.objects.bulk_create(entries)

@@ -55,6 +55,7 @@ from .check_in import (
     check_in_code_show,
     registration_check_in,
     registration_check_in_by_ticket,
+    registration_check_in_on_dispute,
     registration_check_in_undo,
     walk_in_check_in,
 )
@@ -162,6 +163,7 @@ __all__ = [
     "registration_check_eligibility",
     "registration_check_in",
     "registration_check_in_by_ticket",
+    "registration_check_in_on_dispute",
     "registration_check_in_undo",
     "registration_create",
     "registration_forget",

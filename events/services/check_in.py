@@ -111,11 +111,14 @@ def _check_in_open(*, event: EventPost, now: datetime) -> None:
         )
 
 
-def _check_in_rules(*, registration: EventRegistration, event: EventPost, now: datetime) -> None:
+def _check_in_rules(
+    *, registration: EventRegistration, event: EventPost, now: datetime, late: bool = False
+) -> None:
     """Raise unless this registration, not checked in yet, may be checked in now.
 
     The one rule for every way in: a further rule (someone who may never be checked in to
-    an event) belongs here.
+    an event) belongs here. `late`: an accepted score dispute, which may come after the
+    check-in window (but never for a cancelled event).
     """
     if registration.user_id == event.organizer_id:
         # Whoever scans, and however they come in (ticket, door, walk-in, code).
@@ -134,17 +137,21 @@ def _check_in_rules(*, registration: EventRegistration, event: EventPost, now: d
             f"Only confirmed students can be checked in; this registration is "
             f"{registration.get_status_display().lower()}."
         )
+    if late:
+        if event.status == EventPost.Status.CANCELLED:
+            raise EventCancelled("This event was cancelled; there is nothing to check in to.")
+        return
     _check_in_open(event=event, now=now)
 
 
 def _attend(
-    *, registration: EventRegistration, event: EventPost, by: User, method: str
+    *, registration: EventRegistration, event: EventPost, by: User, method: str, late: bool = False
 ) -> CheckInOutcome:
     """Check in a registration whose row the caller has locked. Harmless when already in."""
     if registration.checked_in_at is not None:
         return CheckInOutcome(registration=registration, changed=False)
     now = timezone.now()
-    _check_in_rules(registration=registration, event=event, now=now)
+    _check_in_rules(registration=registration, event=event, now=now, late=late)
     registration.checked_in_at = now
     registration.save(update_fields=["checked_in_at", "updated_at"])
     _record(registration=registration, action=Action.CHECKED_IN, method=method, by=by, now=now)
@@ -255,13 +262,19 @@ def _walk_in_student(*, email: str) -> User:
     return student
 
 
-def _walk_in(*, event: EventPost, student: User, by: User, method: str) -> CheckInOutcome:
-    """Seat the student if needed, then check them in. The caller holds the event's lock."""
+def _walk_in(
+    *, event: EventPost, student: User, by: User, method: str, late: bool = False
+) -> CheckInOutcome:
+    """Seat the student if needed, then check them in. The caller holds the event's lock.
+
+    `late` (an accepted score dispute): after the check-in window, and a seat beyond the
+    capacity whatever the organizer chose, since the student was in the room.
+    """
     registration = _registration_locked(event_id=event.pk, user=student)
     if registration is not None and registration.status == EventRegistration.Status.CONFIRMED:
         registration.event = event
         door_method = Method.DOOR if method == Method.WALK_IN else method
-        return _attend(registration=registration, event=event, by=by, method=door_method)
+        return _attend(registration=registration, event=event, by=by, method=door_method, late=late)
     was_waitlisted = (
         registration is not None and registration.status == EventRegistration.Status.WAITLISTED
     )
@@ -273,7 +286,7 @@ def _walk_in(*, event: EventPost, student: User, by: User, method: str) -> Check
         if event.capacity is None
         else max(0, min(seats, event.seats_taken + seats - event.capacity))
     )
-    if beyond_capacity and not event.walk_ins_beyond_capacity:
+    if beyond_capacity and not (event.walk_ins_beyond_capacity or late):
         raise EventFull(_full_message(event=event, registration=registration, method=method))
     now = timezone.now()
     if registration is None:
@@ -292,7 +305,21 @@ def _walk_in(*, event: EventPost, student: User, by: User, method: str) -> Check
         beyond_capacity=beyond_capacity,
     )
     metrics.increment_on_commit("walk_ins", tags={"method": method})
-    return _attend(registration=registration, event=event, by=by, method=method)
+    return _attend(registration=registration, event=event, by=by, method=method, late=late)
+
+
+def registration_check_in_on_dispute(*, event_id: int, student: User, by: User) -> CheckInOutcome:
+    """Check a student in after the fact: the organizer or staff accepted their score dispute
+    (escore.services.disputes). Past the check-in window on purpose, never for a cancelled
+    event; a seat the no-show release took back is given back (beyond the capacity if need
+    be). Recorded with who decided (method `dispute`); the E-score follows as for any
+    check-in. Harmless when the student is checked in already.
+    """
+    with event_locked(event_id=event_id) as event:
+        permissions.event_check_access(user=by, event=event, action=permissions.Action.CHECK_IN)
+        if event.status == EventPost.Status.CANCELLED:
+            raise EventCancelled("This event was cancelled; there is nothing to check in to.")
+        return _walk_in(event=event, student=student, by=by, method=Method.DISPUTE, late=True)
 
 
 def _full_message(*, event: EventPost, registration: EventRegistration | None, method: str) -> str:

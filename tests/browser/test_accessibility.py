@@ -18,6 +18,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from escore.services import dispute_create
+from events.emails.saved_searches import email_off_token
+from events.services.saved_searches import saved_search_create
 from tests.factories import (
     EventCategoryFactory,
     EventPostFactory,
@@ -65,6 +68,18 @@ def site(db):
     )
     EventPostFactory(title="Chess Night", organizer=organizer, category=category)
     registration = EventRegistrationFactory(event=event, user=student)
+    saved, _ = saved_search_create(user=student, name="Robots", query={"q": ["robot"]})
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    past = EventPostFactory(
+        title="Soldering Workshop",
+        organizer=organizer,
+        organization=club,
+        category=category,
+        starts_at=yesterday,
+        ends_at=yesterday + dt.timedelta(hours=2),
+    )
+    EventRegistrationFactory(event=past, user=student)
+    dispute_create(user=student, event_id=past.pk, note="I was at the front table.")
     return {
         "anonymous": (
             None,
@@ -78,6 +93,7 @@ def site(db):
                 "/accounts/signup/",
                 "/orgs/",
                 "/orgs/robotics/",
+                f"/searches/email-off/{email_off_token(saved)}",
             ],
         ),
         "student": (
@@ -90,6 +106,8 @@ def site(db):
                 f"/me/tickets/{registration.pk}/",
                 "/me/account/",
                 "/me/following/",
+                "/search/?q=robot",
+                "/me/searches/",
             ],
         ),
         "organizer": (
@@ -105,6 +123,7 @@ def site(db):
                 "/orgs/robotics/officers/",
                 "/orgs/robotics/members/",
                 "/orgs/robotics/edit",
+                "/organize/disputes/",
             ],
         ),
     }

@@ -31,12 +31,14 @@ def token_urls() -> list[str]:
     return [
         reverse("events:check-in", kwargs={"token": TOKEN}),
         reverse("events:calendar-feed", kwargs={"token": TOKEN}),
+        reverse("events:saved-search-feed", kwargs={"token": TOKEN}),
+        reverse("events:saved-search-email-off", kwargs={"token": TOKEN}),
         reverse("users:reminders-off", kwargs={"token": TOKEN}),
         reverse("account_reset_password_from_key", kwargs={"uidb36": "1", "key": TOKEN}),
     ]
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(6))
 def test_every_link_that_is_its_own_credential_is_redacted(index):
     url = token_urls()[index]
     for text in (
@@ -52,7 +54,13 @@ def test_every_link_that_is_its_own_credential_is_redacted(index):
 
 @pytest.mark.parametrize(
     "text",
-    ["/events/12/calendar.ics", "/me/calendar/reset", "/search/?q=check-in", "/me/account/"],
+    [
+        "/events/12/calendar.ics",
+        "/me/calendar/reset",
+        "/search/?q=check-in",
+        "/me/account/",
+        "/me/searches/",
+    ],
 )
 def test_other_urls_are_left_alone(text):
     assert redact_tokens(text) == text

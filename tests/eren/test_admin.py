@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from escore.models import ScoreDispute
 from events.models import EmailDelivery, EventRegistration, OrganizerMessage
 from tests.conftest import sign_in
 from tests.factories import (
@@ -27,6 +28,7 @@ MODELS = [
     "events_eventpost",
     "events_eventregistration",
     "escore_scoreentry",
+    "escore_scoredispute",
     "users_organizerrequest",
     "events_organizermessage",
     "events_emaildelivery",
@@ -44,6 +46,7 @@ def staff_client(client):
 def test_staff_can_list_search_and_open_every_model(staff_client, model):
     registration = EventRegistrationFactory()
     ScoreEntryFactory(user=registration.user, event=registration.event)
+    ScoreDispute.objects.create(user=registration.user, event=registration.event, note="Hi.")
     OrganizerRequest.objects.create(user=registration.user, reason="The chess club.")
     OrganizerMessage.objects.create(
         event=registration.event, sent_by=registration.event.organizer, subject="Hi", body="Hi."

@@ -15,6 +15,8 @@ EMAIL_TASKS = [
     "events.tasks.event_changed_email_send",
     "events.tasks.event_cancelled_email_send",
     "events.tasks.organizer_message_send",
+    "events.tasks.saved_search_alert_send",
+    "escore.tasks.dispute_decision_email_send",
 ]
 
 
@@ -31,6 +33,7 @@ def test_every_beat_entry_names_a_registered_task(registered_tasks):
         "events.tasks.email_deliveries_delete_old",
         "users.tasks.unverified_users_delete",
         "users.tasks.expired_sessions_delete",
+        "events.tasks.saved_search_alerts_queue",
     }
     for name, entry in schedule.items():
         assert entry["task"] in registered_tasks, name

@@ -59,7 +59,8 @@ def test_my_escore_lists_every_entry_with_its_reason_and_event(
     services.score_attendance_sync(registration_id=registration.pk)
     client.force_login(student)
 
-    with django_assert_max_num_queries(3):
+    # Session, user, the ledger; the disputes and the events that may be disputed.
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("escore:mine"))
 
     content = response.content.decode()
