@@ -226,12 +226,15 @@ def oidc_idp(settings):
 
 
 @pytest.fixture
-def saml_idp(settings):
+def saml_idp(settings, client):
     """The stand-in WUSTL Key speaking SAML 2.0, and E-Ren configured for it."""
     from eren.settings import sso
     from tests.saml_idp import SamlIdp
 
     idp = SamlIdp().start()
+    # python3-saml reads the host from the Host header (browsers always send one), and takes
+    # no single-label name but localhost.
+    client.defaults["HTTP_HOST"] = "localhost"
     settings.SOCIALACCOUNT_PROVIDERS = sso.socialaccount_providers(
         oidc=None,
         saml=sso.saml_app(

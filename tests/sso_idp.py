@@ -32,8 +32,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 CLIENT_ID = "eren-local"
-CLIENT_SECRET = "eren-local-secret"  # noqa: S105 (a stand-in's well-known test secret)
-PASSWORD = "wustl-key"  # noqa: S105
+CLIENT_SECRET = "eren-local-secret"
+PASSWORD = "wustl-key"
 
 
 def default_users() -> dict[str, dict[str, Any]]:
@@ -181,8 +181,10 @@ class OidcIdp:
                 return self._html(handler, self.sign_in_page(form, "Wrong WUSTL Key or password."))
             code = secrets.token_urlsafe(24)
             self._codes[code] = {"username": username, **form}
-            target = form["redirect_uri"] + "?" + urllib.parse.urlencode(
-                {"code": code, "state": form.get("state", "")}
+            target = (
+                form["redirect_uri"]
+                + "?"
+                + urllib.parse.urlencode({"code": code, "state": form.get("state", "")})
             )
             return self._redirect(handler, target)
         if route == "/token" and method == "POST":
@@ -209,9 +211,7 @@ class OidcIdp:
                     "access_token": secrets.token_urlsafe(24),
                     "token_type": "Bearer",
                     "expires_in": 300,
-                    "id_token": self.id_token(
-                        username=grant["username"], nonce=grant.get("nonce")
-                    ),
+                    "id_token": self.id_token(username=grant["username"], nonce=grant.get("nonce")),
                 },
             )
         if route == "/userinfo":

@@ -77,14 +77,9 @@ def finish_acs(request: HttpRequest, organization_slug: str) -> HttpResponse:
     if not auth.is_authenticated():
         return render_authentication_error(request, provider, error=AuthError.CANCELLED)
 
-    state_id = auth.get_last_response_in_response_to()
-    state = provider.unstash_redirect_state(request, state_id) if state_id else None
-    if not state:
-        # Unsolicited (IdP-initiated) or another browser's response: refused.
+    if not provider.extract_uid(auth):
         return render_authentication_error(
-            request,
-            provider,
-            extra_context={"saml_last_error_reason": "no sign-in of this browser awaits it"},
+            request, provider, extra_context={"sso_reason": "missing_subject"}
         )
     assertion_id = auth.get_last_assertion_id()
     not_on_or_after = auth.get_last_assertion_not_on_or_after()
@@ -98,6 +93,15 @@ def finish_acs(request: HttpRequest, organization_slug: str) -> HttpResponse:
             request,
             provider,
             extra_context={"sso_reason": "replayed", "saml_last_error_reason": assertion_id},
+        )
+    state_id = auth.get_last_response_in_response_to()
+    state = provider.unstash_redirect_state(request, state_id) if state_id else None
+    if not state:
+        # Unsolicited (IdP-initiated) or another browser's response: refused.
+        return render_authentication_error(
+            request,
+            provider,
+            extra_context={"saml_last_error_reason": "no sign-in of this browser awaits it"},
         )
     login = provider.sociallogin_from_response(request, auth)
     login.state = state

@@ -30,7 +30,8 @@ def oidc_sign_in(client, idp, username="bear"):
     authorize = response["Location"]
     assert authorize.startswith(f"{idp.url}/authorize?")
     query = dict(parse_qsl(urlsplit(authorize).query))
-    assert query["nonce"] and query["code_challenge"]
+    assert query["nonce"]
+    assert query["code_challenge"]
     assert requests.get(authorize, timeout=5).status_code == 200
     at_idp = requests.post(
         f"{idp.url}/authorize",
