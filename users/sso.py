@@ -175,7 +175,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # The school's own IdP vouches for its addresses: verified, primary.
         sociallogin.email_addresses = [EmailAddress(email=email, verified=True, primary=True)]
         if sociallogin.is_existing:
-            sso_profile_apply(user=sociallogin.user, claims=claims, save=True)  # type: ignore[arg-type]
+            sso_profile_apply(user=sociallogin.user, claims=claims, save=True)
             return
         sociallogin.user.email = email
         existing = User.objects.filter(email=email).first()
@@ -208,7 +208,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> Any:
-        sso_profile_apply(user=sociallogin.user, claims=sso_claims(sociallogin), save=False)  # type: ignore[arg-type]
+        sso_profile_apply(user=sociallogin.user, claims=sso_claims(sociallogin), save=False)
         return super().save_user(request, sociallogin, form)
 
     def on_authentication_error(

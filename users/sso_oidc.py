@@ -100,7 +100,7 @@ def login(request: HttpRequest, provider_id: str) -> HttpResponse:
     request.session[NONCE_SESSION_KEY] = nonce
     query = request.GET.copy()
     query["auth_params"] = urlencode({"nonce": nonce})
-    request.GET = query
+    request.GET = query  # type: ignore[assignment]
     return allauth_oidc.login(request, provider_id)
 
 
