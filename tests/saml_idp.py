@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import html
 import secrets
 import threading
@@ -54,6 +55,7 @@ def default_users() -> dict[str, dict[str, Any]]:
     }
 
 
+@functools.cache
 def _certificate() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "WUSTL Key stand-in")])
@@ -130,7 +132,9 @@ class SamlIdp:
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -53,6 +54,12 @@ def default_users() -> dict[str, dict[str, Any]]:
     }
 
 
+@functools.cache
+def _signing_key() -> rsa.RSAPrivateKey:
+    """One key per process: generating one per test would cost more than the test."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @dataclass
 class OidcIdp:
     host: str = "127.0.0.1"
@@ -68,7 +75,7 @@ class OidcIdp:
     url: str = ""
 
     def __post_init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = _signing_key()
         self._kid = secrets.token_hex(8)
         self._codes: dict[str, dict[str, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -91,7 +98,9 @@ class OidcIdp:
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

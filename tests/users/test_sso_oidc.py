@@ -219,3 +219,13 @@ def test_login_page_offers_the_wustl_key_first_only_when_configured(client, sett
     assert page.index("Sign in with WUSTL Key") < page.index('name="password"')
     assert f'action="{LOGIN_URL}"' in page
     assert reverse("account_signup") + '"' not in page
+    closed = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new@wustl.edu",
+            "password1": "a-long-passphrase",
+            "password2": "a-long-passphrase",
+        },
+    )
+    assert b"Sign Up Closed" in closed.content
+    assert not User.objects.filter(email="new@wustl.edu").exists()
