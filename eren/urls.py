@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # /health, /health/ready and /api/v1/ (core.urls wires the apps' API routers).
     path("", include("core.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
+    # Single sign-on routes with E-Ren's own checks, before allauth's at the same paths.
+    path("accounts/", include("users.sso_urls")),
     path("accounts/", include("allauth.urls")),
     path("me/account/", include("users.urls")),
     path("", include("escore.urls")),

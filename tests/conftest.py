@@ -204,3 +204,54 @@ def admin_client(admin_user):
     client = Client()
     log_in_with_second_factor(client, admin_user)
     return client
+
+
+# --- Single sign-on: stand-in identity providers on free ports (tests/sso_idp.py, saml_idp.py)
+
+
+@pytest.fixture
+def oidc_idp(settings):
+    """The stand-in WUSTL Key speaking OpenID Connect, and E-Ren configured for it."""
+    from eren.settings import sso
+    from tests.sso_idp import OidcIdp
+
+    idp = OidcIdp().start()
+    settings.SOCIALACCOUNT_PROVIDERS = sso.socialaccount_providers(
+        oidc=sso.oidc_app(issuer=idp.url, client_id=idp.client_id, client_secret=idp.client_secret),
+        saml=None,
+    )
+    _sso_allow_form_action(settings, idp.url)
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def saml_idp(settings, client):
+    """The stand-in WUSTL Key speaking SAML 2.0, and E-Ren configured for it."""
+    from eren.settings import sso
+    from tests.saml_idp import SamlIdp
+
+    idp = SamlIdp().start()
+    # python3-saml reads the host from the Host header (browsers always send one), and takes
+    # no single-label name but localhost.
+    client.defaults["HTTP_HOST"] = "localhost"
+    settings.SOCIALACCOUNT_PROVIDERS = sso.socialaccount_providers(
+        oidc=None,
+        saml=sso.saml_app(
+            idp_entity_id=idp.entity_id,
+            idp_sso_url=idp.sso_url,
+            idp_slo_url=idp.slo_url,
+            idp_x509_cert=idp.certificate_pem,
+        ),
+    )
+    _sso_allow_form_action(settings, idp.url)
+    yield idp
+    idp.stop()
+
+
+def _sso_allow_form_action(settings, origin: str) -> None:
+    policy = {**settings.CONTENT_SECURITY_POLICY}
+    directives = {**policy["DIRECTIVES"]}
+    directives["form-action"] = [*directives["form-action"], origin]
+    policy["DIRECTIVES"] = directives
+    settings.CONTENT_SECURITY_POLICY = policy

@@ -5,11 +5,12 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.ratelimits import client_ip
 
-from . import devices
+from . import devices, sso_logout
 from .addresses import email_canonical
 from .school_email import school_email_domains_display, school_email_is_allowed
 
@@ -29,6 +30,15 @@ class AccountAdapter(DefaultAccountAdapter):
                 code="email_domain_not_allowed",
             )
         return email_canonical(email)
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """E-mail sign-up, for people single sign-on does not cover (SSO_EMAIL_SIGNUP_OPEN)."""
+        return bool(settings.SSO_EMAIL_SIGNUP_OPEN)
+
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        """After a WUSTL Key sign-in, signing out goes on to the IdP's single logout where it
+        offers one (users.sso_logout), which then returns to the site."""
+        return sso_logout.sso_logout_url(request) or super().get_logout_redirect_url(request)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """allauth's per-IP limits key on the same client address as core.ratelimits."""

@@ -52,6 +52,11 @@ class User(AbstractUser):
         PUBLIC = "public", "Show my name"
         HIDDEN = "hidden", "Hide me"
 
+    class Affiliation(models.TextChoices):
+        STUDENT = "student", "Student"
+        STAFF = "staff", "Staff"
+        FACULTY = "faculty", "Faculty"
+
     username = None  # type: ignore[assignment]
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
@@ -70,6 +75,9 @@ class User(AbstractUser):
     email_reminders = models.BooleanField(
         default=True, help_text="E-mail a reminder the day before each event registered for."
     )
+    # What the campus identity provider last asserted (users.sso), updated on each sign-in;
+    # blank for accounts that never signed in with the WUSTL Key.
+    affiliation = models.CharField(max_length=10, choices=Affiliation, blank=True)
     # Secret part of the personal calendar feed URL; calendar apps cannot log in.
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
@@ -171,3 +179,14 @@ class OrganizerRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_status_display()})"
+
+
+class SsoAssertion(models.Model):
+    """A SAML assertion already used to sign in, kept until it expires so a replay of the same
+    response is refused (users.sso_saml). In the database, not Redis: a cache may drop it."""
+
+    assertion_id = models.CharField(max_length=256, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.assertion_id

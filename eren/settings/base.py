@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
 
 from eren.sentry import sentry_init as _sentry_init
+from eren.settings import sso as _sso
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -105,6 +106,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "ninja",
     "corsheaders",
     "csp",
@@ -399,6 +403,97 @@ SIGNUP_EMAIL_DOMAINS = [
     if domain.strip()
 ]
 
+# --- Single sign-on with the campus account (WUSTL Key), docs/security.md -----------------
+# OpenID Connect and/or SAML 2.0 through allauth's social accounts, both off by default.
+SSO_OIDC_ENABLED = env.bool("SSO_OIDC_ENABLED", default=False)
+SSO_OIDC_ISSUER = env.str("SSO_OIDC_ISSUER", default="")
+SSO_OIDC_CLIENT_ID = env.str("SSO_OIDC_CLIENT_ID", default="")
+SSO_OIDC_CLIENT_SECRET = env.str("SSO_OIDC_CLIENT_SECRET", default="")
+SSO_SAML_ENABLED = env.bool("SSO_SAML_ENABLED", default=False)
+SSO_SAML_IDP_METADATA_URL = env.str("SSO_SAML_IDP_METADATA_URL", default="")
+SSO_SAML_IDP_ENTITY_ID = env.str("SSO_SAML_IDP_ENTITY_ID", default="")
+SSO_SAML_IDP_SSO_URL = env.str("SSO_SAML_IDP_SSO_URL", default="")
+SSO_SAML_IDP_SLO_URL = env.str("SSO_SAML_IDP_SLO_URL", default="")
+SSO_SAML_IDP_X509_CERT = env.str("SSO_SAML_IDP_X509_CERT", default="")
+SSO_SAML_SP_ENTITY_ID = env.str("SSO_SAML_SP_ENTITY_ID", default="")
+SSO_SAML_SP_X509_CERT = env.str("SSO_SAML_SP_X509_CERT", default="")
+SSO_SAML_SP_PRIVATE_KEY = env.str("SSO_SAML_SP_PRIVATE_KEY", default="")
+# With both on, the one "Sign in with WUSTL Key" button uses this protocol: oidc or saml.
+SSO_PREFERRED = env.str("SSO_PREFERRED", default="oidc")
+# Addresses an identity provider may assert; anything else is refused (default: the sign-up
+# domains).
+SSO_EMAIL_DOMAINS = [
+    domain.strip().lower()
+    for domain in env.list("SSO_EMAIL_DOMAINS", default=SIGNUP_EMAIL_DOMAINS)
+    if domain.strip()
+]
+# Affiliations (student, staff, faculty) whose sign-in grants the organizer role; none by
+# default.
+SSO_ORGANIZER_AFFILIATIONS = [
+    value.strip().lower()
+    for value in env.list("SSO_ORGANIZER_AFFILIATIONS", default=[])
+    if value.strip()
+]
+# Sign-up with an e-mail address and password, for people single sign-on does not cover.
+SSO_EMAIL_SIGNUP_OPEN = env.bool("SSO_EMAIL_SIGNUP_OPEN", default=True)
+# How far the identity provider's clock may be from ours (ID-token and assertion times).
+SSO_CLOCK_SKEW_SECONDS = env.int("SSO_CLOCK_SKEW_SECONDS", default=120)
+
+SOCIALACCOUNT_PROVIDERS = _sso.socialaccount_providers(
+    oidc=_sso.oidc_app(
+        issuer=SSO_OIDC_ISSUER,
+        client_id=SSO_OIDC_CLIENT_ID,
+        client_secret=SSO_OIDC_CLIENT_SECRET,
+    )
+    if SSO_OIDC_ENABLED
+    else None,
+    saml=_sso.saml_app(
+        idp_entity_id=SSO_SAML_IDP_ENTITY_ID,
+        idp_sso_url=SSO_SAML_IDP_SSO_URL,
+        idp_slo_url=SSO_SAML_IDP_SLO_URL,
+        idp_x509_cert=SSO_SAML_IDP_X509_CERT,
+        idp_metadata_url=SSO_SAML_IDP_METADATA_URL,
+        sp_entity_id=SSO_SAML_SP_ENTITY_ID,
+        sp_x509_cert=SSO_SAML_SP_X509_CERT,
+        sp_private_key=SSO_SAML_SP_PRIVATE_KEY,
+    )
+    if SSO_SAML_ENABLED
+    else None,
+)
+if SSO_OIDC_ENABLED and not (SSO_OIDC_ISSUER and SSO_OIDC_CLIENT_ID and SSO_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "SSO_OIDC_ENABLED needs SSO_OIDC_ISSUER, SSO_OIDC_CLIENT_ID and SSO_OIDC_CLIENT_SECRET."
+    )
+if SSO_SAML_ENABLED and not (
+    SSO_SAML_IDP_ENTITY_ID
+    and (SSO_SAML_IDP_METADATA_URL or (SSO_SAML_IDP_SSO_URL and SSO_SAML_IDP_X509_CERT))
+):
+    raise ImproperlyConfigured(
+        "SSO_SAML_ENABLED needs SSO_SAML_IDP_ENTITY_ID and either SSO_SAML_IDP_METADATA_URL "
+        "or SSO_SAML_IDP_SSO_URL with SSO_SAML_IDP_X509_CERT."
+    )
+SOCIALACCOUNT_ADAPTER = "users.sso.SocialAccountAdapter"
+# Accounts are made without a form: the school address the IdP asserts is trusted as verified
+# (users.sso checks its domain); an address that already has an account is never linked
+# silently (users.sso asks for that account's own sign-in first).
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# The button posts to E-Ren first (CSRF-protected), which redirects to the IdP.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# The IdP pages a form post or redirect may go to (CSP form-action, below).
+_sso_form_origins = [
+    origin
+    for origin in (
+        _sso.origin(SSO_OIDC_ISSUER) if SSO_OIDC_ENABLED else None,
+        _sso.origin(SSO_SAML_IDP_SSO_URL) if SSO_SAML_ENABLED else None,
+        _sso.origin(SSO_SAML_IDP_SLO_URL) if SSO_SAML_ENABLED else None,
+    )
+    if origin
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     # ASVS 2.1.1: at least 12 characters; no composition rules, long pass phrases welcome.
@@ -560,7 +655,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *sorted(set(_sso_form_origins))],
         "frame-ancestors": ["'none'"],
     },
 }
