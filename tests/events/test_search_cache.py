@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse, set_script_prefix
 
 from events.models import EventPost, SearchSynonym
 from events.search import SearchParams, event_search, search_words_refresh
@@ -144,3 +145,14 @@ def test_a_word_found_only_in_a_description_is_not_corrected():
     assert [event.title for event in results.events] == ["Dance lesson"]
     # A real typo is still corrected, to a word of a title or of a description.
     assert event_search(SearchParams(q="tangnt")).corrected_query == "tangent"
+
+
+def test_detail_url_is_what_reverse_gives_under_any_script_prefix(jazz):
+    event = jazz[0]
+    assert event.get_absolute_url() == reverse("events:detail", kwargs={"pk": event.pk})
+    try:
+        set_script_prefix("/eren/")
+        assert event.get_absolute_url() == reverse("events:detail", kwargs={"pk": event.pk})
+        assert event.get_absolute_url().startswith("/eren/")
+    finally:
+        set_script_prefix("/")
