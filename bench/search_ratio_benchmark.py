@@ -141,7 +141,8 @@ def main() -> None:
     server_env = {"ANONYMOUS_PAGE_CACHE_SECONDS": "0"}
     if arguments.result_cache_seconds is not None:
         server_env["SEARCH_RESULT_CACHE_SECONDS"] = str(arguments.result_cache_seconds)
-    server = BenchServer(port=arguments.port, env=server_env)
+    # Five workers importing Django on a busy 2-core machine can take over a minute.
+    server = BenchServer(port=arguments.port, env=server_env, startup_timeout=180.0)
     subprocess.run(
         [sys.executable, "manage.py", "search_index_rebuild"],
         cwd=ROOT,
