@@ -26,6 +26,8 @@ from collections.abc import Callable
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eren.settings.base")
+# Database time of each search: the same queries repeat, so the result cache stays off.
+os.environ["SEARCH_RESULT_CACHE_SECONDS"] = "0"
 django.setup()
 
 from django.db import connection  # noqa: E402

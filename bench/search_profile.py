@@ -12,7 +12,12 @@ time per request and its phases:
 - template: Template.render (page only);
 - the rest: middleware, URL routing, parsing, Python between the phases.
 Phases other than SQL come from cProfile's cumulative times, which slow every function call,
-so they are shares, not absolute costs; the wall time is measured without the profiler.
+so they are shares, not absolute costs; the wall time is measured without the profiler, and
+so are the per-request p50/p95 (server time in process: every middleware, no HTTP).
+
+Searches are profiled twice: "computed" with the search result cache off
+(SEARCH_RESULT_CACHE_SECONDS=0), and "result cache" as deployed, each pass starting with the
+cache empty, so only the mix's repeated queries are hits (the hit share is printed).
 """
 
 from __future__ import annotations
@@ -39,12 +44,30 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 
 from bench.search_ratio_benchmark import request_paths  # noqa: E402
+from events.search import result_cache  # noqa: E402
+
+
+class HitCounter:
+    """Counts result cache lookups and hits (wraps result_cache.lookup)."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+        self.hits = 0
+        self._lookup = result_cache.lookup
+
+    def __call__(self, key: str):
+        hit, generation = self._lookup(key)
+        self.lookups += 1
+        self.hits += hit is not None
+        return hit, generation
+
 
 PHASES = {
     "rows → objects": ("from_db", "event_from_row"),
+    "result cache (Redis)": ("lookup", "store"),
     "serialization": ("_result_to_response", "render"),  # ninja: validate + JSONRenderer
     "template": ("Template.render",),
 }
@@ -76,23 +99,37 @@ def _cumulative(stats: pstats.Stats, needle: str, *, kind: str) -> float:
         elif needle == "_result_to_response":
             if name == needle and "ninja" in filename:
                 total += cumulative
+        elif needle in ("lookup", "store"):
+            if name == needle and filename.endswith("search/result_cache.py"):
+                total += cumulative
         elif name == needle and needle != "render":
             total += cumulative
     return total
 
 
-def profile(kind: str, paths: list[str]) -> None:
+def profile(kind: str, paths: list[str], *, label: str = "") -> None:
     client = Client()
     for path in paths[:20]:  # warm-up: connections, templates, caches
         client.get(path)
     timer = SqlTimer()
-    started = time.perf_counter()
-    with connection.execute_wrapper(timer):
-        for path in paths:
-            response = client.get(path)
-            assert response.status_code == 200, (path, response.status_code)
-    wall = (time.perf_counter() - started) / len(paths)
+    hits = HitCounter()
+    result_cache.lookup = hits  # type: ignore[assignment]
+    result_cache.results_generation_bump()  # each pass starts with no cached results
+    times = []
+    try:
+        with connection.execute_wrapper(timer):
+            for path in paths:
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append(time.perf_counter() - started)
+                assert response.status_code == 200, (path, response.status_code)
+    finally:
+        result_cache.lookup = hits._lookup  # type: ignore[method-assign]
+    wall = sum(times) / len(paths)
+    times.sort()
+    p50, p95 = times[len(times) // 2] * 1000, times[int(len(times) * 0.95)] * 1000
 
+    result_cache.results_generation_bump()
     profiler = cProfile.Profile()
     profiler.enable()
     for path in paths:
@@ -100,7 +137,12 @@ def profile(kind: str, paths: list[str]) -> None:
     profiler.disable()
     stats = pstats.Stats(profiler)
     profiled_total = stats.total_tt  # type: ignore[attr-defined]
-    print(f"\n{kind}: {len(paths)} requests, {wall * 1000:.2f} ms wall per request")
+    print(
+        f"\n{kind}{label}: {len(paths)} requests, {wall * 1000:.2f} ms wall per request"
+        f" (p50 {p50:.2f}, p95 {p95:.2f})"
+    )
+    if hits.lookups:
+        print(f"  result cache hits: {hits.hits} of {hits.lookups}")
     sql_ms = timer.seconds / len(paths) * 1000
     print(f"  SQL: {sql_ms:.2f} ms ({timer.statements / len(paths):.1f} statements)")
     accounted = sql_ms
@@ -121,8 +163,14 @@ def main() -> None:
     print(f"database: {connection.settings_dict['NAME']}")
     # The yardstick: every middleware, no I/O; a request's cost beyond it is the view's.
     profile("health", ["/health"] * arguments.requests)
-    for kind in ("suggest", "api", "page"):
-        profile(kind, request_paths(kind, count=arguments.requests))
+    profile("suggest", request_paths("suggest", count=arguments.requests))
+    for kind in ("api", "page"):
+        paths = request_paths(kind, count=arguments.requests)
+        with override_settings(SEARCH_RESULT_CACHE_SECONDS=0):
+            profile(kind, paths, label=" computed")
+        profile(kind, paths, label=" with result cache")
+    load = os.getloadavg()
+    print(f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,5 +6,6 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        # Registers the receivers that forget cached synonyms when staff edit them.
-        from .search import synonyms  # noqa: F401
+        # Registers the receivers that forget cached synonyms when staff edit them, and
+        # those that make cached search results stale when events change.
+        from .search import result_cache, synonyms  # noqa: F401

@@ -1,3 +1,4 @@
+import functools
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -8,7 +9,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 SEARCH_CONFIG = "english"
@@ -360,7 +361,9 @@ class EventPost(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("events:detail", kwargs={"pk": self.pk})
+        return _detail_url_pattern(
+            get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
+        ).format(self.pk)
 
     @property
     def seats_left(self) -> int | None:
@@ -855,3 +858,14 @@ class SavedSearch(models.Model):
     @property
     def has_feed(self) -> bool:
         return self.feed_token_hash is not None
+
+
+_PK_PLACEHOLDER = 987654321
+
+
+@functools.lru_cache(maxsize=8)
+def _detail_url_pattern(script_prefix: str, urlconf: str | None, root_urlconf: str) -> str:
+    """The detail URL with `{}` for the id: reverse() for each of a result page's 20 events
+    was about a tenth of a search request (docs/BENCHMARKS.md, search profile)."""
+    url = reverse("events:detail", kwargs={"pk": _PK_PLACEHOLDER})
+    return url.replace("{", "{{").replace("}", "}}").replace(str(_PK_PLACEHOLDER), "{}")

@@ -601,6 +601,9 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ma
 
 # Anonymous list, search and detail pages: public for this long, and kept whole in Redis.
 ANONYMOUS_PAGE_CACHE_SECONDS = env.int("ANONYMOUS_PAGE_CACHE_SECONDS", default=300)
+# What a search computed for a page (ids, ranks, headlines, counts; never the rows), reused
+# while nothing it reads changes (events/search/result_cache.py); 0: every search computed.
+SEARCH_RESULT_CACHE_SECONDS = env.int("SEARCH_RESULT_CACHE_SECONDS", default=30)
 
 # --- Security ---------------------------------------------------------------------------
 

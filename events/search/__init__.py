@@ -10,6 +10,7 @@
 | plan      | the bounded-work limits and the index-or-walk choice                    |
 | sql       | filters, distances, the capped candidate set, headline SQL              |
 | query     | event_search: the one statement, results, facets                        |
+| result_cache | what a search computed per page, in Redis, stale on any event change  |
 | suggest   | prefix suggestions while typing, "did you mean", its vocabulary         |
 | prefix_index | suggestions' Redis prefix index, rebuilt from PostgreSQL (the fallback) |
 | synonyms  | campus synonyms (cached) and tsquery_sql, the one tsquery builder        |

@@ -36,7 +36,7 @@ from django.utils import timezone
 from core import metrics
 from events.models import SEARCH_CONFIG, EventCategory, EventPost
 
-from . import plan
+from . import plan, result_cache
 from .highlight import MARKER_CHARACTER
 from .params import SearchParams
 from .sql import (
@@ -135,17 +135,38 @@ def event_search(
 
     Campus synonyms widen the words that have them ("bball" also finds "basketball").
     Typos are mixed in: when the query as typed has fewer than FEW_MATCHES matches and some
-    of its words are in no upcoming title, those words are replaced by the closest title
-    words (spelling_suggestion), and when that finds more, those results are the answer,
-    with `corrected_query` saying so; `params.exact` turns this off. Otherwise a correction
-    is offered as `did_you_mean` when nothing matched.
+    of its words are in no upcoming event, those words are replaced by the closest words
+    of upcoming events (spelling_suggestion), and when that finds more, those results are
+    the answer, with `corrected_query` saying so; `params.exact` turns this off. Otherwise a
+    correction is offered as `did_you_mean` when nothing matched.
 
     Two SQL statements whatever the page size (the plan facts, then the search); a query
     with few matches adds one for the vocabulary and, with a correction, two for its search.
+    A search asked again while nothing it reads has changed is answered from result_cache:
+    one Redis round trip and one statement for the page's rows (none for an empty page).
     """
-    now = now or timezone.now()
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     page = max(page, 1)
+    # A caller that fixes the clock gets a computed answer; result_cache follows the live one.
+    cache_key = None
+    generation = None
+    if now is None and result_cache.enabled():
+        cache_key = result_cache.entry_key(params, page=page, page_size=page_size)
+        hit, generation = result_cache.lookup(cache_key)
+        results_from_cache = _results_from_hit(hit) if hit is not None else None
+        if results_from_cache is not None:
+            _count_search(results_from_cache)
+            return results_from_cache
+    results = _search_computed(params, page=page, page_size=page_size, now=now or timezone.now())
+    if cache_key is not None:
+        result_cache.store(cache_key, generation=generation, hit=_hit_from_results(results))
+    _count_search(results)
+    return results
+
+
+def _search_computed(
+    params: SearchParams, *, page: int, page_size: int, now: dt.datetime
+) -> SearchResults:
     results = _search_once(params, page=page, page_size=page_size, now=now)
     if params.q and results.total < FEW_MATCHES:
         suggestion = spelling_suggestion(params.q)
@@ -161,6 +182,10 @@ def event_search(
                 suggestion = None
         if suggestion and results.total == 0:
             results = dataclasses.replace(results, did_you_mean=suggestion)
+    return results
+
+
+def _count_search(results: SearchResults) -> None:
     metrics.increment(
         "searches",
         tags={
@@ -171,7 +196,40 @@ def event_search(
             else "none"
         },
     )
-    return results
+
+
+def _hit_from_results(results: SearchResults) -> result_cache.PageHit:
+    extras = tuple(
+        (
+            event.pk,
+            getattr(event, "rank", None),
+            getattr(event, "distance_km", None),
+            getattr(event, "headline_title", None),
+            getattr(event, "headline_description", None),
+        )
+        for event in results.events
+    )
+    return result_cache.PageHit(results=dataclasses.replace(results, events=[]), extras=extras)
+
+
+def _results_from_hit(hit: result_cache.PageHit) -> SearchResults | None:
+    """The cached page with its rows read now; None when a row is gone (compute instead)."""
+    ids = [extra[0] for extra in hit.extras]
+    events_by_id = _events_by_id(ids) if ids else {}
+    if len(events_by_id) != len(ids):
+        return None
+    params = hit.results.params
+    events = []
+    for event_id, rank, distance_km, headline_title, headline_description in hit.extras:
+        event = events_by_id[event_id]
+        if params.q:
+            event.rank = rank  # type: ignore[attr-defined]
+            event.headline_title = headline_title  # type: ignore[attr-defined]
+            event.headline_description = headline_description  # type: ignore[attr-defined]
+        if params.near is not None:
+            event.distance_km = distance_km  # type: ignore[attr-defined]
+        events.append(event)
+    return dataclasses.replace(hit.results, events=events)
 
 
 def _search_once(
@@ -211,6 +269,30 @@ _CATEGORY_FIELDS = list(EventCategory._meta.concrete_fields)
 # Positions in a result row: total, facets, rank, distance_km, two headlines, then the columns.
 _EVENT_ID = 6
 _CATEGORY_START = _EVENT_ID + len(_EVENT_FIELDS)
+
+
+def _events_by_id(ids: list[int]) -> dict[int, EventPost]:
+    """The events with these ids and their categories, as the search statement reads them."""
+    event_columns = ", ".join(f'event."{f.column}"' for f in _EVENT_FIELDS)
+    category_columns = ", ".join(f'category."{f.column}"' for f in _CATEGORY_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {event_columns}, {category_columns} FROM events_eventpost AS event"  # noqa: S608 - constants only # nosec B608
+            " JOIN events_eventcategory AS category ON category.id = event.category_id"
+            " WHERE event.id = ANY(%s)",
+            (ids,),
+        )
+        rows = cursor.fetchall()
+    event_names = [f.attname for f in _EVENT_FIELDS]
+    category_names = [f.attname for f in _CATEGORY_FIELDS]
+    found = {}
+    for row in rows:
+        event = EventPost.from_db(connection.alias, event_names, row[: len(_EVENT_FIELDS)])
+        event.category = EventCategory.from_db(
+            connection.alias, category_names, row[len(_EVENT_FIELDS) :]
+        )
+        found[event.pk] = event
+    return found
 
 
 class _SearchStatement:

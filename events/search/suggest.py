@@ -1,4 +1,4 @@
-"""Words while typing (title prefixes) and "did you mean" (closest title words)."""
+"""Words while typing (title prefixes) and "did you mean" (closest words of upcoming events)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from . import plan
 from .params import SearchParams, clean_text
 from .plan import candidate_order
 from .prefix_index import prefix_index_suggest
+from .result_cache import results_generation_bump
 from .sql import Operator, compiled
 from .synonyms import suggestion_words
 
@@ -28,9 +29,11 @@ _QUERY_WORD = re.compile(r"(?<![\w-])(-?)([^\W\d_]{3,40})\b")
 
 
 def spelling_suggestion(q: str) -> str | None:
-    """`q` with each word that no upcoming title contains replaced by the closest one that does.
+    """`q` with each word that no upcoming event contains replaced by the closest one that does.
 
-    Uses events_search_word (distinct title words, trigram-indexed); None when nothing changes.
+    Uses events_search_word (distinct words of upcoming titles, places and descriptions,
+    trigram-indexed; migration 0024), so a word that matches anything is never taken for a
+    typo; None when nothing changes.
     """
     words = [match for match in _QUERY_WORD.finditer(q) if not match.group(1)]
     lowered = list(dict.fromkeys(match.group(2).lower() for match in words))
@@ -69,6 +72,8 @@ def search_words_refresh() -> None:
     """Rebuild the did-you-mean vocabulary; run after loading data and on a schedule."""
     with connection.cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY events_search_word")
+    # Typo corrections computed with the old words are cached with the results.
+    results_generation_bump()
 
 
 # ---------------------------------------------------------------------------------------------
