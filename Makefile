@@ -40,8 +40,11 @@ migrations-check: $(STAMP)
 
 # PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else the standard local ports, else
 # private servers on free ports for this run only (scripts/services.py).
+# Two test processes (pytest-xdist, each with its own test database): much of the suite waits
+# on servers, workers, browsers and subprocesses. PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/python scripts/services.py -- $(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python scripts/services.py -- $(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 venv: $(STAMP)
 
