@@ -58,7 +58,7 @@ def features_ordered(values) -> list[str]:
 
 
 def features_labelled(values) -> list[tuple[str, str, str]]:
-    """(value, label, symbol) of each known feature among `values`, in the list's order."""
+    """(value, symbol, label) of each known feature among `values`, in the list's order."""
     return [
-        (value, AccessFeature(value).label, SYMBOLS[value]) for value in features_ordered(values)
+        (value, SYMBOLS[value], AccessFeature(value).label) for value in features_ordered(values)
     ]

@@ -28,7 +28,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Min, Q, Value
 from django.utils import timezone
 
 from core import clock
@@ -43,10 +43,12 @@ PICKS = 10
 # Upcoming events considered: the soonest this many within the horizon.
 CANDIDATE_LIMIT = 2000
 HORIZON = dt.timedelta(days=60)
-# Popularity counts registrations made this long before the moment of ranking.
-TRENDING_WINDOW = dt.timedelta(days=7)
+# Popularity is registrations per day since the first one, counting this many extra days.
+VELOCITY_GRACE_DAYS = 1.0
 CACHE_SECONDS = 600
-RECOMMENDATION_QUERIES = 6
+# The student's registrations, hidden events, follows, e-mail verification (what they may
+# see), the candidates, their registration counts and the peers' counts.
+RECOMMENDATION_QUERIES = 7
 
 # Weights of the signals (the bench in docs/BENCHMARKS.md measured them on the demo data).
 ATTENDED_WEIGHT = 3.0
@@ -54,7 +56,7 @@ REGISTERED_WEIGHT = 1.5
 FOLLOWED_CATEGORY_WEIGHT = 4.0
 FOLLOWED_ORGANIZATION_WEIGHT = 5.0
 HIDDEN_WEIGHT = -4.0
-CATEGORY_SCORE = 1.0
+CATEGORY_SCORE = 2.0
 ORGANIZATION_SCORE = 1.2
 PLACE_SCORE = 0.4
 TIME_OF_DAY_SCORE = 0.3
@@ -119,8 +121,10 @@ class History:
 @dataclass(frozen=True, kw_only=True)
 class Candidate:
     event: EventFacts
-    # Registrations in the trending window, and those of students like this one.
-    recent_registrations: int = 0
+    # Registrations so far, how fast they came (per day since the first, smoothed), and
+    # those of students like this one.
+    registrations: int = 0
+    registrations_per_day: float = 0.0
     peer_registrations: int = 0
 
 
@@ -142,15 +146,15 @@ def time_of_day(moment: dt.datetime) -> str:
     return "evening"
 
 
-def _share(weights: dict, key) -> float:
-    """The key's part of the positive weight, in [-1, 1]."""
-    total = sum(weight for weight in weights.values() if weight > 0)
-    if not total or key not in weights:
-        return 0.0
-    return max(-1.0, min(1.0, weights[key] / total))
+def _shares(weights: Counter) -> dict:
+    """Each key's part of all the weight, in [-1, 1] (hidden events weigh against)."""
+    total = sum(abs(weight) for weight in weights.values())
+    if not total:
+        return {}
+    return {key: max(-1.0, min(1.0, weight / total)) for key, weight in weights.items()}
 
 
-def _scaled(count: int, largest: int) -> float:
+def _scaled(count: float, largest: float) -> float:
     return math.log1p(count) / math.log1p(largest) if largest else 0.0
 
 
@@ -188,8 +192,10 @@ def rank(
         if event.organization_id:
             organizations[event.organization_id] += HIDDEN_WEIGHT
 
+    category_shares, organization_shares = _shares(categories), _shares(organizations)
+    place_shares, time_shares = _shares(places), _shares(times)
     attended_categories = history.attended_category_ids
-    most_recent = max(c.recent_registrations for c in candidates)
+    fastest = max(c.registrations_per_day for c in candidates)
     most_peers = max(c.peer_registrations for c in candidates)
     needs = set(history.access_needs)
     has_history = bool(history.attended or history.registered)
@@ -198,12 +204,13 @@ def rank(
         event = candidate.event
         days_away = max((event.starts_at - now).total_seconds() / 86400, 0.0)
         parts = {
-            "category": CATEGORY_SCORE * _share(categories, event.category_id),
-            "organization": ORGANIZATION_SCORE * _share(organizations, event.organization_id),
-            "place": PLACE_SCORE * _share(places, event.location_name),
-            "time": TIME_OF_DAY_SCORE * _share(times, time_of_day(event.starts_at)),
+            "category": CATEGORY_SCORE * category_shares.get(event.category_id, 0.0),
+            "organization": ORGANIZATION_SCORE
+            * organization_shares.get(event.organization_id, 0.0),
+            "place": PLACE_SCORE * place_shares.get(event.location_name, 0.0),
+            "time": TIME_OF_DAY_SCORE * time_shares.get(time_of_day(event.starts_at), 0.0),
             "peers": PEERS_SCORE * _scaled(candidate.peer_registrations, most_peers),
-            "trending": TRENDING_SCORE * _scaled(candidate.recent_registrations, most_recent),
+            "trending": TRENDING_SCORE * _scaled(candidate.registrations_per_day, fastest),
             "soon": SOON_SCORE * max(0.0, 1 - days_away / HORIZON.days),
             "novelty": NOVELTY_SCORE
             if has_history and event.category_id not in attended_categories
@@ -277,11 +284,16 @@ def _reason(
     attended_categories: set[int],
 ) -> dict[str, str]:
     event = candidate.event
-    personal = ("organization", "category", "novelty", "peers", "place", "time")
-    strongest = max(personal, key=lambda name: parts[name])
+    # What the student did or chose explains a pick first; where and when only as a tie-break.
+    strongest = max(("organization", "category", "novelty", "peers"), key=lambda n: parts[n])
     if parts[strongest] <= 0:
-        if candidate.recent_registrations:
-            return {"kind": "popular", "reason": "Popular on campus this week"}
+        strongest = max(("place", "time"), key=lambda name: parts[name])
+    if parts[strongest] <= 0:
+        if candidate.registrations:
+            return {
+                "kind": "popular",
+                "reason": f"Popular on campus: {candidate.registrations} registered so far",
+            }
         return {"kind": "soon", "reason": "Coming up soon"}
     if strongest == "organization":
         if event.organization_id in history.followed_organizations:
@@ -337,8 +349,8 @@ def _facts(row: dict, prefix: str = "") -> EventFacts:
 def history_load(*, user, as_of: dt.datetime | None = None) -> History:
     """The student's signals as of `as_of` (default now): three queries.
 
-    As of a past moment, only registrations made before it count, a check-in only once it
-    happened, and follows and "not interested" as they are now (neither keeps its history).
+    As of a past moment, only what existed then counts: registrations made before it (and
+    cancellations and check-ins that had happened), follows and "not interested" made before.
     """
     registration_fields = ["status", "checked_in_at", "cancelled_at", "registered_at"]
     event_paths = [f"event__{path}" for path in _FACT_FIELDS.values()]
@@ -359,17 +371,22 @@ def history_load(*, user, as_of: dt.datetime | None = None) -> History:
             history.attended.append(facts)
         elif not cancelled:
             history.registered.append(facts)
-    for row in RecommendationDismissal.objects.filter(user=user).values(*event_paths):
+    dismissals = RecommendationDismissal.objects.filter(user=user)
+    organization_follows = OrganizationFollow.objects.filter(user=user)
+    category_follows = CategoryFollow.objects.filter(user=user)
+    if as_of is not None:
+        dismissals = dismissals.filter(created_at__lt=as_of)
+        organization_follows = organization_follows.filter(created_at__lt=as_of)
+        category_follows = category_follows.filter(created_at__lt=as_of)
+    for row in dismissals.values(*event_paths):
         facts = _facts(row, prefix="event__")
         history.hidden.append(facts)
         history.excluded_event_ids.add(facts.id)
     # Both kinds of follow in one round trip.
-    organizations = OrganizationFollow.objects.filter(user=user).values_list(
+    organizations = organization_follows.values_list(
         Value("organization"), "organization_id", "organization__name"
     )
-    categories = CategoryFollow.objects.filter(user=user).values_list(
-        Value("category"), "category_id", "category__name"
-    )
+    categories = category_follows.values_list(Value("category"), "category_id", "category__name")
     for kind, target_id, name in organizations.union(categories, all=True):
         if kind == "organization":
             history.followed_organizations[target_id] = name
@@ -403,25 +420,32 @@ def candidates_load(
     event_ids = [event.id for event in facts]
     if not event_ids:
         return []
-    recent = dict(
-        EventRegistration.objects.filter(
-            event_id__in=event_ids,
-            registered_at__gte=now - TRENDING_WINDOW,
-            registered_at__lt=now,
+    demand = {
+        event_id: (count, first)
+        for event_id, count, first in EventRegistration.objects.filter(
+            event_id__in=event_ids, registered_at__lt=now
         )
         .values_list("event_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), first=Min("registered_at"))
         .order_by()
-    )
+        .values_list("event_id", "n", "first")
+    }
     peers = dict(_peer_registrations(user=user, event_ids=event_ids, history=history, now=now))
     return [
         Candidate(
             event=event,
-            recent_registrations=recent.get(event.id, 0),
+            registrations=demand[event.id][0] if event.id in demand else 0,
+            registrations_per_day=_per_day(*demand[event.id], now=now) if event.id in demand else 0,
             peer_registrations=peers.get(event.id, 0),
         )
         for event in facts
     ]
+
+
+def _per_day(count: int, first: dt.datetime, *, now: dt.datetime) -> float:
+    """Registrations per day since the first one; a day's grace so one is not a rush."""
+    days = (now - first).total_seconds() / 86400
+    return count / (days + VELOCITY_GRACE_DAYS)
 
 
 def _peer_registrations(*, user, event_ids: list[int], history: History, now: dt.datetime):
