@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import reduce
@@ -146,7 +146,7 @@ def time_of_day(moment: dt.datetime) -> str:
     return "evening"
 
 
-def _shares(weights: Counter) -> dict:
+def _shares(weights: dict) -> dict:
     """Each key's part of all the weight, in [-1, 1] (hidden events weigh against)."""
     total = sum(abs(weight) for weight in weights.values())
     if not total:
@@ -165,10 +165,10 @@ def rank(
     candidates = [c for c in candidates if c.event.id not in history.excluded_event_ids]
     if not candidates:
         return []
-    categories: Counter = Counter()
-    organizations: Counter = Counter()
-    places: Counter = Counter()
-    times: Counter = Counter()
+    categories: defaultdict[int, float] = defaultdict(float)
+    organizations: defaultdict[int, float] = defaultdict(float)
+    places: defaultdict[str, float] = defaultdict(float)
+    times: defaultdict[str, float] = defaultdict(float)
     # The event each category / organization was last seen at, for "because you went to".
     because: dict[tuple[str, int], tuple[str, EventFacts]] = {}
     for weight, verb, events in (

@@ -50,7 +50,9 @@ RUN_AXE = """async (tags) => {
 def site(db):
     category = EventCategoryFactory(name="Technology", slug="technology")
     organizer = OrganizerFactory(email="organizer@wustl.edu", display_name="Robotics Club")
-    student = UserFactory(email="student@wustl.edu", display_name="Bear")
+    student = UserFactory(
+        email="student@wustl.edu", display_name="Bear", access_needs=["step_free"]
+    )
     club = OrganizationFactory(name="Robotics Club", slug="robotics")
     OfficerFactory(organization=club, user=organizer)
     soon = timezone.now() + dt.timedelta(days=2)
@@ -62,8 +64,17 @@ def site(db):
         starts_at=soon,
         ends_at=soon + dt.timedelta(hours=2),
         capacity=30,
+        access_features=["step_free", "captions"],
+        access_contact="access@wustl.edu",
     )
-    EventPostFactory(title="Chess Night", organizer=organizer, category=category)
+    # Picked "For you" on the student's home page, with accessibility badges.
+    EventPostFactory(
+        title="Chess Night",
+        organizer=organizer,
+        category=category,
+        access_features=["step_free", "food"],
+        allergens="pizza: wheat, milk",
+    )
     registration = EventRegistrationFactory(event=event, user=student)
     return {
         "anonymous": (
@@ -90,6 +101,7 @@ def site(db):
                 f"/me/tickets/{registration.pk}/",
                 "/me/account/",
                 "/me/following/",
+                "/search/?access=captions",
             ],
         ),
         "organizer": (
