@@ -128,6 +128,16 @@ bench-search-ratios: $(STAMP)
 bench-pages: $(STAMP)
 	RATELIMIT_ENABLE=false DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
 
+# Offline evaluation of "For you" (issue 23): the demo seed (5,000 events, 800 students) in a
+# database of its own, then hit rate at 10 of the ranker against "most popular" and "soonest".
+BENCH_DEMO_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_demo
+.PHONY: bench-recommendations
+bench-recommendations: $(STAMP)
+	-createdb -h 127.0.0.1 -U postgres eren_bench_demo 2>/dev/null
+	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python manage.py seed_demo
+	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python -m bench.recommendation_eval $(BENCH_ARGS)
+
 # Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
 # it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
 # gunicorn as production does and locust on this machine (/health baseline, page ratios,
@@ -159,4 +169,4 @@ bench-install:
 	$(PYTHON) -m bench.install_time --python $(PYTHON) $(BENCH_ARGS)
 
 bench: bench-install bench-search-data bench-search bench-search-ratios bench-load-500k bench-leaderboard bench-pages bench-data \
-  bench-load bench-contention
+  bench-load bench-contention bench-recommendations

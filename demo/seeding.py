@@ -7,6 +7,7 @@ difference.
 """
 
 import datetime as dt
+import functools
 import random
 import sys
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,11 @@ BATCH_SIZE = 1000
 STUDENT_NAMES_SEED = "seed-demo-students"
 PAST_DAYS = 28
 FUTURE_DAYS = 56
+# Students have interests, as real ones do: each has a few favourite categories, and this
+# share of an event's registrants are drawn from the students who favour its category
+# (the rest from everyone). It is what "For you" learns from (bench/recommendation_eval.py).
+FAVOURITE_CATEGORIES = 3
+FAN_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -353,7 +359,12 @@ def _registrations_plan(
         demand = event.capacity + plan.waitlist_demand
     else:
         demand = round(event.capacity * rng.betavariate(1, 12))
-    user_ids = rng.sample(student_ids, k=min(demand, len(student_ids)))
+    user_ids = _registrants_draw(
+        rng=rng,
+        student_ids=student_ids,
+        fans=_fans(student_count=len(student_ids)).get(event.category.slug, []),
+        count=min(demand, len(student_ids)),
+    )
     if rng.random() < 0.006:
         user_ids.append(demo_student_id)
 
@@ -388,6 +399,32 @@ def _registrations_plan(
             registration.status = EventRegistration.Status.WAITLISTED
         registrations.append(registration)
     return registrations
+
+
+@functools.cache
+def _fans(*, student_count: int) -> dict[str, list[int]]:
+    """Positions in the student pool of the students who favour each category (by slug)."""
+    slugs = [content.slug for content in demo_data.CATEGORIES]
+    fans: dict[str, list[int]] = {slug: [] for slug in slugs}
+    for index in range(student_count):
+        rng = random.Random(f"seed-demo-interests-{index}")  # noqa: S311 - demo data
+        for slug in rng.sample(slugs, k=min(FAVOURITE_CATEGORIES, len(slugs))):
+            fans[slug].append(index)
+    return fans
+
+
+def _registrants_draw(
+    *, rng: random.Random, student_ids: list[int], fans: list[int], count: int
+) -> list[int]:
+    """`count` distinct students: a FAN_SHARE of draws among the category's fans."""
+    chosen: dict[int, None] = {}
+    while len(chosen) < count:
+        if fans and rng.random() < FAN_SHARE:
+            student_id = student_ids[rng.choice(fans)]
+        else:
+            student_id = rng.choice(student_ids)
+        chosen.setdefault(student_id, None)
+    return list(chosen)
 
 
 def _event_counters_recount(*, event_ids: list[int]) -> None:

@@ -18,7 +18,8 @@ from core.api import ERRORS, ErrorOut, InputSchema
 from orgs.models import Organization
 from users.requests import ApiRequest
 
-from . import check_in_codes, permissions, selectors, services
+from . import check_in_codes, permissions, recommendations, selectors, services
+from .access import ACCESS_CONTACT_MAX_LENGTH, ALLERGENS_MAX_LENGTH, AccessFeature
 from .images import IMAGE_MAX_BYTES
 from .models import (
     CHECK_IN_RADIUS_MAX_M,
@@ -93,6 +94,11 @@ class EventOut(Schema):
     check_in_radius_m: int | None
     visibility: str = Field(description="public, school, members or unlisted.")
     organization_id: int | None = Field(description="The hosting organization, if any.")
+    access_features: list[str] = Field(
+        description="Accessibility the organizer arranged: " + ", ".join(AccessFeature.values)
+    )
+    allergens: str = Field(description="Allergens in the food served (with `food`).")
+    access_contact: str = Field(description="Who to ask about access or accommodations.")
 
     @staticmethod
     def resolve_url(event: EventPost) -> str:
@@ -280,7 +286,9 @@ def category_list(request: HttpRequest):
         "`near` (a campus building slug or `lat,lng`) with `radius_km`, `sort` "
         "(relevance|start|distance), `past=1` to include ended events, `attendance` "
         "(online|in_person; hybrid events match both), `drop_in=1` for events that need no "
-        "registration, `exact=1` for no typo correction, `page`, `page_size`. "
+        "registration, `access` (repeatable: only events offering every feature given, of "
+        + ", ".join(AccessFeature.values)
+        + "), `exact=1` for no typo correction, `page`, `page_size`. "
         "A page past the last one answers 404 with the last page's number."
     ),
 )
@@ -426,6 +434,47 @@ def my_registrations(request: ApiRequest):
     ]
 
 
+class RecommendationOut(Schema):
+    event: EventOut
+    reason: str = Field(description="Why it was picked, in one line.")
+    kind: str = Field(
+        description="history | follow | new_category | peers | place | time | popular | soon"
+    )
+    meets_access_needs: bool = Field(description="It offers every access need you saved.")
+
+
+@me_router.get(
+    "/recommendations",
+    response={200: list[RecommendationOut], 401: ErrorOut},
+    summary="Upcoming events picked for me, each with its reason",
+    description="Ranked from what you attended, registered for and follow, what students "
+    "like you registered for, and what is popular; events you hid are left out. Cached for "
+    f"up to {recommendations.CACHE_SECONDS // 60} minutes.",
+)
+def my_recommendations(request: ApiRequest, limit: int = Query(10, ge=1, le=10)):
+    return recommendations.recommendations_for(user=request.auth, limit=limit)
+
+
+@me_router.post(
+    "/recommendations/{event_id}/not-interested",
+    response={204: None, **ERRORS},
+    summary="Hide an event from my picks (similar events come up less)",
+)
+def recommendation_dismiss(request: ApiRequest, event_id: int):
+    services.recommendation_dismiss(event_id=event_id, user=request.auth)
+    return Status(204, None)
+
+
+@me_router.delete(
+    "/recommendations/{event_id}/not-interested",
+    response={204: None, **ERRORS},
+    summary="Undo: the event may be picked for me again",
+)
+def recommendation_undismiss(request: ApiRequest, event_id: int):
+    services.recommendation_undismiss(event_id=event_id, user=request.auth)
+    return Status(204, None)
+
+
 # --- Organizer endpoints: the same services and permissions as the organizer pages ----------
 
 
@@ -497,6 +546,15 @@ class EventIn(InputSchema):
     join_url: str = Field(
         "", max_length=500, description="https link; shown only to confirmed registrants."
     )
+    access_features: list[AccessFeature] = Field(
+        default_factory=list,
+        max_length=len(AccessFeature.values),
+        description="Accessibility you arranged: "
+        + ", ".join(AccessFeature.values)
+        + " (food needs `allergens`).",
+    )
+    allergens: str = Field("", max_length=ALLERGENS_MAX_LENGTH)
+    access_contact: str = Field("", max_length=ACCESS_CONTACT_MAX_LENGTH)
     repeat: SeriesIn | None = Field(
         None,
         description="Make a recurring series: one draft per occurrence (at most "
@@ -533,6 +591,11 @@ class EventPatch(InputSchema):
     guests_max: int | None = Field(None, ge=0, le=GUESTS_MAX)
     mode: EventPost.Mode | None = None
     join_url: str | None = Field(None, max_length=500)
+    access_features: list[AccessFeature] | None = Field(
+        None, max_length=len(AccessFeature.values), description="The whole list; [] for none."
+    )
+    allergens: str | None = Field(None, max_length=ALLERGENS_MAX_LENGTH)
+    access_contact: str | None = Field(None, max_length=ACCESS_CONTACT_MAX_LENGTH)
 
 
 class CancelIn(InputSchema):
@@ -672,9 +735,11 @@ def _event_fields(data: dict) -> dict:
     for name in ("title", "location_name", "visibility", *_NOT_NULL_SETTINGS):
         if name in fields and fields[name] is None:
             raise services.EventInvalid({name: ["This field cannot be null."]})
-    for name in ("address", "description", "join_url"):
+    for name in ("address", "description", "join_url", "allergens", "access_contact"):
         if name in fields and fields[name] is None:
             fields[name] = ""
+    if "access_features" in fields:
+        fields["access_features"] = [str(value) for value in fields["access_features"] or []]
     return fields
 
 

@@ -8,6 +8,7 @@ from django import forms
 from orgs.models import Organization
 
 from . import permissions
+from .access import feature_choices_explained
 from .images import IMAGE_MAX_BYTES
 from .models import (
     GUESTS_MAX,
@@ -158,6 +159,15 @@ class EventForm(forms.ModelForm):
         required=False,
         help_text="Students just come; they still check in at the door or with the event code "
         "for their E-score.",
+    )
+
+    access_features = forms.MultipleChoiceField(
+        label="Accessibility",
+        choices=feature_choices_explained,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick only what you have arranged: students plan around it. Students who "
+        "saved a need see matching events first in “For you” and can filter search by it.",
     )
 
     class Meta:
@@ -440,6 +450,15 @@ class CheckInSettingsForm(forms.ModelForm):
     """The attendance choices, changeable at the door (also on the event's edit form)."""
 
     no_show_grace_minutes = GraceMinutesField()
+
+    access_features = forms.MultipleChoiceField(
+        label="Accessibility",
+        choices=feature_choices_explained,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick only what you have arranged: students plan around it. Students who "
+        "saved a need see matching events first in “For you” and can filter search by it.",
+    )
 
     class Meta:
         model = EventPost

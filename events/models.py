@@ -12,6 +12,13 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from .access import (
+    ACCESS_CONTACT_MAX_LENGTH,
+    ALLERGENS_MAX_LENGTH,
+    FEATURE_MAX_LENGTH,
+    AccessFeature,
+)
+
 SEARCH_CONFIG = "english"
 
 # Check-in is open from an hour before the start until six hours after the end.
@@ -252,6 +259,30 @@ class EventPost(models.Model):
     image_medium = models.FileField(max_length=200, blank=True, db_default="", editable=False)
     image_small = models.FileField(max_length=200, blank=True, db_default="", editable=False)
     image_alt = models.CharField(max_length=250, blank=True, db_default="", editable=False)
+    # Accessibility (events.access): what the organizer promises, for search and the cards.
+    access_features = ArrayField(
+        models.CharField(max_length=FEATURE_MAX_LENGTH, choices=AccessFeature),
+        verbose_name="accessibility",
+        default=list,
+        db_default=[],
+        blank=True,
+    )
+    allergens = models.CharField(
+        "allergens in the food",
+        max_length=ALLERGENS_MAX_LENGTH,
+        blank=True,
+        db_default="",
+        help_text="With “Food, allergens listed”: what the food contains, e.g. “pizza: wheat, "
+        "milk; vegan and gluten-free options”.",
+    )
+    access_contact = models.CharField(
+        "access contact",
+        max_length=ACCESS_CONTACT_MAX_LENGTH,
+        blank=True,
+        db_default="",
+        help_text="Who to ask about access or to request an accommodation, e.g. an e-mail "
+        "address and by when to ask.",
+    )
     # When the no-show sweep released seats (once per event).
     no_shows_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -614,6 +645,29 @@ class AttendanceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration}: {self.get_action_display()} ({self.get_method_display()})"
+
+
+class RecommendationDismissal(models.Model):
+    """A student's "not interested" in an event picked for them (events.recommendations).
+
+    The event is never picked for them again, and its category and organization count
+    against similar picks; deleting the row is the undo.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendation_dismissals"
+    )
+    event = models.ForeignKey(EventPost, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event"], name="dismissal_once_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is not interested in {self.event}"
 
 
 class OrganizerMessage(models.Model):

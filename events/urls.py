@@ -17,6 +17,16 @@ urlpatterns = [
     path("events/<int:pk>/register", views.registration_create, name="register"),
     path("events/<int:pk>/cancel", views.registration_cancel, name="cancel"),
     path("events/<int:pk>/calendar.ics", views.event_calendar, name="calendar"),
+    path(
+        "events/<int:pk>/not-interested",
+        views.recommendation_dismiss,
+        name="not-interested",
+    ),
+    path(
+        "events/<int:pk>/not-interested/undo",
+        views.recommendation_undismiss,
+        name="not-interested-undo",
+    ),
     path("me/events/", views.MyEventsView.as_view(), name="mine"),
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),

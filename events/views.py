@@ -19,7 +19,8 @@ from users.models import User
 from users.requests import AuthenticatedRequest
 from users.selectors import user_has_verified_school_email
 
-from . import permissions, selectors, services
+from . import permissions, recommendations, selectors, services
+from .access import AccessFeature, features_ordered
 from .calendar import calendar_render
 from .forms import RegistrationForm, SelfCheckInForm
 from .models import EventPost, EventRegistration
@@ -34,6 +35,9 @@ from .search import (
 from .tickets import ticket_check_in_path, ticket_qr_svg
 
 PAGE_SIZE = 20
+# "For you" on the home page, and the session key of the pick just hidden (for its undo).
+HOME_PICKS = 6
+HIDDEN_SESSION_KEY = "recommendation_hidden"
 
 
 class EventListView(ListView):
@@ -66,8 +70,26 @@ class EventListView(ListView):
             category_slug=self.category_slug,
             windows=[("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
             followed_events=org_selectors.followed_events(user=self.request.user),
+            **self._for_you(),
             **kwargs,
         )
+
+    def _for_you(self) -> dict:
+        """The signed-in student's picks, on the unfiltered first page only."""
+        request = self.request
+        if (
+            not request.user.is_authenticated
+            or self.when
+            or self.category_slug
+            or request.GET.get("page") not in (None, "", "1")
+        ):
+            return {}
+        return {
+            "recommendations": recommendations.recommendations_for(
+                user=request.user, limit=HOME_PICKS
+            ),
+            "recommendation_hidden": request.session.pop(HIDDEN_SESSION_KEY, None),
+        }
 
 
 class SearchView(TemplateView):
@@ -77,6 +99,8 @@ class SearchView(TemplateView):
         context = super().get_context_data(**kwargs)
         context["categories"] = selectors.category_list()
         context["places"] = selectors.place_choices()
+        context["access_choices"] = AccessFeature.choices
+        context.update(_my_needs_link(self.request))
         try:
             params = replace(
                 parse_search_params(self.request.GET),
@@ -102,6 +126,20 @@ class SearchView(TemplateView):
         if "errors" in context:
             response_kwargs["status"] = 400
         return super().render_to_response(context, **response_kwargs)
+
+
+def _my_needs_link(request: HttpRequest) -> dict:
+    """The search filtered to the student's saved access needs, unless it already is."""
+    needs = features_ordered(getattr(request.user, "access_needs", None) or ())
+    if not needs or set(request.GET.getlist("access")) >= set(needs):
+        return {}
+    query = request.GET.copy()
+    query.setlist("access", needs)
+    query.pop("page", None)
+    return {
+        "my_needs_url": "?" + query.urlencode(),
+        "my_needs_labels": [AccessFeature(need).label for need in needs],
+    }
 
 
 def search_suggest(request: HttpRequest) -> JsonResponse:
@@ -187,6 +225,30 @@ def registration_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return _registration_refused(request, pk, error)
     messages.success(request, "Your registration is cancelled.")
     return redirect(_next_or_event(request, pk))
+
+
+@require_POST
+@login_required
+def recommendation_dismiss(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """ "Not interested" in a pick: gone from "For you", with an undo there."""
+    try:
+        dismissal = services.recommendation_dismiss(event_id=pk, user=request.user)
+    except services.EventNotFound as error:
+        raise Http404(error.message) from error
+    except services.ActionForbidden as error:
+        raise PermissionDenied(error.message) from error
+    request.session[HIDDEN_SESSION_KEY] = {"id": pk, "title": dismissal.event.title}
+    return redirect(reverse("events:list") + "#for-you-heading")
+
+
+@require_POST
+@login_required
+def recommendation_undismiss(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    if services.recommendation_undismiss(event_id=pk, user=request.user):
+        messages.success(request, "Undone: the event can be picked for you again.")
+    else:
+        messages.info(request, "That event was not hidden.")
+    return redirect(reverse("events:list") + "#for-you-heading")
 
 
 def _registration_refused(request, pk: int, error: services.RegistrationError) -> HttpResponse:

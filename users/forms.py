@@ -3,6 +3,8 @@ from allauth.core import context, ratelimit
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
+from events.access import feature_choices_explained
+
 from .addresses import email_canonical
 from .models import User
 
@@ -56,9 +58,24 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 class ProfileForm(forms.ModelForm):
+    access_needs = forms.MultipleChoiceField(
+        label="My access needs",
+        choices=feature_choices_explained,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Optional and private: events that meet every need you tick come first in "
+        "“For you”, and search can show only them. Only you see this.",
+    )
+
     class Meta:
         model = User
-        fields = ("display_name", "leaderboard_visibility", "pseudonym", "email_reminders")
+        fields = (
+            "display_name",
+            "leaderboard_visibility",
+            "pseudonym",
+            "email_reminders",
+            "access_needs",
+        )
         labels = {
             "email_reminders": "E-mail me a reminder the day before my events",
             "display_name": "Your name",

@@ -3,9 +3,12 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.core import signing
 from django.db import models
 from django.db.models.functions import Lower
+
+from events.access import FEATURE_MAX_LENGTH, AccessFeature
 
 from .addresses import email_canonical
 from .pseudonyms import pseudonym_generate
@@ -78,6 +81,13 @@ class User(AbstractUser):
     # What the campus identity provider last asserted (users.sso), updated on each sign-in;
     # blank for accounts that never signed in with the WUSTL Key.
     affiliation = models.CharField(max_length=10, choices=Affiliation, blank=True)
+    # Accessibility needs (events.access), saved once: matching events come first for them.
+    access_needs = ArrayField(
+        models.CharField(max_length=FEATURE_MAX_LENGTH, choices=AccessFeature),
+        default=list,
+        db_default=[],
+        blank=True,
+    )
     # Secret part of the personal calendar feed URL; calendar apps cannot log in.
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 

@@ -20,7 +20,9 @@ from core.errors import UserError
 from escore import tasks as escore_tasks
 from escore.models import ScoreEntry
 from events import services as event_services
+from events.access import AccessFeature, features_ordered
 from events.models import EventPost, EventRegistration, OrganizerMessage
+from events.recommendations import recommendations_forget
 from orgs.models import Officer
 
 from .models import OrganizerRequest, User
@@ -32,6 +34,20 @@ class AccountError(UserError):
     code = "account_error"
 
 
+def _access_needs_clean(access_needs: list[str]) -> list[str]:
+    if any(need not in AccessFeature.values for need in access_needs):
+        raise ValidationError({"access_needs": "Choose needs from the list."})
+    return features_ordered(access_needs)
+
+
+def user_access_needs_update(*, user: User, access_needs: list[str]) -> User:
+    """Save the accessibility needs alone (the API); the picks are computed again."""
+    user.access_needs = _access_needs_clean(access_needs)
+    user.save(update_fields=["access_needs"])
+    transaction.on_commit(lambda: recommendations_forget(user_id=user.pk), robust=True)
+    return user
+
+
 def user_profile_update(
     *,
     user: User,
@@ -39,16 +55,20 @@ def user_profile_update(
     leaderboard_visibility: str,
     pseudonym: str,
     email_reminders: bool | None = None,
+    access_needs: list[str] | None = None,
 ) -> User:
     """Save how the student is named on the site and shown on the leaderboard.
 
-    `email_reminders` (None: unchanged) turns the day-before reminder e-mails on or off.
+    `email_reminders` (None: unchanged) turns the day-before reminder e-mails on or off;
+    `access_needs` (None: unchanged) are the accessibility features the student needs.
     """
     user.display_name = display_name.strip()
     user.leaderboard_visibility = leaderboard_visibility
     user.pseudonym = pseudonym.strip()
     if email_reminders is not None:
         user.email_reminders = email_reminders
+    if access_needs is not None:
+        user.access_needs = _access_needs_clean(access_needs)
     if user.leaderboard_visibility == User.LeaderboardVisibility.PSEUDONYM and not user.pseudonym:
         raise ValidationError({"pseudonym": "Choose a pseudonym to show on the leaderboard."})
     if user.leaderboard_visibility == User.LeaderboardVisibility.PUBLIC and not user.display_name:
@@ -57,8 +77,16 @@ def user_profile_update(
         exclude=[f.name for f in User._meta.fields if f.name not in {"display_name", "pseudonym"}]
     )
     user.save(
-        update_fields=["display_name", "leaderboard_visibility", "pseudonym", "email_reminders"]
+        update_fields=[
+            "display_name",
+            "leaderboard_visibility",
+            "pseudonym",
+            "email_reminders",
+            "access_needs",
+        ]
     )
+    if access_needs is not None:
+        transaction.on_commit(lambda: recommendations_forget(user_id=user.pk), robust=True)
     _leaderboard_refresh_queue(user_id=user.pk)
     return user
 

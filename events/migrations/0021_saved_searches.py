@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0019_search_synonyms"),
+        ("events", "0020_access_and_recommendations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

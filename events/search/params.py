@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.errors import UserError
+from events.access import AccessFeature, features_ordered
 from events.models import EventCategory
 from events.places import place_find
 
@@ -68,6 +69,8 @@ class SearchParams:
     attendance: str = ""
     # Only drop-in events (no registration needed).
     drop_in: bool = False
+    # Only events offering every one of these accessibility features (events.access).
+    access: tuple[str, ...] = ()
     # Search the words as typed: no typo correction (the "search instead for" link).
     exact: bool = False
     # Words of `q` with campus synonyms (synonyms.query_synonyms), set by event_search.
@@ -240,6 +243,14 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     if attendance not in ATTENDANCE_CHOICES:
         errors["attendance"] = ["Choose online or in_person (or leave it out)."]
 
+    access_values = [v.strip().lower() for v in _values(data, "access") if v.strip()]
+    unknown_access = [value for value in access_values if value not in AccessFeature.values]
+    if unknown_access:
+        errors["access"] = [
+            f"Unknown accessibility feature “{unknown_access[0][:40]}”; use: "
+            f"{', '.join(AccessFeature.values)}."
+        ]
+
     if errors:
         raise SearchParamsError(errors)
     return SearchParams(
@@ -255,6 +266,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         include_cancelled=include_cancelled,
         attendance=attendance,
         drop_in=drop_in,
+        access=tuple(features_ordered(access_values)),
         exact=exact,
     )
 

@@ -133,6 +133,8 @@ def filtered_events(
         events = events.filter(mode__in=[EventPost.Mode.IN_PERSON, EventPost.Mode.HYBRID])
     if params.drop_in:
         events = events.filter(registration_required=False)
+    if params.access:
+        events = events.filter(access_features__contains=list(params.access))
 
     if params.near is not None:
         events = events.filter(latitude__isnull=False)

@@ -12,6 +12,7 @@
 | questions       | the organizer's registration questions; checking and saving answers|
 | series          | recurring events: occurrences from a rule; edit/publish following  |
 | covers          | the cover image (checked and encoded in events.images)             |
+| recommendations | "not interested" in a recommended event, and its undo             |
 
 Errors the user caused are the classes in `events.errors`, re-exported here too.
 """
@@ -84,6 +85,7 @@ from .questions import (
     question_delete,
     question_field_name,
 )
+from .recommendations import recommendation_dismiss, recommendation_undismiss
 from .registration import (
     registration_cancel,
     registration_check_eligibility,
@@ -159,6 +161,8 @@ __all__ = [
     "question_add",
     "question_delete",
     "question_field_name",
+    "recommendation_dismiss",
+    "recommendation_undismiss",
     "registration_cancel",
     "registration_check_eligibility",
     "registration_check_in",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core import outbox
 from events import permissions, tasks
+from events.access import AccessFeature, features_ordered
 from events.errors import EventInvalid, EventStateConflict
 from events.models import (
     NO_SHOW_GRACE_DEFAULT_MINUTES,
@@ -60,6 +61,10 @@ EVENT_EDITABLE_FIELDS = (
     # Online and hybrid events.
     "mode",
     "join_url",
+    # Accessibility (events.access).
+    "access_features",
+    "allergens",
+    "access_contact",
 )
 # Changing these makes the stored coordinates wrong: the jobs issue geocodes them again.
 _GEOCODED_FIELDS = ("location_name", "address")
@@ -74,6 +79,30 @@ _ONE_LINE_FIELDS = ("title", "location_name", "address")
 def _text_is_one_line(text: str) -> bool:
     """No line or paragraph separator and no other control character (tab included)."""
     return not any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in text)
+
+
+def _access_errors(*, event: EventPost) -> dict[str, list[str]]:
+    """Known features once each (stored in the list's order); food comes with its allergens."""
+    errors: dict[str, list[str]] = {}
+    features = list(event.access_features or [])
+    unknown = [value for value in features if value not in AccessFeature.values]
+    if unknown:
+        errors["access_features"] = [
+            f"Unknown accessibility feature “{str(value)[:40]}”; choose from: "
+            f"{', '.join(AccessFeature.values)}."
+            for value in unknown
+        ]
+    event.access_features = features_ordered(features)
+    event.allergens = (event.allergens or "").strip()
+    event.access_contact = (event.access_contact or "").strip()
+    if AccessFeature.FOOD in event.access_features and not event.allergens:
+        errors["allergens"] = [
+            "List the allergens in the food (or untick “Food, allergens listed”)."
+        ]
+    for name in ("allergens", "access_contact"):
+        if not _text_is_one_line(getattr(event, name)):
+            errors.setdefault(name, []).append("Keep this to one line, without line breaks.")
+    return errors
 
 
 def _event_validate(*, event: EventPost) -> None:
@@ -101,6 +130,7 @@ def _event_validate(*, event: EventPost) -> None:
         errors["join_url"] = ["An in-person event has no join link: choose online or hybrid."]
     elif event.join_url and not event.join_url.lower().startswith("https://"):
         errors["join_url"] = ["Use an https:// link."]
+    errors.update(_access_errors(event=event))
     if event.capacity is not None and event.capacity < 1:
         errors.setdefault("capacity", []).append(
             "Capacity must be at least 1; leave it blank for unlimited."
@@ -166,6 +196,9 @@ def event_create(
     guests_max: int = 0,
     mode: str = EventPost.Mode.IN_PERSON,
     join_url: str = "",
+    access_features: Iterable[str] = (),
+    allergens: str = "",
+    access_contact: str = "",
 ) -> EventPost:
     """A new draft event; publishing is a separate step (`event_publish`).
 
@@ -196,6 +229,9 @@ def event_create(
         guests_max=guests_max,
         mode=mode,
         join_url=join_url,
+        access_features=list(access_features),
+        allergens=allergens,
+        access_contact=access_contact,
         status=EventPost.Status.DRAFT,
         geocode_status=EventPost.GeocodeStatus.PENDING,
     )

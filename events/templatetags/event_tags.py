@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core import clock
+from events.access import features_labelled
 from events.models import EventPost
 from events.search import format_count, mark_highlights
 
@@ -76,6 +77,24 @@ def seats_text(event: EventPost) -> str:
     return f"{seats} spot{'' if seats == 1 else 's'} left"
 
 
+def access_badges_html(event: EventPost) -> SafeString:
+    """The event's accessibility features as labelled badges (the symbol is decorative)."""
+    features = features_labelled(event.access_features or ())
+    if not features:
+        return SafeString("")
+    items = format_html_join(
+        "",
+        '<li class="access-badge" data-access="{}"><span aria-hidden="true">{}</span> {}</li>',
+        features,
+    )
+    return format_html('<ul class="access-badges" aria-label="Accessibility">{}</ul>', items)
+
+
+@register.simple_tag
+def access_badges(event: EventPost) -> SafeString:
+    return access_badges_html(event)
+
+
 @register.simple_tag
 def search_card(event: EventPost) -> SafeString:
     """One search result card.
@@ -96,7 +115,7 @@ def search_card(event: EventPost) -> SafeString:
     return format_html(
         '<li class="card">\n        <p class="card-category">{}{}</p>\n'
         '        <h2><a href="{}">{}</a></h2>\n        <p>{} · {}</p>\n'
-        '        {}\n        <p class="seats">{}</p>\n      </li>',
+        '        {}\n        {}<p class="seats">{}</p>\n      </li>',
         event.category.name,
         distance,
         event.get_absolute_url(),
@@ -104,6 +123,7 @@ def search_card(event: EventPost) -> SafeString:
         event_time(event.starts_at),
         event.location_name,
         snippet,
+        access_badges_html(event),
         seats_text(event),
     )
 

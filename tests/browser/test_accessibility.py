@@ -60,7 +60,9 @@ def site(db, settings):
     )
     category = EventCategoryFactory(name="Technology", slug="technology")
     organizer = OrganizerFactory(email="organizer@wustl.edu", display_name="Robotics Club")
-    student = UserFactory(email="student@wustl.edu", display_name="Bear")
+    student = UserFactory(
+        email="student@wustl.edu", display_name="Bear", access_needs=["step_free"]
+    )
     club = OrganizationFactory(name="Robotics Club", slug="robotics")
     OfficerFactory(organization=club, user=organizer)
     soon = timezone.now() + dt.timedelta(days=2)
@@ -72,8 +74,17 @@ def site(db, settings):
         starts_at=soon,
         ends_at=soon + dt.timedelta(hours=2),
         capacity=30,
+        access_features=["step_free", "captions"],
+        access_contact="access@wustl.edu",
     )
-    EventPostFactory(title="Chess Night", organizer=organizer, category=category)
+    # Picked "For you" on the student's home page, with accessibility badges.
+    EventPostFactory(
+        title="Chess Night",
+        organizer=organizer,
+        category=category,
+        access_features=["step_free", "food"],
+        allergens="pizza: wheat, milk",
+    )
     registration = EventRegistrationFactory(event=event, user=student)
     saved, _ = saved_search_create(user=student, name="Robots", query={"q": ["robot"]})
     yesterday = timezone.now() - dt.timedelta(days=1)
@@ -116,6 +127,7 @@ def site(db, settings):
                 "/me/following/",
                 "/search/?q=robot",
                 "/me/searches/",
+                "/search/?access=captions",
             ],
         ),
         "organizer": (
