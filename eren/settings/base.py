@@ -506,6 +506,10 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ma
 
 # Anonymous list, search and detail pages: public for this long, and kept whole in Redis.
 ANONYMOUS_PAGE_CACHE_SECONDS = env.int("ANONYMOUS_PAGE_CACHE_SECONDS", default=300)
+# Signed-in pages: the parts every reader shares, rendered once for this long (the home
+# page's list of cards, the leaderboard's top 50); the reader's own parts never are.
+SHARED_FRAGMENT_CACHE_SECONDS = env.int("SHARED_FRAGMENT_CACHE_SECONDS", default=30)
+LEADERBOARD_CACHE_SECONDS = env.int("LEADERBOARD_CACHE_SECONDS", default=5)
 
 # --- Security ---------------------------------------------------------------------------
 
