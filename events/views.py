@@ -168,8 +168,9 @@ class EventDetailView(DetailView):
                     event=self.object, questions=selectors.question_list(event_id=self.object.pk)
                 )
             ),
-            email_unverified=lambda: user.is_authenticated
-            and not user_has_verified_school_email(user=user),
+            email_unverified=lambda: (
+                user.is_authenticated and not user_has_verified_school_email(user=user)
+            ),
             **kwargs,
         )
 

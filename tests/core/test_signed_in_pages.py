@@ -132,9 +132,7 @@ def test_school_only_events_are_never_shared_with_readers_who_may_not_list_them(
     assert "Students only mixer" not in _get(client, "/").content.decode()
 
 
-def test_registered_student_detail_needs_no_form_queries(
-    client, campus, django_assert_num_queries
-):
+def test_registered_student_detail_needs_no_form_queries(client, campus, django_assert_num_queries):
     client.force_login(campus["student"])
     path = campus["events"][0].get_absolute_url()
     _get(client, path)
@@ -155,9 +153,7 @@ def test_leaderboard_rows_are_shared_but_mark_each_reader_in_them(client, campus
     assert 'class="me"' not in theirs
 
 
-def test_organizer_dashboard_statements_do_not_grow_with_events(
-    client, django_assert_num_queries
-):
+def test_organizer_dashboard_statements_do_not_grow_with_events(client, django_assert_num_queries):
     organizer = OrganizerFactory()
     EventPostFactory.create_batch(12, organizer=organizer)
     client.force_login(organizer)
