@@ -154,7 +154,18 @@ def _mix_table(mix: dict[str, dict[str, float]]) -> None:
 
 def signed_in_mix(args) -> None:
     """/health at saturation, then the mix with every user a logged-in student."""
-    with BenchServer(port=args.port, workers=args.workers) as server:
+    server = BenchServer(port=args.port, workers=args.workers, startup_timeout=180)
+    # One SECRET_KEY for the server and the sessions made for it beforehand (bench.signed_in):
+    # 200 logins at once are 200 PBKDF2 hashes, which a busy 2-core machine takes minutes on.
+    server.extra_env["SECRET_KEY"] = server.environment()["SECRET_KEY"]
+    with tempfile.TemporaryDirectory(prefix="eren-sessions-") as directory, server:
+        sessions = Path(directory) / "sessions"
+        subprocess.run(
+            [sys.executable, "-m", "bench.signed_in", "sessions", str(args.users), str(sessions)],
+            cwd=ROOT,
+            env=server.environment(),
+            check=True,
+        )
         hello = _saturation(server, args, [("/health (hello)", "HelloUser")])["/health (hello)"]
         mix = locust_run(
             server,
@@ -163,6 +174,7 @@ def signed_in_mix(args) -> None:
             duration=args.duration,
             processes=args.processes,
             spawn_rate=args.spawn_rate,
+            env={"BENCH_SESSIONS_FILE": str(sessions)},
         )
         workers = len(server.worker_pids())
     print(f"After: {machine_line()}\n")

@@ -27,6 +27,7 @@ import itertools
 import os
 import random
 import re
+from http.cookiejar import Cookie
 
 from gevent.lock import Semaphore
 from locust import FastHttpUser, between, constant, events, task
@@ -189,10 +190,45 @@ class Student(FastHttpUser):
         self.client.get("/me/events/", name="/me/events/")
 
 
+_SESSIONS_FILE = os.environ.get("BENCH_SESSIONS_FILE")
+_sessions = iter(open(_SESSIONS_FILE).read().split()) if _SESSIONS_FILE else None  # noqa: SIM115
+
+
 class SignedInStudent(Student):
     """The mix with every user signed in (issue 25): the visitor's pages and shares, seen
     signed in (the home page, search and event pages a student gets, none from the page
-    cache), plus the student's own: register or cancel, leaderboard, My events, My E-score."""
+    cache), plus the student's own: register or cancel, leaderboard, My events, My E-score.
+
+    With BENCH_SESSIONS_FILE (session keys, one a line: bench.signed_in sessions) each user
+    takes a session made beforehand instead of logging in through the form."""
+
+    def _log_in(self) -> None:
+        if _sessions is None:
+            super()._log_in()
+            return
+        cookie = Cookie(
+            0,
+            "sessionid",
+            next(_sessions),
+            None,
+            False,
+            self.host.split("//")[1].split(":")[0],
+            False,
+            False,
+            "/",
+            True,
+            False,
+            None,
+            False,
+            None,
+            None,
+            {},
+        )
+        self.client.cookiejar.set_cookie(cookie)
+        # The first page sets the CSRF cookie the register and cancel forms need.
+        with self.client.get("/", name="/ (event list)", catch_response=True) as response:
+            if "/accounts/" in response.url or "Log out" not in response.text:
+                response.failure("the session is not signed in")
 
     @task(45)
     def event_list(self) -> None:

@@ -81,3 +81,44 @@ def session_cookie(base: str, *, email: str, password: str = DEMO_PASSWORD) -> s
     if "sessionid" not in cookies or "/accounts/" in landed:
         raise SystemExit(f"could not log in as {email} (landed on {landed})")
     return "; ".join(f"{name}={value}" for name, value in sorted(cookies.items()))
+
+
+def sessions_create(count: int, *, email_domain: str = "@bench.wustl.edu") -> list[str]:
+    """Signed-in sessions for `count` students, made in process (Django set up with the
+    server's SECRET_KEY and cache): what a login leaves, without its PBKDF2, so a load test
+    on a busy machine measures the pages, not the hashing of 200 passwords at once."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from users.models import User
+
+    students = User.objects.filter(
+        email__endswith=email_domain, is_active=True, is_staff=False
+    ).order_by("pk")[:count]
+    keys = []
+    for student in students:
+        session = SessionStore()
+        session[SESSION_KEY] = str(student.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = student.get_session_auth_hash()
+        session.create()
+        keys.append(session.session_key)
+    return keys
+
+
+def main() -> None:
+    """`python -m bench.signed_in sessions N FILE`: N session keys, one a line, into FILE."""
+    import sys
+
+    import django
+
+    _command, count, path = sys.argv[1:4]
+    django.setup()
+    keys = sessions_create(int(count))
+    with open(path, "w") as output:
+        output.write("\n".join(keys))
+
+
+if __name__ == "__main__":
+    main()
