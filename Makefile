@@ -124,19 +124,30 @@ bench-search-ratios: $(STAMP)
 	DATABASE_URL=$(BENCH_SEARCH_5K_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.search_profile --requests 300
 
 # Cached anonymous event list vs /health on one gunicorn (needs wrk: apt-get install wrk).
-.PHONY: bench-pages
+.PHONY: bench-pages bench-pages-signed-in bench-balance
 bench-pages: $(STAMP)
 	RATELIMIT_ENABLE=false DATABASE_URL=$(BENCH_SEARCH_5K_URL) $(BIN)/python -m bench.page_cache_benchmark --seconds 5 --rounds 5 $(BENCH_ARGS)
+# The pages a signed-in student sees vs /health (issue 25), 2 workers, on the database that
+# `make run` seeds (the demo accounts sign in), then its in-process profile per page.
+BENCH_DEMO_URL ?= postgres://postgres@127.0.0.1:5432/eren
+bench-pages-signed-in: $(STAMP)
+	DATABASE_URL=$(BENCH_DEMO_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.page_cache_benchmark \
+	  --signed-in --workers 2 --seconds 5 --rounds 3 $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DEMO_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.signed_in_profile --requests 200
+# Do the gunicorn workers share keep-alive load? Ten short /health runs, then one long one.
+bench-balance: $(STAMP)
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench.worker_balance \
+	  --runs 10 --seconds 3 --keepalive-seconds 30 $(BENCH_ARGS)
 
 # Offline evaluation of "For you" (issue 23): the demo seed (5,000 events, 800 students) in a
 # database of its own, then hit rate at 10 of the ranker against "most popular" and "soonest".
-BENCH_DEMO_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_demo
+BENCH_RECOMMENDATIONS_URL ?= postgres://postgres@127.0.0.1:5432/eren_bench_demo
 .PHONY: bench-recommendations
 bench-recommendations: $(STAMP)
 	-createdb -h 127.0.0.1 -U postgres eren_bench_demo 2>/dev/null
-	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python manage.py migrate -v0
-	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python manage.py seed_demo
-	DATABASE_URL=$(BENCH_DEMO_URL) $(BIN)/python -m bench.recommendation_eval $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_RECOMMENDATIONS_URL) $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=$(BENCH_RECOMMENDATIONS_URL) $(BIN)/python manage.py seed_demo
+	DATABASE_URL=$(BENCH_RECOMMENDATIONS_URL) $(BIN)/python -m bench.recommendation_eval $(BENCH_ARGS)
 
 # Load test of issue 8 on one database (names must start with eren_bench): bench-data fills
 # it (5,000 events, 100,000 students who can log in, registrations, scores), bench-load runs
@@ -152,12 +163,16 @@ BENCH_USERS ?= 200
 BENCH_DURATION ?= 60
 BENCH_CONTENTION_RATE ?= 50
 BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) LOG_LEVEL=WARNING
-.PHONY: bench bench-data bench-load bench-contention bench-search bench-search-data bench-load-500k
+.PHONY: bench bench-data bench-load bench-load-signed-in bench-contention bench-search bench-search-data bench-load-500k
 bench-data: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.generate_events --events $(BENCH_EVENTS) \
 	  --students $(BENCH_STUDENTS) --reset
 bench-load: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.load_test --users $(BENCH_USERS) \
+	  --duration $(BENCH_DURATION) $(BENCH_LOAD_ARGS)
+# The same 200 users, every one signed in (issue 25).
+bench-load-signed-in: $(STAMP)
+	$(BENCH_ENV) $(BIN)/python -m bench.load_test --signed-in --users $(BENCH_USERS) \
 	  --duration $(BENCH_DURATION) $(BENCH_LOAD_ARGS)
 bench-contention: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m bench.registration_contention $(BENCH_CONTENTION_ARGS)
@@ -169,4 +184,5 @@ bench-install:
 	$(PYTHON) -m bench.install_time --python $(PYTHON) $(BENCH_ARGS)
 
 bench: bench-install bench-search-data bench-search bench-search-ratios bench-load-500k bench-leaderboard bench-pages bench-data \
-  bench-load bench-contention bench-recommendations
+  bench-load bench-load-signed-in bench-contention bench-balance bench-pages-signed-in \
+  bench-recommendations

@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import time
 
 
 def _int(name: str, default: int) -> int:
@@ -33,11 +34,29 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # through accept() again, where an idle worker's main thread wins: the load rebalances
 # within a second. 0 keeps every connection until the keep-alive timeout.
 keepalive_requests = _int("GUNICORN_KEEPALIVE_REQUESTS", 100)
+# The same by age: a count alone never recycles a connection that carries few requests a
+# second, and on a busy machine (about 20 /health a second per connection) one worker kept
+# every connection of 7 in 10 three-second runs (docs/BENCHMARKS.md, issue 25). A connection
+# older than this many seconds is closed after its current request; 0 = by count only.
+keepalive_max_seconds = float(os.environ.get("GUNICORN_KEEPALIVE_MAX_SECONDS", "1"))
+# When each open connection's first request came, by the client's address and port (one
+# connection); cleared when it grows, which lets a few connections live longer at worst.
+_connection_started: dict[tuple, float] = {}
 
 
 def pre_request(worker, req):
     if keepalive_requests and req.req_number >= keepalive_requests:
         req.must_close = True
+    if keepalive_max_seconds:
+        now = time.monotonic()
+        if req.req_number == 1:
+            if len(_connection_started) > 4096:
+                _connection_started.clear()
+            _connection_started[req.peer_addr] = now
+        elif now - _connection_started.get(req.peer_addr, now) >= keepalive_max_seconds:
+            req.must_close = True
+    if req.must_close:
+        _connection_started.pop(req.peer_addr, None)
 
 
 # Heartbeat files: /dev/shm (memory) where it exists, so a read-only root filesystem works.

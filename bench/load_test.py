@@ -14,6 +14,8 @@ warm-up and after the mix. A second server with the anonymous page cache off rep
 Fill the database first: python -m bench.generate_events --events 5000 --students 100000.
 --search-only measures /health and the search page alone, on a database without students
 (the 500,000-event search database of `make bench-search-data`).
+--signed-in runs only the mix, with every user a logged-in student (SignedInStudent; issue 25:
+p95 ≤ 50 ms, no errors), after a /health baseline on the same server.
 """
 
 from __future__ import annotations
@@ -139,6 +141,51 @@ def _ratio(rate: float, hello_rate: float) -> str:
     return f"{rate / hello_rate:.2f}" if hello_rate else "n/a (no /health requests)"
 
 
+def _mix_table(mix: dict[str, dict[str, float]]) -> None:
+    print("| request | count | requests/s | p50 ms | p95 ms | p99 ms | failures |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, stats in mix.items():
+        print(
+            f"| {name} | {stats['Request Count']:.0f} | {stats['Requests/s']:.1f} | "
+            f"{stats['50%']:.0f} | {stats['95%']:.0f} | {stats['99%']:.0f} | "
+            f"{stats['Failure Count']:.0f} |"
+        )
+
+
+def signed_in_mix(args) -> None:
+    """/health at saturation, then the mix with every user a logged-in student."""
+    server = BenchServer(port=args.port, workers=args.workers, startup_timeout=180)
+    # One SECRET_KEY for the server and the sessions made for it beforehand (bench.signed_in):
+    # 200 logins at once are 200 PBKDF2 hashes, which a busy 2-core machine takes minutes on.
+    server.extra_env["SECRET_KEY"] = server.environment()["SECRET_KEY"]
+    with tempfile.TemporaryDirectory(prefix="eren-sessions-") as directory, server:
+        sessions = Path(directory) / "sessions"
+        subprocess.run(
+            [sys.executable, "-m", "bench.signed_in", "sessions", str(args.users), str(sessions)],
+            cwd=ROOT,
+            env=server.environment(),
+            check=True,
+        )
+        hello = _saturation(server, args, [("/health (hello)", "HelloUser")])["/health (hello)"]
+        mix = locust_run(
+            server,
+            ["SignedInStudent"],
+            users=args.users,
+            duration=args.duration,
+            processes=args.processes,
+            spawn_rate=args.spawn_rate,
+            env={"BENCH_SESSIONS_FILE": str(sessions)},
+        )
+        workers = len(server.worker_pids())
+    print(f"After: {machine_line()}\n")
+    print(
+        f"Mix, {args.users} users, every one a logged-in student, {workers} gunicorn workers, "
+        f"a {args.duration} s run measured from when every student had logged in "
+        f"(/health alone: {hello['Requests/s']:.0f} requests/s):\n"
+    )
+    _mix_table(mix)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
@@ -152,6 +199,9 @@ def main() -> None:
         action="store_true",
         help="only /health and the search page (a database without students, e.g. 500k events)",
     )
+    parser.add_argument(
+        "--signed-in", action="store_true", help="only the mix, every user signed in"
+    )
     parser.add_argument("--processes", type=int, default=1, help="locust worker processes")
     parser.add_argument(
         "--spawn-rate", type=int, help="users started per second (default: a quarter of them)"
@@ -161,6 +211,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"Before: {machine_line()}\n")
+    if args.signed_in:
+        signed_in_mix(args)
+        return
     pages = [("/health (hello)", "HelloUser")]
     if not args.search_only:
         pages.append(("/ (event list)", "EventListUser"))

@@ -14,6 +14,9 @@ latency of the search page at a given rate rather than at saturation. Its pauses
 exponential (arrivals as from many independent students); fixed one-second pauses would
 send the users' requests in synchronised bursts and measure the bursts.
 
+SignedInStudent is the same mix with every user a logged-in student (register or cancel 5%,
+leaderboard 3%, My events 2%, My E-score 2%, the rest the visitor's pages).
+
 Students are the generator's student<N>@bench.wustl.edu, N from 1 to BENCH_STUDENTS, with
 the password bench.generate_events.BENCH_PASSWORD (bench/generate_events.py --students).
 """
@@ -24,6 +27,7 @@ import itertools
 import os
 import random
 import re
+from http.cookiejar import Cookie
 
 from gevent.lock import Semaphore
 from locust import FastHttpUser, between, constant, events, task
@@ -63,7 +67,8 @@ def _measure_once_logged_in(environment) -> None:
 @events.init.add_listener
 def _watch_spawning(environment, **_kwargs) -> None:
     def spawned(**_kwargs) -> None:
-        _logins["students"] = environment.runner.user_classes_count.get("Student", 0)
+        counts = environment.runner.user_classes_count
+        _logins["students"] = counts.get("Student", 0) + counts.get("SignedInStudent", 0)
         _measure_once_logged_in(environment)
 
     environment.events.spawning_complete.add_listener(spawned)
@@ -183,6 +188,65 @@ class Student(FastHttpUser):
     @task(2)
     def my_events(self) -> None:
         self.client.get("/me/events/", name="/me/events/")
+
+
+_SESSIONS_FILE = os.environ.get("BENCH_SESSIONS_FILE")
+_sessions = iter(open(_SESSIONS_FILE).read().split()) if _SESSIONS_FILE else None  # noqa: SIM115
+
+
+class SignedInStudent(Student):
+    """The mix with every user signed in (issue 25): the visitor's pages and shares, seen
+    signed in (the home page, search and event pages a student gets, none from the page
+    cache), plus the student's own: register or cancel, leaderboard, My events, My E-score.
+
+    With BENCH_SESSIONS_FILE (session keys, one a line: bench.signed_in sessions) each user
+    takes a session made beforehand instead of logging in through the form."""
+
+    def _log_in(self) -> None:
+        if _sessions is None:
+            super()._log_in()
+            return
+        cookie = Cookie(
+            0,
+            "sessionid",
+            next(_sessions),
+            None,
+            False,
+            self.host.split("//")[1].split(":")[0],
+            False,
+            False,
+            "/",
+            True,
+            False,
+            None,
+            False,
+            None,
+            None,
+            {},
+        )
+        self.client.cookiejar.set_cookie(cookie)
+        # The first page sets the CSRF cookie the register and cancel forms need.
+        with self.client.get("/", name="/ (event list)", catch_response=True) as response:
+            if "/accounts/" in response.url or "Log out" not in response.text:
+                response.failure("the session is not signed in")
+
+    @task(45)
+    def event_list(self) -> None:
+        page = random.choice((1, 1, 1, 2, 3))
+        self.client.get("/" if page == 1 else f"/?page={page}", name="/ (event list)")
+
+    @task(25)
+    def search(self) -> None:
+        self.client.get("/search/", params={"q": search_terms()}, name="/search/?q=")
+
+    @task(15)
+    def event_detail(self) -> None:
+        event_id = random.choice(self.event_ids)
+        self.client.get(f"/events/{event_id}/", name="/events/<id>/")
+
+    @task(2)
+    def my_escore(self) -> None:
+        self.client.get("/me/escore/", name="/me/escore/")
 
 
 class HelloUser(FastHttpUser):

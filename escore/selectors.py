@@ -132,6 +132,18 @@ class LeaderboardView:
     # page is slower, and the notice says the leaderboard may be delayed.
     delayed: bool
 
+    @property
+    def rows_cache_key(self) -> str:
+        """What the rendered rows vary on: the scope, and the viewer only when among them.
+
+        Everyone outside the top rows sees the same list, so they share one rendering
+        (escore/leaderboard.html, LEADERBOARD_CACHE_SECONDS); a listed viewer's row is marked.
+        """
+        # The viewer's place in the list, not their rank: tied students share a rank.
+        me = next((index for index, row in enumerate(self.rows, 1) if row.is_me), 0)
+        term = self.term.key if self.term else "all"
+        return f"{term}:{me}:{len(self.rows)}"
+
 
 def leaderboard_get(
     *,

@@ -1,5 +1,6 @@
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -46,7 +47,9 @@ class LeaderboardPageView(TemplateView):
         scope = self.request.GET.get("term")
         scope = scope if scope in selectors.SCOPES else "current"
         board = selectors.leaderboard_get(scope=scope, user=self.request.user)
-        return super().get_context_data(board=board, **kwargs)
+        return super().get_context_data(
+            board=board, rows_cache_seconds=settings.LEADERBOARD_CACHE_SECONDS, **kwargs
+        )
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -239,6 +239,7 @@ def event_get_authorized(*, event_id: int, user, action: Action) -> EventPost:
     """The event, when it exists and the user may take the action on it; raises otherwise."""
     event = (
         EventPost.objects.select_related("category", "organizer", "cancelled_by", "organization")
+        .defer("search_vector")  # the search's own column, the biggest of the row
         .filter(pk=event_id)
         .first()
     )

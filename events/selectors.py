@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Case,
@@ -119,6 +120,7 @@ def registration_list_for_user(*, user) -> QuerySet[EventRegistration]:
         EventRegistration.objects.filter(user=user)
         .exclude(status=EventRegistration.Status.CANCELLED)
         .select_related("event", "event__category")
+        .defer("event__search_vector")  # the search's own column, the biggest of the row
         .annotate(
             waitlist_position=Case(
                 When(
@@ -166,6 +168,7 @@ def event_list_browse(
         EventPost.objects.upcoming(now=now)
         .filter(visibility__in=visibilities)
         .select_related("category")
+        .defer("search_vector")  # the search's own column, the biggest of the row
     )
     if when:
         window_start, window_end = browse_window(when=when, now=now)
@@ -174,6 +177,22 @@ def event_list_browse(
     if category_slug:
         events = events.filter(category__slug=category_slug)
     return events
+
+
+def home_list_cache_seconds() -> int:
+    """How long readers share the home page's list (filters, category chips, a page of cards).
+
+    It is the same for every reader allowed the same visibilities, so signed-in students
+    share one rendered copy, keyed by what they may see and the query string
+    (events/event_list.html). A seat count on it is up to this old (30 s by default); the
+    event's own page always shows the live count.
+    """
+    return settings.SHARED_FRAGMENT_CACHE_SECONDS
+
+
+def home_list_cache_key(*, visibilities: tuple[str, ...], query: str) -> str:
+    """The vary-on part of the shared home list fragment (the cache tag hashes it)."""
+    return f"{','.join(visibilities)}?{query}"
 
 
 # The home page's category chips show how many events are coming up in each. Counting them
@@ -247,6 +266,8 @@ def organizer_event_list(*, user) -> QuerySet[EventPost]:
             Q(organizer=user, organization__isnull=True) | Q(organization__officers__user=user)
         )
         .select_related("category")
+        # Grouped by every selected column: the search's tsvector only made that slower.
+        .defer("search_vector")
         .annotate(
             checked_in_count=Count(
                 "registrations", filter=Q(registrations__checked_in_at__isnull=False)

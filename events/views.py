@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -41,7 +42,13 @@ HIDDEN_SESSION_KEY = "recommendation_hidden"
 
 
 class EventListView(ListView):
-    """Home: upcoming events with quick filters (today, this week, this weekend) and categories."""
+    """Home: upcoming events with quick filters (today, this week, this weekend) and categories.
+
+    The list under the filters is the same for every reader who may see the same
+    visibilities, so the template keeps it as one shared fragment (selectors.
+    home_list_cache_seconds) and the queries behind it are lazy: a cached fragment runs none
+    of them. What is the reader's own (the followed organizations' events) stays outside.
+    """
 
     template_name = "events/event_list.html"
     context_object_name = "events"
@@ -51,10 +58,9 @@ class EventListView(ListView):
         when = self.request.GET.get("when")
         self.when = when if when in selectors.BROWSE_WINDOWS else None
         self.category_slug = self.request.GET.get("category") or None
+        self.visibilities = permissions.listable_visibilities(self.request.user)
         return selectors.event_list_browse(
-            when=self.when,
-            category_slug=self.category_slug,
-            visibilities=permissions.listable_visibilities(self.request.user),
+            when=self.when, category_slug=self.category_slug, visibilities=self.visibilities
         )
 
     def paginate_queryset(self, queryset, page_size):
@@ -64,15 +70,28 @@ class EventListView(ListView):
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            categories=selectors.category_list_with_upcoming_counts(),
-            when=self.when,
-            category_slug=self.category_slug,
-            windows=[("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
-            followed_events=org_selectors.followed_events(user=self.request.user),
+        # Counted and read only when the shared fragment is rendered (a cache miss).
+        pagination = SimpleLazyObject(
+            lambda: self.paginate_queryset(self.object_list, self.paginate_by)
+        )
+        return {
+            "view": self,
+            "paginator": SimpleLazyObject(lambda: pagination[0]),
+            "page_obj": SimpleLazyObject(lambda: pagination[1]),
+            "events": SimpleLazyObject(lambda: pagination[2]),
+            "is_paginated": SimpleLazyObject(lambda: pagination[3]),
+            "list_cache_seconds": selectors.home_list_cache_seconds(),
+            "list_cache_key": selectors.home_list_cache_key(
+                visibilities=self.visibilities, query=self.request.GET.urlencode()
+            ),
+            "categories": selectors.category_list_with_upcoming_counts,
+            "when": self.when,
+            "category_slug": self.category_slug,
+            "windows": [("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
+            "followed_events": org_selectors.followed_events(user=self.request.user),
             **self._for_you(),
             **kwargs,
-        )
+        }
 
     def _for_you(self) -> dict:
         """The signed-in student's picks, on the unfiltered first page only."""
@@ -173,17 +192,23 @@ class EventDetailView(DetailView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         registration = selectors.registration_get_active(event_id=self.object.pk, user=user)
+        if registration is not None:
+            registration.event = self.object  # its deadlines and status, without a query
         return super().get_context_data(
             registration=registration,
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
             join_url=selectors.join_url_for(event=self.object, user=user),
-            register_form=RegistrationForm(
-                event=self.object, questions=selectors.question_list(event_id=self.object.pk)
+            # Asked only when the page offers to register (the template's choice).
+            register_form=SimpleLazyObject(
+                lambda: RegistrationForm(
+                    event=self.object, questions=selectors.question_list(event_id=self.object.pk)
+                )
             ),
-            email_unverified=user.is_authenticated
-            and not user_has_verified_school_email(user=user),
+            email_unverified=lambda: (
+                user.is_authenticated and not user_has_verified_school_email(user=user)
+            ),
             **kwargs,
         )
 

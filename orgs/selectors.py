@@ -90,19 +90,29 @@ def followed_events(*, user, limit: int = 6) -> list[EventPost]:
     """Upcoming events of the organizations the student follows: the home page's section."""
     if not user.is_authenticated:
         return []
-    followed = OrganizationFollow.objects.filter(user=user).values("organization_id")
+    # The followed ids first (a student follows a handful): with them as constants the
+    # events come from the organization index, not from a scan of every upcoming event that
+    # a join with the co-hosts and a DISTINCT over every column needed (13 ms on the demo).
+    followed = list(
+        OrganizationFollow.objects.filter(user=user).values_list("organization_id", flat=True)
+    )
+    if not followed:
+        return []
     member_of = Membership.objects.filter(user=user, status=Membership.Status.APPROVED).values(
         "organization_id"
     )
     visible = Q(visibility__in=permissions.listable_visibilities(user)) | Q(
         visibility=Visibility.MEMBERS, organization__in=member_of
     )
+    cohosted = EventPost.cohosts.through.objects.filter(organization_id__in=followed).values(
+        "eventpost_id"
+    )
     return list(
         EventPost.objects.upcoming()
-        .filter(Q(organization__in=followed) | Q(cohosts__in=followed))
+        .filter(Q(organization_id__in=followed) | Q(pk__in=cohosted))
         .filter(visible)
         .select_related("category", "organization")
-        .distinct()[:limit]
+        .defer("search_vector")[:limit]
     )
 
 

@@ -16,7 +16,17 @@ def user_has_verified_school_email(*, user: User) -> bool:
     """True when the account's address is a school address its owner has confirmed."""
     if not school_email_is_allowed(user.email):
         return False
-    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    # A page asks several times (listings, the registration form, the leaderboard gate); the
+    # answer is kept on the instance, which lives for one request, for the address it is for.
+    remembered = user.__dict__.get("_verified_school_email")
+    if remembered is not None and remembered[0] == user.email:
+        return remembered[1]
+    verified = EmailAddress.objects.filter(
+        user=user, email__iexact=user.email, verified=True
+    ).exists()
+    if verified:
+        user.__dict__["_verified_school_email"] = (user.email, verified)
+    return verified
 
 
 def organizer_request_latest(*, user: User) -> OrganizerRequest | None:

@@ -604,6 +604,10 @@ ANONYMOUS_PAGE_CACHE_SECONDS = env.int("ANONYMOUS_PAGE_CACHE_SECONDS", default=3
 # What a search computed for a page (ids, ranks, headlines, counts; never the rows), reused
 # while nothing it reads changes (events/search/result_cache.py); 0: every search computed.
 SEARCH_RESULT_CACHE_SECONDS = env.int("SEARCH_RESULT_CACHE_SECONDS", default=30)
+# Signed-in pages: the parts every reader shares, rendered once for this long (the home
+# page's list of cards, the leaderboard's top 50); the reader's own parts never are.
+SHARED_FRAGMENT_CACHE_SECONDS = env.int("SHARED_FRAGMENT_CACHE_SECONDS", default=30)
+LEADERBOARD_CACHE_SECONDS = env.int("LEADERBOARD_CACHE_SECONDS", default=5)
 
 # --- Security ---------------------------------------------------------------------------
 

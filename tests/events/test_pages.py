@@ -85,6 +85,8 @@ def no_page_cache(settings):
     # The card fragment cache is what these tests check; the whole-page cache in front of it
     # keeps anonymous pages for 5 minutes on purpose (tests/eren/test_caching.py).
     settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0
+    # So is the shared home list around the cards (30 s; tests/core/test_signed_in_pages.py).
+    settings.SHARED_FRAGMENT_CACHE_SECONDS = 0
 
 
 @pytest.mark.usefixtures("no_page_cache")
