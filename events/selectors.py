@@ -47,6 +47,18 @@ def registration_get_for_user(*, event_id: int, user) -> EventRegistration | Non
     return EventRegistration.objects.filter(event_id=event_id, user=user).first()
 
 
+def registration_statuses(*, user, event_ids: list[int]) -> dict[int, str]:
+    """The viewer's confirmed or waitlisted registrations among these events, by event id:
+    the "you're registered" line on cards. One query; none when logged out."""
+    if not user.is_authenticated or not event_ids:
+        return {}
+    return dict(
+        EventRegistration.objects.filter(user=user, event_id__in=event_ids)
+        .exclude(status=EventRegistration.Status.CANCELLED)
+        .values_list("event_id", "status")
+    )
+
+
 def registration_get_active(*, event_id: int, user) -> EventRegistration | None:
     """The student's registration for the event unless cancelled, or None."""
     registration = registration_get_for_user(event_id=event_id, user=user)
@@ -231,6 +243,24 @@ def calendar_feed_events(*, user) -> QuerySet[EventPost]:
         .annotate(registration_status=F("registrations__status"))
         .select_related("category")
         .order_by("starts_at")
+    )
+
+
+def registered_events_between(
+    *, user, starts_at: datetime, ends_at: datetime
+) -> list[EventPost]:
+    """The student's confirmed and waitlisted events starting in [starts_at, ends_at), each
+    with `registration_status`: My events as a calendar."""
+    return list(
+        EventPost.objects.filter(
+            registrations__user=user,
+            registrations__status__in=["confirmed", "waitlisted"],
+            starts_at__gte=starts_at,
+            starts_at__lt=ends_at,
+        )
+        .exclude(status=EventPost.Status.DRAFT)
+        .annotate(registration_status=F("registrations__status"))
+        .order_by("starts_at", "pk")
     )
 
 

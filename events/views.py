@@ -60,7 +60,7 @@ class EventListView(ListView):
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
+        context = super().get_context_data(
             categories=selectors.category_list_with_upcoming_counts(),
             when=self.when,
             category_slug=self.category_slug,
@@ -68,6 +68,11 @@ class EventListView(ListView):
             followed_events=org_selectors.followed_events(user=self.request.user),
             **kwargs,
         )
+        shown = [*context["events"], *context["followed_events"]]
+        context["my_statuses"] = selectors.registration_statuses(
+            user=self.request.user, event_ids=[event.pk for event in shown]
+        )
+        return context
 
 
 class SearchView(TemplateView):
@@ -93,6 +98,9 @@ class SearchView(TemplateView):
             page = results.num_pages
             results = event_search(params, page=page, page_size=PAGE_SIZE)
         context.update(params=params, results=results, page=page, query=self.request.GET)
+        context["my_statuses"] = selectors.registration_statuses(
+            user=self.request.user, event_ids=[event.pk for event in results.events]
+        )
         if not results.events:
             names = {facet.slug: facet.name for facet in results.facets}
             context["ways_out"] = search_ways_out(self.request.GET, params, category_names=names)

@@ -2,12 +2,14 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
+from django.templatetags.static import static
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core import clock
-from events.models import EventPost
+from events.models import EventPost, EventRegistration
 from events.search import format_count, mark_highlights
 
 register = template.Library()
@@ -76,12 +78,67 @@ def seats_text(event: EventPost) -> str:
     return f"{seats} spot{'' if seats == 1 else 's'} left"
 
 
-@register.simple_tag
-def search_card(event: EventPost) -> SafeString:
-    """One search result card.
+# Categories with a picture of their own in static/img/categories/<slug>.svg.
+CATEGORY_ART = frozenset(
+    path.stem for path in (settings.BASE_DIR / "static/img/categories").glob("*.svg")
+)
+# Cover images keep their aspect ratio when resized; the card shows them at 2:1 (cropped
+# by CSS), and the width/height attributes give the browser that box before they load.
+CARD_IMAGE_SIZES = "(min-width: 64rem) 22rem, (min-width: 40rem) 45vw, 100vw"
+STATUS_TEXT = {
+    EventRegistration.Status.CONFIRMED: ("ok", "You're registered"),
+    EventRegistration.Status.WAITLISTED: ("wait", "You're on the waitlist"),
+}
 
-    The same HTML the template loop gave, built in Python: a page of 20 cards through the
-    template engine was most of an uncached search page's time (docs/BENCHMARKS.md).
+
+def card_image(event: EventPost) -> SafeString:
+    """The card's picture: the cover in two widths, else the category's, else the default.
+
+    A cover has the organizer's alt text; a category picture only decorates (alt="").
+    """
+    if event.image_small:
+        return format_html(
+            '<img class="cover cover-small" src="{}" srcset="{} 400w, {} 800w" sizes="{}"'
+            ' width="400" height="200" alt="{}" loading="lazy">',
+            event.image_small.url,
+            event.image_small.url,
+            event.image_medium.url,
+            CARD_IMAGE_SIZES,
+            event.image_alt,
+        )
+    return format_html(
+        '<img class="cover cover-small" src="{}" width="400" height="200" alt="" loading="lazy">',
+        cover_fallback_url(event),
+    )
+
+
+@register.simple_tag
+def cover_fallback_url(event: EventPost) -> str:
+    """The picture of an event without a cover: its category's (admin, else ours), else the
+    default."""
+    if event.category.image:
+        return event.category.image.url
+    if event.category.slug in CATEGORY_ART:
+        return static(f"img/categories/{event.category.slug}.svg")
+    return static("img/event-default.svg")
+
+
+def date_badge(value: datetime) -> SafeString:
+    local = clock.local(value)
+    return format_html(
+        '<span class="date-badge" aria-hidden="true"><span class="month">{}</span>'
+        '<span class="day">{}</span></span>',
+        MONTHS_3[local.month].title(),
+        local.day,
+    )
+
+
+def event_card_html(event: EventPost, *, status: str | None = None) -> SafeString:
+    """One event card, the same everywhere (home, search, organizations, map list).
+
+    Built in Python, not a template: a page of 20 cards through the template engine was
+    most of an uncached search page's time (docs/BENCHMARKS.md). `status` is the viewer's
+    own registration status for the event, if any.
     """
     distance_km = getattr(event, "distance_km", None)
     distance = "" if distance_km is None else f" · {distance_km:.1f} km away"
@@ -93,19 +150,46 @@ def search_card(event: EventPost) -> SafeString:
         if headline_description
         else ""
     )
+    mode = ""
+    if event.mode != EventPost.Mode.IN_PERSON:
+        mode = format_html(
+            ' · <span class="badge">{}</span>',
+            "Online" if event.mode == EventPost.Mode.ONLINE else "Hybrid",
+        )
+    seats = seats_text(event) if event.registration_required else "No registration needed"
+    mine = ""
+    if status in STATUS_TEXT:
+        css, text = STATUS_TEXT[status]
+        mine = format_html('<p class="status {}">{}</p>', css, text)
     return format_html(
-        '<li class="card">\n        <p class="card-category">{}{}</p>\n'
-        '        <h2><a href="{}">{}</a></h2>\n        <p>{} · {}</p>\n'
-        '        {}\n        <p class="seats">{}</p>\n      </li>',
+        '<li class="card"><div class="card-media">{}{}</div><div class="card-body">'
+        '<p class="card-category">{}{}</p><h2><a href="{}">{}</a></h2>'
+        "<p>{}</p><p>{}{}</p>{}"
+        '<p class="seats">{}</p>{}</div></li>',
+        card_image(event),
+        date_badge(event.starts_at),
         event.category.name,
         distance,
         event.get_absolute_url(),
         title,
         event_time(event.starts_at),
         event.location_name,
+        mode,
         snippet,
-        seats_text(event),
+        seats,
+        mine,
     )
+
+
+@register.simple_tag(takes_context=True)
+def event_card(context, event: EventPost) -> SafeString:
+    """`{% event_card event %}`: the card, with the viewer's status from `my_statuses`."""
+    statuses = context.get("my_statuses") or {}
+    return event_card_html(event, status=statuses.get(event.pk))
+
+
+# The search page's name for the same card.
+search_card = register.simple_tag(event_card, takes_context=True, name="search_card")
 
 
 @register.simple_tag
