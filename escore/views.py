@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from events.errors import EmailUnverified, NotAuthenticated
+from core.charts import Point, horizontal_bar_chart, line_chart
 from users.models import User
 
 from . import selectors
@@ -47,4 +48,20 @@ class MyEscoreView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         summary = selectors.escore_summary(user=cast(User, self.request.user))
-        return super().get_context_data(summary=summary, **kwargs)
+        pictures = selectors.escore_pictures(summary)
+        term_points = [
+            Point(label=f"{day:%b} {day.day}", value=total) for day, total in pictures.term_by_week
+        ]
+        category_points = [Point(label=name, value=points) for name, points in pictures.by_category]
+        return super().get_context_data(
+            summary=summary,
+            term_points=term_points,
+            term_chart=line_chart(
+                term_points, title=f"Your points over {summary.term}", labels_every=4
+            ),
+            category_points=category_points,
+            category_chart=horizontal_bar_chart(
+                category_points, title="Your points by category"
+            ),
+            **kwargs,
+        )
