@@ -116,7 +116,7 @@ def test_user_text_is_rendered_inert_everywhere(client, organizer):
     services.registration_create(event_id=event.pk, user=student)
     services.event_cancel(event_id=event.pk, by=organizer, reason=XSS)
     pages = [
-        reverse("events:organize"),
+        reverse("events:organize") + "?show=cancelled",
         reverse("events:manage", args=[event.pk]),
         reverse("events:edit", args=[event.pk]),
         event.get_absolute_url(),
