@@ -272,9 +272,7 @@ class EscorePictures:
     by_category: list[tuple[str, int]]  # points from each category's events, most first
 
 
-def escore_pictures(
-    summary: EscoreSummary, *, now: dt.datetime | None = None
-) -> EscorePictures:
+def escore_pictures(summary: EscoreSummary, *, now: dt.datetime | None = None) -> EscorePictures:
     now = now or dt.datetime.now(tz=dt.UTC)
     term = summary.term
     in_term = sorted(

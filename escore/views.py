@@ -8,8 +8,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from events.errors import EmailUnverified, NotAuthenticated
 from core.charts import Point, horizontal_bar_chart, line_chart
+from events.errors import EmailUnverified, NotAuthenticated
 from users.models import User
 
 from . import selectors
@@ -60,8 +60,6 @@ class MyEscoreView(LoginRequiredMixin, TemplateView):
                 term_points, title=f"Your points over {summary.term}", labels_every=4
             ),
             category_points=category_points,
-            category_chart=horizontal_bar_chart(
-                category_points, title="Your points by category"
-            ),
+            category_chart=horizontal_bar_chart(category_points, title="Your points by category"),
             **kwargs,
         )

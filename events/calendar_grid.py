@@ -110,7 +110,7 @@ def calendar_page(
         last = after - dt.timedelta(days=1)
         title = f"Week of {first:%B} {first.day}, {first.year}"
         if last.year != first.year:
-            title = f"{first:%b} {first.day}, {first.year} – {last:%b} {last.day}, {last.year}"
+            title = f"{first:%b} {first.day}, {first.year} to {last:%b} {last.day}, {last.year}"
         previous, following = first - dt.timedelta(days=7), after
     else:
         title = f"{anchor:%B %Y}"

@@ -246,9 +246,7 @@ def calendar_feed_events(*, user) -> QuerySet[EventPost]:
     )
 
 
-def registered_events_between(
-    *, user, starts_at: datetime, ends_at: datetime
-) -> list[EventPost]:
+def registered_events_between(*, user, starts_at: datetime, ends_at: datetime) -> list[EventPost]:
     """The student's confirmed and waitlisted events starting in [starts_at, ends_at), each
     with `registration_status`: My events as a calendar."""
     return list(

@@ -85,7 +85,7 @@ CATEGORY_ART = frozenset(
 # Cover images keep their aspect ratio when resized; the card shows them at 2:1 (cropped
 # by CSS), and the width/height attributes give the browser that box before they load.
 CARD_IMAGE_SIZES = "(min-width: 64rem) 22rem, (min-width: 40rem) 45vw, 100vw"
-STATUS_TEXT = {
+STATUS_TEXT: dict[str, tuple[str, str]] = {
     EventRegistration.Status.CONFIRMED: ("ok", "You're registered"),
     EventRegistration.Status.WAITLISTED: ("wait", "You're on the waitlist"),
 }

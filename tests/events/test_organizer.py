@@ -309,7 +309,8 @@ def test_dashboard_chart_counts_registrations_per_day_with_a_table(client, organ
     assert chart[-4].value == 1
     assert sum(point.value for point in chart) == 3
     html = response.content.decode()
-    assert '<svg class="chart"' in html and 'role="img"' in html
+    assert '<svg class="chart"' in html
+    assert 'role="img"' in html
     assert "3 registrations for your events in the last 30 days." in html
     assert f'<th scope="row">{chart[-1].label}</th><td>2</td>' in html
 
