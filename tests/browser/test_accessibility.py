@@ -63,7 +63,13 @@ def site(db):
         ends_at=soon + dt.timedelta(hours=2),
         capacity=30,
     )
-    EventPostFactory(title="Chess Night", organizer=organizer, category=category)
+    EventPostFactory(
+        title="Chess Night",
+        organizer=organizer,
+        category=category,
+        latitude=38.6488,
+        longitude=-90.3108,
+    )
     registration = EventRegistrationFactory(event=event, user=student)
     return {
         "anonymous": (
@@ -72,6 +78,9 @@ def site(db):
                 "/",
                 "/search/?q=robot",
                 "/search/?q=zzqxv",
+                "/search/map/",
+                "/search/calendar/?view=week",
+                "/search/calendar/?view=month",
                 f"/events/{event.pk}/",
                 "/leaderboard/",
                 "/accounts/login/",
@@ -87,6 +96,8 @@ def site(db):
                 f"/events/{event.pk}/",
                 "/me/events/",
                 "/me/escore/",
+                "/me/events/calendar/?view=week",
+                "/me/events/calendar/?view=month",
                 f"/me/tickets/{registration.pk}/",
                 "/me/account/",
                 "/me/following/",
@@ -96,6 +107,7 @@ def site(db):
             organizer,
             [
                 "/organize/",
+                "/organize/?show=drafts",
                 "/organize/events/new",
                 f"/organize/events/{event.pk}/",
                 f"/organize/events/{event.pk}/edit",

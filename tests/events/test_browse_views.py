@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -198,3 +199,24 @@ def test_map_page_with_bad_filters_is_a_400_without_the_map(client):
     response = client.get(reverse("events:search-map"), {"category": "nope"})
     assert response.status_code == 400
     assert b"event-map-markers" not in response.content
+
+
+def test_vendored_leaflet_is_exactly_the_pinned_npm_packages():
+    """static/vendor/ is what `make vendor-static` copies from deploy/tools/package.json's
+    versions (installed by `make deploy-tools`, which `make test` runs first)."""
+    root = Path(__file__).resolve().parents[2]
+    modules = root / ".tools/npm/node_modules"
+    if not modules.exists():
+        pytest.fail(f"npm packages not found at {modules}: run `make deploy-tools`")
+    pinned = json.loads((root / "deploy/tools/package.json").read_text())["dependencies"]
+    sources = {
+        "leaflet": ("leaflet/dist", "leaflet"),
+        "leaflet.markercluster": ("leaflet.markercluster/dist", "leaflet.markercluster"),
+    }
+    for package, (dist, vendored) in sources.items():
+        installed = json.loads((modules / package / "package.json").read_text())["version"]
+        assert installed == pinned[package]
+        for copy in (root / "static/vendor" / vendored).rglob("*"):
+            if copy.is_file() and "LICEN" not in copy.name:
+                relative = copy.relative_to(root / "static/vendor" / vendored)
+                assert copy.read_bytes() == (modules / dist / relative).read_bytes(), copy
