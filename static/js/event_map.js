@@ -10,7 +10,7 @@
   // Brookings Hall, the middle of the Danforth campus.
   var campus = [38.6480, -90.3050];
   element.hidden = false;
-  var map = L.map(element, { scrollWheelZoom: false }).setView(campus, 15);
+  var map = L.map(element, { scrollWheelZoom: false, maxZoom: 19 }).setView(campus, 15);
   map.getContainer().setAttribute("aria-label", "Map of the events below; each marker is a link to its event");
   if (element.dataset.tiles) {
     L.tileLayer(element.dataset.tiles, {
