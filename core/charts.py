@@ -62,7 +62,9 @@ def _axis_labels(points: list[Point], x_of, every: int) -> SafeString:
         (
             (round(x_of(index), 1), HEIGHT - 6, point.label)
             for index, point in enumerate(points)
-            if index % every == 0 or index == len(points) - 1
+            # Every `every`th label, and the last one unless it would touch the one before.
+            if index % every == 0
+            or (index == len(points) - 1 and index % every >= max(every // 2, 1))
         ),
     )
 

@@ -25,6 +25,7 @@ from tests.factories import (
     OfficerFactory,
     OrganizationFactory,
     OrganizerFactory,
+    ScoreEntryFactory,
     UserFactory,
 )
 
@@ -71,6 +72,8 @@ def site(db):
         longitude=-90.3108,
     )
     registration = EventRegistrationFactory(event=event, user=student)
+    # My E-score draws its charts.
+    ScoreEntryFactory(user=student, event=event, points=10, reason="attended")
     return {
         "anonymous": (
             None,
