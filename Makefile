@@ -9,7 +9,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 STAMP := $(VENV)/.installed-py$(PYTHON_VERSION)-$(shell cat $(BOOTSTRAP) $(LOCK) | sha1sum | cut -c1-12)
 
 .PHONY: run test lint typecheck security-lint audit migrations-check pytest venv lock clean browser \
-	screenshots
+	screenshots vendor-static
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
@@ -90,6 +90,20 @@ clean:
 
 # deploy-tools (kubectl, npm-groovy-lint for tests/deploy) and image-check.
 include deploy/tools.mk
+
+# Leaflet and its marker clusters (the map view) are served from our static files, copied
+# from the npm packages pinned in deploy/tools/package.json; run after changing a version.
+# tests/events/test_map.py checks that static/vendor/ is exactly the pinned packages' files.
+NPM_MODULES := $(DEPLOY_TOOLS_DIR)/npm/node_modules
+vendor-static: $(DEPLOY_NPM_STAMP)
+	rm -rf static/vendor/leaflet static/vendor/leaflet.markercluster
+	mkdir -p static/vendor/leaflet static/vendor/leaflet.markercluster
+	cp -r $(NPM_MODULES)/leaflet/dist/leaflet.js $(NPM_MODULES)/leaflet/dist/leaflet.js.map \
+	  $(NPM_MODULES)/leaflet/dist/leaflet.css $(NPM_MODULES)/leaflet/dist/images \
+	  $(NPM_MODULES)/leaflet/LICENSE static/vendor/leaflet/
+	cp $(addprefix $(NPM_MODULES)/leaflet.markercluster/dist/,leaflet.markercluster.js \
+	  leaflet.markercluster.js.map MarkerCluster.css MarkerCluster.Default.css) \
+	  $(NPM_MODULES)/leaflet.markercluster/MIT-LICENCE.txt static/vendor/leaflet.markercluster/
 
 # Leaderboard benchmark: 100,000 students in a database and Redis key prefix of their own
 # (the database is created if missing). Results go in docs/BENCHMARKS.md.

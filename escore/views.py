@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from core.charts import Point, horizontal_bar_chart, line_chart
 from core.errors import UserError
 from events import permissions
 from events.errors import ActionForbidden, EmailUnverified, NotAuthenticated
@@ -61,12 +62,23 @@ class MyEscoreView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = cast(User, self.request.user)
         summary = selectors.escore_summary(user=user)
+        pictures = selectors.escore_pictures(summary)
+        term_points = [
+            Point(label=f"{day:%b} {day.day}", value=total) for day, total in pictures.term_by_week
+        ]
+        category_points = [Point(label=name, value=points) for name, points in pictures.by_category]
         event_text = self.request.GET.get("event", "")
         initial = (
             {"event_id": int(event_text)} if event_text.isdecimal() and len(event_text) < 10 else {}
         )
         return super().get_context_data(
             summary=summary,
+            term_points=term_points,
+            term_chart=line_chart(
+                term_points, title=f"Your points over {summary.term}", labels_every=4
+            ),
+            category_points=category_points,
+            category_chart=horizontal_bar_chart(category_points, title="Your points by category"),
             disputes=selectors.disputes_of(user=user),
             dispute_events=selectors.dispute_candidates(user=user),
             dispute_form=DisputeForm(initial=initial),

@@ -13,7 +13,7 @@ the user may not manage are 403, anonymous users go to the login page.
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from functools import cached_property, wraps
 from typing import Any, TypeVar
 
 from django import forms
@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +30,7 @@ from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from core.charts import Point, line_chart
 from users.requests import AuthenticatedRequest
 
 from . import permissions, selectors, services
@@ -145,12 +147,43 @@ def _post_action(
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     if not permissions.organizations_hosting_for(request.user):
         permissions.event_check_create(user=request.user)
-    groups = selectors.organizer_dashboard(user=request.user)
+    tab = request.GET.get("show", "upcoming")
+    if tab not in selectors.DASHBOARD_TABS:
+        tab = "upcoming"
+    dashboard = selectors.organizer_dashboard(user=request.user, tab=tab)
+    paginator = CountedPaginator(
+        dashboard["events"], selectors.DASHBOARD_PAGE_SIZE, count=dashboard["count"]
+    )
+    # page=abc or past the end shows the last page, as on the home page.
+    page_obj = paginator.get_page(request.GET.get("page"))
+    by_day = selectors.organizer_registrations_by_day(user=request.user)
+    chart = [Point(label=f"{day:%b} {day.day}", value=count) for day, count in by_day]
     # Imported here: escore reads events' models at import time.
     from escore.selectors import disputes_pending_for
 
-    context = {"groups": groups, "disputes": len(disputes_pending_for(user=request.user))}
+    context = {
+        "disputes": len(disputes_pending_for(user=request.user)),
+        "tab": tab,
+        "tabs": dashboard["tabs"],
+        "page_obj": page_obj,
+        "events": page_obj.object_list,
+        "chart": chart,
+        "chart_svg": line_chart(chart, title="Registrations per day", labels_every=7),
+        "chart_total": sum(point.value for point in chart),
+    }
     return render(request, "events/organize/dashboard.html", context)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count, which the dashboard's tab counts already hold."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 @_access_errors_as_http

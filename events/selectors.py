@@ -1,6 +1,6 @@
 """Reads: every query the event pages run lives here."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,7 +16,7 @@ from django.db.models import (
     Subquery,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from core import clock
@@ -46,6 +46,18 @@ def registration_get_for_user(*, event_id: int, user) -> EventRegistration | Non
     if not user.is_authenticated:
         return None
     return EventRegistration.objects.filter(event_id=event_id, user=user).first()
+
+
+def registration_statuses(*, user, event_ids: list[int]) -> dict[int, str]:
+    """The viewer's confirmed or waitlisted registrations among these events, by event id:
+    the "you're registered" line on cards. One query; none when logged out."""
+    if not user.is_authenticated or not event_ids:
+        return {}
+    return dict(
+        EventRegistration.objects.filter(user=user, event_id__in=event_ids)
+        .exclude(status=EventRegistration.Status.CANCELLED)
+        .values_list("event_id", "status")
+    )
 
 
 def registration_get_active(*, event_id: int, user) -> EventRegistration | None:
@@ -253,18 +265,36 @@ def calendar_feed_events(*, user) -> QuerySet[EventPost]:
     )
 
 
+def registered_events_between(*, user, starts_at: datetime, ends_at: datetime) -> list[EventPost]:
+    """The student's confirmed and waitlisted events starting in [starts_at, ends_at), each
+    with `registration_status`: My events as a calendar."""
+    return list(
+        EventPost.objects.filter(
+            registrations__user=user,
+            registrations__status__in=["confirmed", "waitlisted"],
+            starts_at__gte=starts_at,
+            starts_at__lt=ends_at,
+        )
+        .exclude(status=EventPost.Status.DRAFT)
+        .annotate(registration_status=F("registrations__status"))
+        .order_by("starts_at", "pk")
+    )
+
+
 def place_choices() -> list[tuple[str, str]]:
     """Campus places a search can be "near", as (slug, name) for a select box."""
     return sorted(((key, place.name) for key, place in CAMPUS_PLACES.items()), key=lambda c: c[1])
+
+
+def _organizer_events_q(user) -> Q:
+    return Q(organizer=user, organization__isnull=True) | Q(organization__officers__user=user)
 
 
 def organizer_event_list(*, user) -> QuerySet[EventPost]:
     """The organizer's own events, and those of the organizations they are an officer of,
     with a checked-in count, newest start first."""
     return (
-        EventPost.objects.filter(
-            Q(organizer=user, organization__isnull=True) | Q(organization__officers__user=user)
-        )
+        EventPost.objects.filter(_organizer_events_q(user))
         .select_related("category")
         # Grouped by every selected column: the search's tsvector only made that slower.
         .defer("search_vector")
@@ -277,22 +307,60 @@ def organizer_event_list(*, user) -> QuerySet[EventPost]:
     )
 
 
-def organizer_dashboard(*, user, now: datetime | None = None) -> dict[str, list[EventPost]]:
-    """The organizer's events in the dashboard's groups: drafts, upcoming, past, cancelled."""
+DASHBOARD_TABS = {
+    # tab -> (label, filter, order)
+    "upcoming": ("Upcoming", Q(status=EventPost.Status.PUBLISHED), ("starts_at", "pk")),
+    "drafts": ("Drafts", Q(status=EventPost.Status.DRAFT), ("-starts_at", "-pk")),
+    "past": ("Past", Q(status=EventPost.Status.PUBLISHED), ("-starts_at", "-pk")),
+    "cancelled": ("Cancelled", Q(status=EventPost.Status.CANCELLED), ("-starts_at", "-pk")),
+}
+DASHBOARD_PAGE_SIZE = 20
+REGISTRATIONS_CHART_DAYS = 30
+
+
+def _dashboard_tab_q(tab: str, now: datetime) -> Q:
+    q = DASHBOARD_TABS[tab][1]
+    if tab == "upcoming":
+        return q & Q(ends_at__gt=now)
+    if tab == "past":
+        return q & Q(ends_at__lte=now)
+    return q
+
+
+def organizer_dashboard(*, user, tab: str, now: datetime | None = None) -> dict:
+    """The organizer dashboard: how many events each tab holds (one aggregate query) and the
+    tab's events, with their registration counts, to be paged (one query per page)."""
     now = now or timezone.now()
-    groups: dict[str, list[EventPost]] = {"drafts": [], "upcoming": [], "past": [], "cancelled": []}
-    for event in organizer_event_list(user=user):
-        if event.status == EventPost.Status.DRAFT:
-            groups["drafts"].append(event)
-        elif event.status == EventPost.Status.CANCELLED:
-            groups["cancelled"].append(event)
-        elif event.ends_at > now:
-            groups["upcoming"].append(event)
-        else:
-            groups["past"].append(event)
-    # Upcoming read soonest first; the rest newest first.
-    groups["upcoming"].reverse()
-    return groups
+    events = organizer_event_list(user=user)
+    counts = EventPost.objects.filter(_organizer_events_q(user)).aggregate(
+        **{name: Count("pk", filter=_dashboard_tab_q(name, now)) for name in DASHBOARD_TABS}
+    )
+    return {
+        "tabs": [(name, label, counts[name]) for name, (label, _, _) in DASHBOARD_TABS.items()],
+        "events": events.filter(_dashboard_tab_q(tab, now)).order_by(*DASHBOARD_TABS[tab][2]),
+        "count": counts[tab],
+    }
+
+
+def organizer_registrations_by_day(
+    *, user, days: int = REGISTRATIONS_CHART_DAYS, now: datetime | None = None
+) -> list[tuple[date, int]]:
+    """Registrations for the organizer's events on each of the last `days` campus days,
+    cancelled ones included (they registered that day): the dashboard's chart."""
+    today = clock.local_date(now)
+    first = today - timedelta(days=days - 1)
+    own = EventPost.objects.filter(_organizer_events_q(user)).values("pk")
+    per_day = dict(
+        EventRegistration.objects.filter(event__in=own, registered_at__gte=clock.midnight(first))
+        .annotate(day=TruncDate("registered_at", tzinfo=clock.campus_zone()))
+        .values_list("day")
+        .annotate(count=Count("pk"))
+        .values_list("day", "count")
+    )
+    return [
+        (first + timedelta(days=offset), per_day.get(first + timedelta(days=offset), 0))
+        for offset in range(days)
+    ]
 
 
 def roster_for_event(*, event: EventPost) -> dict[str, list[EventRegistration]]:

@@ -3,7 +3,7 @@ from django.urls import path
 
 from core.caching import anonymous_page_cache
 
-from . import organizer_views, saved_search_views, views
+from . import browse_views, organizer_views, saved_search_views, views
 from .sitemaps import SITEMAPS
 
 app_name = "events"
@@ -11,6 +11,14 @@ app_name = "events"
 urlpatterns = [
     path("", anonymous_page_cache(views.EventListView.as_view()), name="list"),
     path("search/", anonymous_page_cache(views.SearchView.as_view()), name="search"),
+    path(
+        "search/map/", anonymous_page_cache(browse_views.SearchMapView.as_view()), name="search-map"
+    ),
+    path(
+        "search/calendar/",
+        anonymous_page_cache(browse_views.SearchCalendarView.as_view()),
+        name="search-calendar",
+    ),
     path("search/suggest", views.search_suggest, name="suggest"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("events/<int:pk>/", anonymous_page_cache(views.EventDetailView.as_view()), name="detail"),
@@ -28,6 +36,7 @@ urlpatterns = [
         name="not-interested-undo",
     ),
     path("me/events/", views.MyEventsView.as_view(), name="mine"),
+    path("me/events/calendar/", browse_views.MyEventsCalendarView.as_view(), name="mine-calendar"),
     path("me/calendar/reset", views.calendar_feed_reset, name="calendar-reset"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("me/searches/", saved_search_views.saved_search_list, name="saved-searches"),

@@ -136,6 +136,9 @@ class SearchView(TemplateView):
             page = results.num_pages
             results = event_search(params, page=page, page_size=PAGE_SIZE)
         context.update(params=params, results=results, page=page, query=self.request.GET)
+        context["my_statuses"] = selectors.registration_statuses(
+            user=self.request.user, event_ids=[event.pk for event in results.events]
+        )
         if not results.events:
             names = {facet.slug: facet.name for facet in results.facets}
             context["ways_out"] = search_ways_out(self.request.GET, params, category_names=names)

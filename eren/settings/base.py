@@ -642,6 +642,22 @@ if ADMIN_URL.startswith("/") or not ADMIN_URL.endswith("/") or ADMIN_URL.strip("
         f"ADMIN_URL must be a relative path ending in a slash, like 'admin/' (got {ADMIN_URL!r})."
     )
 
+# The map view's background tiles ({z}/{x}/{y} and optionally {s} in the URL; blank for
+# no tiles: the markers on an empty map). Tests run offline with none. Production should
+# point at a tile service the university has an agreement with; OpenStreetMap's own
+# servers allow light use with attribution.
+MAP_TILE_URL = env.str(
+    "MAP_TILE_URL",
+    default="" if DJANGO_ENV == "test" else "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+)
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors" if MAP_TILE_URL else ""
+)
+if MAP_TILE_URL and not MAP_TILE_URL.startswith("https://"):
+    raise ImproperlyConfigured(f"MAP_TILE_URL must be an https:// URL (got {MAP_TILE_URL!r}).")
+# The tiles' origin for img-src; a {s} subdomain becomes a wildcard.
+_tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]).replace("{s}", "*") if MAP_TILE_URL else None
+
 # Content-Security-Policy (django-csp 4): scripts and styles come from files only, never
 # inline. STATIC_URL may point at a CDN, whose origin is then allowed for assets.
 _static_origin = (
@@ -657,7 +673,12 @@ CONTENT_SECURITY_POLICY = {
         "script-src": _assets,
         "style-src": _assets,
         # data: for the icons Swagger UI's stylesheet embeds (/api/v1/docs).
-        "img-src": [*_assets, "data:", *([_media_origin] if _media_origin else [])],
+        "img-src": [
+            *_assets,
+            "data:",
+            *([_media_origin] if _media_origin else []),
+            *([_tile_origin] if _tile_origin else []),
+        ],
         "font-src": _assets,
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

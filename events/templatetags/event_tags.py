@@ -1,14 +1,18 @@
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
+from django.templatetags.static import static
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core import clock
+from events import selectors
 from events.access import features_labelled
-from events.models import EventPost
+from events.models import EventPost, EventRegistration
 from events.search import format_count, mark_highlights
 
 register = template.Library()
@@ -95,12 +99,110 @@ def access_badges(event: EventPost) -> SafeString:
     return access_badges_html(event)
 
 
-@register.simple_tag
-def search_card(event: EventPost) -> SafeString:
-    """One search result card.
+def status_html(status: object) -> SafeString:
+    """The card's "you're registered" line for the viewer's registration status."""
+    if status not in STATUS_TEXT:
+        return SafeString("")
+    css, text = STATUS_TEXT[status]  # type: ignore[index]
+    return format_html('<p class="status {}">{}</p>', css, text)
 
-    The same HTML the template loop gave, built in Python: a page of 20 cards through the
-    template engine was most of an uncached search page's time (docs/BENCHMARKS.md).
+
+# The viewer's own line on cards that many readers share (the signed-in home page's cached
+# list, issue 25): the cached HTML holds a slot per card, filled for each reader with one
+# query. User text cannot forge a slot: it is escaped ("<" becomes "&lt;").
+DEFERRED = object()
+DEFER_STATUSES = "_defer_my_statuses"
+STATUS_SLOT = "<!--my-status:{}-->"
+STATUS_SLOT_RE = re.compile(r"<!--my-status:(\d+)-->")
+
+
+class FillMyStatusesNode(template.Node):
+    def __init__(self, nodelist: template.NodeList) -> None:
+        self.nodelist = nodelist
+
+    def render(self, context) -> SafeString:
+        with context.push({DEFER_STATUSES: True}):
+            html = self.nodelist.render(context)
+        ids = sorted({int(pk) for pk in STATUS_SLOT_RE.findall(html)})
+        request = context.get("request")
+        user = getattr(request, "user", None)
+        statuses = selectors.registration_statuses(user=user, event_ids=ids) if user and ids else {}
+        return SafeString(
+            STATUS_SLOT_RE.sub(lambda match: status_html(statuses.get(int(match[1]))), html)
+        )
+
+
+@register.tag("fill_my_statuses")
+def fill_my_statuses(parser, token) -> FillMyStatusesNode:
+    """`{% fill_my_statuses %}…{% end_fill_my_statuses %}`: cards inside (cached or not) get
+    the viewer's registration status, read in one query for all of them."""
+    nodelist = parser.parse(("end_fill_my_statuses",))
+    parser.delete_first_token()
+    return FillMyStatusesNode(nodelist)
+
+
+# Categories with a picture of their own in static/img/categories/<slug>.svg.
+CATEGORY_ART = frozenset(
+    path.stem for path in (settings.BASE_DIR / "static/img/categories").glob("*.svg")
+)
+# Cover images keep their aspect ratio when resized; the card shows them at 2:1 (cropped
+# by CSS), and the width/height attributes give the browser that box before they load.
+CARD_IMAGE_SIZES = "(min-width: 64rem) 22rem, (min-width: 40rem) 45vw, 100vw"
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    EventRegistration.Status.CONFIRMED: ("ok", "You're registered"),
+    EventRegistration.Status.WAITLISTED: ("wait", "You're on the waitlist"),
+}
+
+
+def card_image(event: EventPost) -> SafeString:
+    """The card's picture: the cover in two widths, else the category's, else the default.
+
+    A cover has the organizer's alt text; a category picture only decorates (alt="").
+    """
+    if event.image_small:
+        return format_html(
+            '<img class="cover cover-small" src="{}" srcset="{} 400w, {} 800w" sizes="{}"'
+            ' width="400" height="200" alt="{}" loading="lazy">',
+            event.image_small.url,
+            event.image_small.url,
+            event.image_medium.url,
+            CARD_IMAGE_SIZES,
+            event.image_alt,
+        )
+    return format_html(
+        '<img class="cover cover-small" src="{}" width="400" height="200" alt="" loading="lazy">',
+        cover_fallback_url(event),
+    )
+
+
+@register.simple_tag
+def cover_fallback_url(event: EventPost) -> str:
+    """The picture of an event without a cover: its category's (admin, else ours), else the
+    default."""
+    if event.category.image:
+        return event.category.image.url
+    if event.category.slug in CATEGORY_ART:
+        return static(f"img/categories/{event.category.slug}.svg")
+    return static("img/event-default.svg")
+
+
+def date_badge(value: datetime) -> SafeString:
+    local = clock.local(value)
+    return format_html(
+        '<span class="date-badge" aria-hidden="true"><span class="month">{}</span>'
+        '<span class="day">{}</span></span>',
+        MONTHS_3[local.month].title(),
+        local.day,
+    )
+
+
+def event_card_html(event: EventPost, *, status: object = None) -> SafeString:
+    """One event card, the same everywhere (home, search, organizations, map list).
+
+    Built in Python, not a template: a page of 20 cards through the template engine was
+    most of an uncached search page's time (docs/BENCHMARKS.md). `status` is the viewer's
+    own registration status for the event, if any, or DEFERRED for a card in a fragment that
+    readers share: a slot `{% fill_my_statuses %}` fills per reader.
     """
     distance_km = getattr(event, "distance_km", None)
     distance = "" if distance_km is None else f" · {distance_km:.1f} km away"
@@ -112,20 +214,47 @@ def search_card(event: EventPost) -> SafeString:
         if headline_description
         else ""
     )
+    mode = ""
+    if event.mode != EventPost.Mode.IN_PERSON:
+        mode = format_html(
+            ' · <span class="badge">{}</span>',
+            "Online" if event.mode == EventPost.Mode.ONLINE else "Hybrid",
+        )
+    seats = seats_text(event) if event.registration_required else "No registration needed"
+    mine = STATUS_SLOT.format(event.pk) if status is DEFERRED else status_html(status)
     return format_html(
-        '<li class="card">\n        <p class="card-category">{}{}</p>\n'
-        '        <h2><a href="{}">{}</a></h2>\n        <p>{} · {}</p>\n'
-        '        {}\n        {}<p class="seats">{}</p>\n      </li>',
+        '<li class="card"><div class="card-media">{}{}</div><div class="card-body">'
+        '<p class="card-category">{}{}</p><h2><a href="{}">{}</a></h2>'
+        "<p>{}</p><p>{}{}</p>{}{}"
+        '<p class="seats">{}</p>{}</div></li>',
+        card_image(event),
+        date_badge(event.starts_at),
         event.category.name,
         distance,
         event.get_absolute_url(),
         title,
         event_time(event.starts_at),
         event.location_name,
+        mode,
         snippet,
         access_badges_html(event),
-        seats_text(event),
+        seats,
+        mine,
     )
+
+
+@register.simple_tag(takes_context=True)
+def event_card(context, event: EventPost) -> SafeString:
+    """`{% event_card event %}`: the card, with the viewer's status from `my_statuses`, or
+    a slot for it inside `{% fill_my_statuses %}`."""
+    if context.get(DEFER_STATUSES):
+        return event_card_html(event, status=DEFERRED)
+    statuses = context.get("my_statuses") or {}
+    return event_card_html(event, status=statuses.get(event.pk))
+
+
+# The search page's name for the same card.
+search_card = register.simple_tag(event_card, takes_context=True, name="search_card")
 
 
 @register.simple_tag

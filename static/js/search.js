@@ -2,6 +2,11 @@
 // position". The page works without this file.
 (function () {
   "use strict";
+  // On a desktop the filters are a sidebar: show them open.
+  var filters = document.querySelector(".search-layout .filters");
+  if (filters && window.matchMedia && window.matchMedia("(min-width: 64rem)").matches) {
+    filters.open = true;
+  }
   var box = document.getElementById("q");
   var list = document.getElementById("suggestions");
   if (box && list && window.fetch) {

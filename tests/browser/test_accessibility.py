@@ -29,6 +29,7 @@ from tests.factories import (
     OfficerFactory,
     OrganizationFactory,
     OrganizerFactory,
+    ScoreEntryFactory,
     UserFactory,
 )
 
@@ -84,6 +85,8 @@ def site(db, settings):
         category=category,
         access_features=["step_free", "food"],
         allergens="pizza: wheat, milk",
+        latitude=38.6488,
+        longitude=-90.3108,
     )
     registration = EventRegistrationFactory(event=event, user=student)
     saved, _ = saved_search_create(user=student, name="Robots", query={"q": ["robot"]})
@@ -98,6 +101,8 @@ def site(db, settings):
     )
     EventRegistrationFactory(event=past, user=student)
     dispute_create(user=student, event_id=past.pk, note="I was at the front table.")
+    # My E-score draws its charts.
+    ScoreEntryFactory(user=student, event=event, points=10, reason="attended")
     return {
         "anonymous": (
             None,
@@ -105,6 +110,9 @@ def site(db, settings):
                 "/",
                 "/search/?q=robot",
                 "/search/?q=zzqxv",
+                "/search/map/",
+                "/search/calendar/?view=week",
+                "/search/calendar/?view=month",
                 f"/events/{event.pk}/",
                 "/leaderboard/",
                 "/accounts/login/",
@@ -122,6 +130,8 @@ def site(db, settings):
                 f"/events/{event.pk}/",
                 "/me/events/",
                 "/me/escore/",
+                "/me/events/calendar/?view=week",
+                "/me/events/calendar/?view=month",
                 f"/me/tickets/{registration.pk}/",
                 "/me/account/",
                 "/me/following/",
@@ -134,6 +144,7 @@ def site(db, settings):
             organizer,
             [
                 "/organize/",
+                "/organize/?show=drafts",
                 "/organize/events/new",
                 f"/organize/events/{event.pk}/",
                 f"/organize/events/{event.pk}/edit",

@@ -49,6 +49,8 @@ def pages(client):
     anonymous = [
         reverse("events:list"),
         reverse("events:search") + "?q=chess",
+        reverse("events:search-map"),
+        reverse("events:search-calendar") + "?view=month",
         reverse("events:detail", args=[event.pk]),
         reverse("account_login"),
         reverse("account_signup"),
@@ -58,6 +60,8 @@ def pages(client):
     logged_in = [
         reverse("escore:leaderboard"),
         reverse("events:mine"),
+        reverse("events:mine-calendar"),
+        reverse("escore:mine"),
         reverse("users:account"),
         reverse("events:organize"),
         reverse("events:manage", args=[event.pk]),
@@ -111,6 +115,20 @@ def test_csp_allows_the_static_cdn_when_static_url_points_at_one():
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().endswith("'self' https://static.eren.washu.edu")
+
+
+def test_csp_allows_the_map_tiles_origin_and_only_for_images():
+    completed = run_django(
+        "shell",
+        "-c",
+        "from django.conf import settings; d = settings.CONTENT_SECURITY_POLICY['DIRECTIVES']; "
+        "print(' '.join(d['img-src'])); print(' '.join(d['script-src']))",
+        environment={**PRODUCTION, "MAP_TILE_URL": "https://{s}.tiles.example.org/{z}/{x}/{y}.png"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    img_src, script_src = completed.stdout.strip().splitlines()[-2:]
+    assert img_src.endswith("https://*.tiles.example.org")
+    assert "tiles" not in script_src
 
 
 def test_security_headers_are_on_every_response(client):

@@ -129,3 +129,55 @@ def test_api_me_escore_is_401_in_the_error_shape_when_anonymous(client):
     response = client.get(f"{API}/me/escore")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_my_escore_draws_the_term_and_the_categories_with_their_numbers():
+    """The charts come from the entries already read: running total per week, by category."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from escore.selectors import escore_pictures, escore_summary
+    from tests.factories import EventCategoryFactory, EventPostFactory
+
+    central = ZoneInfo("America/Chicago")
+    now = dt.datetime(2026, 9, 20, 12, tzinfo=central)  # Fall 2026 began on August 1
+    student = UserFactory()
+    music, tech = EventCategoryFactory(name="Music"), EventCategoryFactory(name="Tech")
+    for day, category, points in ((3, music, 15), (10, tech, 10), (11, music, 10)):
+        event = EventPostFactory(
+            category=category,
+            starts_at=dt.datetime(2026, 8, day, 18, tzinfo=central),
+            ends_at=dt.datetime(2026, 8, day, 20, tzinfo=central),
+        )
+        ScoreEntryFactory(user=student, event=event, points=points, reason="attended")
+    last_term = EventPostFactory(
+        category=tech,
+        starts_at=dt.datetime(2026, 4, 1, 18, tzinfo=central),
+        ends_at=dt.datetime(2026, 4, 1, 20, tzinfo=central),
+    )
+    ScoreEntryFactory(user=student, event=last_term, points=10, reason="attended")
+
+    pictures = escore_pictures(escore_summary(user=student, now=now), now=now)
+
+    # Weeks end Aug 7, 14, 21, ... and the last point is today.
+    assert pictures.term_by_week[:3] == [
+        (dt.date(2026, 8, 7), 15),
+        (dt.date(2026, 8, 14), 35),
+        (dt.date(2026, 8, 21), 35),
+    ]
+    assert pictures.term_by_week[-1] == (dt.date(2026, 9, 20), 35)
+    assert pictures.by_category == [("Music", 25), ("Tech", 20)]
+
+
+def test_my_escore_page_has_the_charts_and_their_text(client, attended):
+    student = UserFactory()
+    registration = attended(student)
+    services.score_attendance_sync(registration_id=registration.pk)
+    client.force_login(student)
+
+    html = client.get(reverse("escore:mine")).content.decode()
+
+    assert html.count('<svg class="chart"') == 2
+    assert 'role="img"' in html
+    category = registration.event.category.name
+    assert f'<th scope="row">{category}</th><td>15</td>' in html

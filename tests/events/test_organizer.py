@@ -15,6 +15,7 @@ from events.models import EventPost, EventRegistration, OrganizerMessage
 from tests.factories import (
     EventCategoryFactory,
     EventPostFactory,
+    EventRegistrationFactory,
     OrganizerFactory,
     UserFactory,
 )
@@ -115,7 +116,7 @@ def test_user_text_is_rendered_inert_everywhere(client, organizer):
     services.registration_create(event_id=event.pk, user=student)
     services.event_cancel(event_id=event.pk, by=organizer, reason=XSS)
     pages = [
-        reverse("events:organize"),
+        reverse("events:organize") + "?show=cancelled",
         reverse("events:manage", args=[event.pk]),
         reverse("events:edit", args=[event.pk]),
         event.get_absolute_url(),
@@ -231,7 +232,7 @@ def test_duplicate_asks_for_the_new_start_and_moves_every_time(client, organizer
     assert [q["label"] for q in body["questions"]] == ["T-shirt size"]
 
 
-def test_dashboard_groups_events_with_counts(client, organizer):
+def test_dashboard_tabs_hold_events_with_counts(client, organizer):
     now = timezone.now()
     EventPostFactory(organizer=organizer, title="A draft", status="draft")
     upcoming = EventPostFactory(organizer=organizer, title="Upcoming one", capacity=5)
@@ -246,14 +247,72 @@ def test_dashboard_groups_events_with_counts(client, organizer):
     )
     EventPostFactory(title="Someone else's")
     services.registration_create(event_id=upcoming.pk, user=UserFactory())
-    groups = client.get(reverse("events:organize")).context["groups"]
-    assert {name: [e.title for e in events] for name, events in groups.items()} == {
-        "drafts": ["A draft"],
+    shown = {}
+    for tab in ("upcoming", "drafts", "past", "cancelled"):
+        response = client.get(reverse("events:organize"), {"show": tab})
+        shown[tab] = [event.title for event in response.context["events"]]
+    assert shown == {
         "upcoming": ["Upcoming one"],
+        "drafts": ["A draft"],
         "past": ["Past one"],
         "cancelled": ["Called off"],
     }
-    assert groups["upcoming"][0].seats_taken == 1
+    assert response.context["tabs"] == [
+        ("upcoming", "Upcoming", 1),
+        ("drafts", "Drafts", 1),
+        ("past", "Past", 1),
+        ("cancelled", "Cancelled", 1),
+    ]
+    page = client.get(reverse("events:organize")).content.decode()
+    assert "1 confirmed of 5" in page
+    # An unknown tab is the default one, not an error.
+    assert client.get(reverse("events:organize"), {"show": "x"}).context["tab"] == "upcoming"
+
+
+def test_dashboard_pages_twenty_events_in_a_fixed_number_of_queries(
+    client, organizer, django_assert_num_queries
+):
+    start = timezone.now() + dt.timedelta(days=1)
+    events = [
+        EventPostFactory(organizer=organizer, starts_at=start + dt.timedelta(hours=i), capacity=9)
+        for i in range(23)
+    ]
+    for event in events[:3]:
+        EventRegistrationFactory(event=event, checked_in_at=timezone.now())
+    client.get(reverse("events:organize"))  # session and user warmed
+    # The user, the clubs they host for, the tab counts, the chart and the page (the
+    # session is in the cache): however many events there are.
+    with django_assert_num_queries(5):
+        first = client.get(reverse("events:organize"))
+    assert [event.pk for event in first.context["events"]] == [event.pk for event in events[:20]]
+    assert [event.checked_in_count for event in first.context["events"][:4]] == [1, 1, 1, 0]
+    with django_assert_num_queries(5):
+        last = client.get(reverse("events:organize"), {"page": "99"})
+    assert [event.pk for event in last.context["events"]] == [event.pk for event in events[20:]]
+    assert b'rel="prev"' in last.content
+
+
+def test_dashboard_chart_counts_registrations_per_day_with_a_table(client, organizer):
+    event = EventPostFactory(organizer=organizer)
+    other = EventPostFactory()
+    today = timezone.now()
+    for days_ago in (0, 0, 3):
+        EventRegistrationFactory(event=event, registered_at=today - dt.timedelta(days=days_ago))
+    EventRegistrationFactory(event=other, registered_at=today)
+    EventRegistrationFactory(event=event, registered_at=today - dt.timedelta(days=40))
+
+    response = client.get(reverse("events:organize"))
+
+    chart = response.context["chart"]
+    assert len(chart) == 30
+    assert chart[-1].value == 2
+    assert chart[-4].value == 1
+    assert sum(point.value for point in chart) == 3
+    html = response.content.decode()
+    assert '<svg class="chart"' in html
+    assert 'role="img"' in html
+    assert "3 registrations for your events in the last 30 days." in html
+    assert f'<th scope="row">{chart[-1].label}</th><td>2</td>' in html
 
 
 def test_cancel_needs_a_reason_and_emails_everyone_registered(
