@@ -80,7 +80,8 @@ class User(AbstractUser):
     )
     # What the campus identity provider last asserted (users.sso), updated on each sign-in;
     # blank for accounts that never signed in with the WUSTL Key.
-    affiliation = models.CharField(max_length=10, choices=Affiliation, blank=True)
+    # db_default: rows written outside the ORM (bench/generate_events.py, imports) need none.
+    affiliation = models.CharField(max_length=10, choices=Affiliation, blank=True, db_default="")
     # Accessibility needs (events.access), saved once: matching events come first for them.
     access_needs = ArrayField(
         models.CharField(max_length=FEATURE_MAX_LENGTH, choices=AccessFeature),

@@ -48,22 +48,33 @@ def _value(secrets: dict[str, dict], key: str, prop: str | None, name: str) -> s
     return value if isinstance(value, str) else json.dumps(value)
 
 
-# {{ .name }} and {{ .name | urlquery }}: the part of External Secrets' v2 templates (Go
-# text/template) that the bundle uses. Anything else fails loudly rather than guess.
+# {{ .name }}, {{ .name | urlquery }} and {{ index . "name" | default "" }}: the part of
+# External Secrets' v2 templates (Go text/template with Sprig) that the bundle uses. `index`
+# of a key the store lacks is the empty string (Go's zero value for a map), which is how an
+# optional key (the SSO secrets while SSO is off) is written. Anything else fails loudly
+# rather than guess.
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
+_INDEX = re.compile(r'index \. "(\w+)"')
+_DEFAULT = re.compile(r'default "([^"\\]*)"')
 _FUNCTIONS = {"urlquery": lambda value: quote_plus(value, safe="")}
 
 
 def render_template(template: str, values: dict[str, str], name: str) -> str:
     def action(match: re.Match) -> str:
         variable, *pipes = (part.strip() for part in match.group(1).split("|"))
-        if not re.fullmatch(r"\.\w+", variable) or any(p not in _FUNCTIONS for p in pipes):
+        optional = _INDEX.fullmatch(variable)
+        known = all(p in _FUNCTIONS or _DEFAULT.fullmatch(p) for p in pipes)
+        if not (optional or re.fullmatch(r"\.\w+", variable)) or not known:
             raise SyncError(f"{name}: template action {match.group(0)!r} is not understood")
-        if variable[1:] not in values:
+        if optional:
+            result = values.get(optional.group(1), "")
+        elif variable[1:] in values:
+            result = values[variable[1:]]
+        else:
             raise SyncError(f"{name}: template refers to {variable}, which has no value")
-        result = values[variable[1:]]
         for pipe in pipes:
-            result = _FUNCTIONS[pipe](result)
+            fallback = _DEFAULT.fullmatch(pipe)
+            result = (result or fallback.group(1)) if fallback else _FUNCTIONS[pipe](result)
         return result
 
     return _ACTION.sub(action, template)

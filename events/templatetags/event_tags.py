@@ -221,7 +221,9 @@ def event_card_html(event: EventPost, *, status: object = None) -> SafeString:
             "Online" if event.mode == EventPost.Mode.ONLINE else "Hybrid",
         )
     seats = seats_text(event) if event.registration_required else "No registration needed"
-    mine = STATUS_SLOT.format(event.pk) if status is DEFERRED else status_html(status)
+    mine = (
+        SafeString(STATUS_SLOT.format(int(event.pk))) if status is DEFERRED else status_html(status)
+    )
     return format_html(
         '<li class="card"><div class="card-media">{}{}</div><div class="card-body">'
         '<p class="card-category">{}{}</p><h2><a href="{}">{}</a></h2>'

@@ -55,14 +55,16 @@ def _get(client, path):
 # (page, statements on a warm cache). The first request of a page may read what later
 # requests find in Redis (the shared home list, category counts, leaderboard names).
 SIGNED_IN_PAGES = [
-    # user, e-mail verified (listable visibilities), followed organizations
-    ("home", 3),
+    # user, e-mail verified (listable visibilities), followed organizations, the cached
+    # "For you" picks' rows, the reader's statuses on the shared list's cards
+    ("home", 5),
     # user, event, own registration, questions and e-mail check of the registration form
     ("detail", 5),
     # user, registrations with their events and waitlist positions
     ("my-events", 2),
-    # user, ledger entries with their events
-    ("my-escore", 2),
+    # user, ledger entries with their events, the student's disputes, the events they may
+    # still dispute
+    ("my-escore", 4),
     # user, e-mail verified (the leaderboard is for school accounts); standings from Redis
     ("leaderboard", 2),
     # user, e-mail verified, the latest organizer request
@@ -98,7 +100,7 @@ def test_home_shows_the_followed_section_in_one_more_statement(
     OrganizationFollow.objects.create(user=campus["student"], organization=campus["club"])
     client.force_login(campus["student"])
     _get(client, "/")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         content = _get(client, "/").content.decode()
     assert "From organizations you follow" in content
     assert campus["club_events"][0].title in content
@@ -108,11 +110,14 @@ def test_home_list_is_rendered_once_and_shared_by_signed_in_students(
     client, campus, django_assert_num_queries
 ):
     client.force_login(UserFactory())
-    # Cold: categories, their counts, the page's count and its rows, then the student's own.
-    with django_assert_num_queries(7):
+    # Cold: categories, their counts, the page's count and its rows, then the student's own
+    # (with their "For you" picks worked out: 7 statements, then cached).
+    with django_assert_num_queries(14):
         first = _get(client, "/").content.decode()
     client.force_login(campus["student"])
-    with django_assert_num_queries(3):
+    # The list from Redis: user, e-mail check, follows, this student's picks worked out (7),
+    # their statuses on the shared cards.
+    with django_assert_num_queries(11):
         second = _get(client, "/").content.decode()
     assert campus["events"][0].title in first
     assert campus["events"][0].title in second
@@ -158,6 +163,21 @@ def test_organizer_dashboard_statements_do_not_grow_with_events(client, django_a
     EventPostFactory.create_batch(12, organizer=organizer)
     client.force_login(organizer)
     _get(client, reverse("events:organize"))
-    # user, the organizer's organizations, the events with their checked-in counts
-    with django_assert_num_queries(3):
+    # user, the organizer's organizations, the tab counts, the page's events with their
+    # checked-in counts, the registrations chart, the open disputes
+    with django_assert_num_queries(6):
         _get(client, reverse("events:organize"))
+
+
+def test_shared_home_list_shows_each_reader_their_own_status(client, campus):
+    """The cached list is shared, the "you're registered" line on its cards is not."""
+    client.force_login(UserFactory())
+    stranger_first = _get(client, "/").content.decode()  # renders and stores the shared list
+    client.force_login(campus["student"])
+    own = _get(client, "/").content.decode()
+    client.force_login(UserFactory())
+    stranger_after = _get(client, "/").content.decode()
+    assert own.count('class="status ok"') == 5
+    assert 'class="status' not in stranger_first
+    assert 'class="status' not in stranger_after
+    assert "my-status" not in own + stranger_after  # no slot reaches the page

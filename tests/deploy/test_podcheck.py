@@ -104,6 +104,19 @@ def test_every_container_gets_its_environment_and_volumes_from_the_synced_secret
     )
 
 
+def test_sso_secrets_are_optional_until_the_operator_adds_them(manifests, overlay, tmp_path):
+    """The WUSTL Key secrets sync as empty strings while the store lacks them (SSO off), and
+    as their values once added: `{{ index . "KEY" | default "" }}` in the ExternalSecret."""
+    store = secrets_manager(tmp_path / "sm.json", overlay)
+    external = one(manifests, "ExternalSecret", "eren-app")
+    _, before = sync(external, store)
+    assert before["SSO_OIDC_CLIENT_SECRET"] == before["SSO_SAML_SP_PRIVATE_KEY"] == ""
+    store.update(f"eren/{overlay}/app", SSO_OIDC_CLIENT_SECRET="oidc-secret")
+    _, after = sync(external, store)
+    assert after["SSO_OIDC_CLIENT_SECRET"] == "oidc-secret"
+    assert after["SECRET_KEY"] == before["SECRET_KEY"] == "s" * 50
+
+
 def manifests_environment(container, config_maps, secrets, fields) -> dict[str, str]:
     return manifests.container_environment(
         container, config_maps=config_maps, secrets=secrets, fields=fields, base={}

@@ -280,13 +280,13 @@ def test_dashboard_pages_twenty_events_in_a_fixed_number_of_queries(
     for event in events[:3]:
         EventRegistrationFactory(event=event, checked_in_at=timezone.now())
     client.get(reverse("events:organize"))  # session and user warmed
-    # The user, the clubs they host for, the tab counts, the chart and the page (the
-    # session is in the cache): however many events there are.
-    with django_assert_num_queries(5):
+    # The user, the clubs they host for, the tab counts, the chart, the page and the open
+    # score disputes (the session is in the cache): however many events there are.
+    with django_assert_num_queries(6):
         first = client.get(reverse("events:organize"))
     assert [event.pk for event in first.context["events"]] == [event.pk for event in events[:20]]
     assert [event.checked_in_count for event in first.context["events"][:4]] == [1, 1, 1, 0]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         last = client.get(reverse("events:organize"), {"page": "99"})
     assert [event.pk for event in last.context["events"]] == [event.pk for event in events[20:]]
     assert b'rel="prev"' in last.content

@@ -28,6 +28,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[("student", "Student"), ("staff", "Staff"), ("faculty", "Faculty")],
+                db_default="",
                 max_length=10,
             ),
         ),
