@@ -80,8 +80,11 @@ class User(AbstractUser):
     )
     # What the campus identity provider last asserted (users.sso), updated on each sign-in;
     # blank for accounts that never signed in with the WUSTL Key.
-    # db_default: rows written outside the ORM (bench/generate_events.py, imports) need none.
-    affiliation = models.CharField(max_length=10, choices=Affiliation, blank=True, db_default="")
+    # db_default: rows written outside the ORM (bench/generate_events.py, imports) need none;
+    # default: an unsaved user (allauth keeps one in the session while linking) has "".
+    affiliation = models.CharField(
+        max_length=10, choices=Affiliation, blank=True, default="", db_default=""
+    )
     # Accessibility needs (events.access), saved once: matching events come first for them.
     access_needs = ArrayField(
         models.CharField(max_length=FEATURE_MAX_LENGTH, choices=AccessFeature),

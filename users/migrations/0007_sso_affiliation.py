@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 choices=[("student", "Student"), ("staff", "Staff"), ("faculty", "Faculty")],
                 db_default="",
+                default="",
                 max_length=10,
             ),
         ),
