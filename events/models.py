@@ -392,9 +392,7 @@ class EventPost(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return _detail_url_pattern(
-            get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
-        ).format(self.pk)
+        return pk_url("events:detail", self.pk)
 
     @property
     def seats_left(self) -> int | None:
@@ -917,9 +915,18 @@ class SavedSearch(models.Model):
 _PK_PLACEHOLDER = 987654321
 
 
-@functools.lru_cache(maxsize=8)
-def _detail_url_pattern(script_prefix: str, urlconf: str | None, root_urlconf: str) -> str:
-    """The detail URL with `{}` for the id: reverse() for each of a result page's 20 events
-    was about a tenth of a search request (docs/BENCHMARKS.md, search profile)."""
-    url = reverse("events:detail", kwargs={"pk": _PK_PLACEHOLDER})
+@functools.lru_cache(maxsize=32)
+def _pk_url_pattern(
+    viewname: str, script_prefix: str, urlconf: str | None, root_urlconf: str
+) -> str:
+    url = reverse(viewname, kwargs={"pk": _PK_PLACEHOLDER})
     return url.replace("{", "{{").replace("}", "}}").replace(str(_PK_PLACEHOLDER), "{}")
+
+
+def pk_url(viewname: str, pk: int) -> str:
+    """`reverse(viewname, kwargs={"pk": pk})` for a route whose one argument is an integer
+    id, from a pattern reversed once: reverse() for each of a result page's 20 events was
+    about a tenth of a search request (docs/BENCHMARKS.md, search profile)."""
+    return _pk_url_pattern(
+        viewname, get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
+    ).format(int(pk))

@@ -20,11 +20,17 @@ publish its events P O E; cancel them P O; check in and the roster P O E C; mess
 
 from enum import StrEnum
 
+from django.db.models import Exists, OuterRef, Q
+
 from orgs.models import Membership, Officer, Organization
-from users.selectors import user_has_verified_school_email
+from users.selectors import (
+    user_has_verified_school_email,
+    verified_email_exists,
+    verified_school_email_remember,
+)
 
 from .errors import ActionForbidden, EventNotFound, NotAuthenticated
-from .models import EventPost
+from .models import EventPost, EventQuestion
 
 
 class Action(StrEnum):
@@ -176,20 +182,41 @@ def user_can_manage_event(user, event: EventPost, action: Action = Action.EDIT) 
     if not (user.is_authenticated and user.is_active):
         return False
     if event.organization_id is not None:
-        if org_role(user, event.organization_id) in ORG_EVENT_ROLES.get(action, ()):
-            return True
-        return action in COHOST_EVENT_ACTIONS and (
-            Officer.objects.filter(user=user, organization__cohosted_events=event).exists()
+        allowed = ORG_EVENT_ROLES.get(action, frozenset())
+        if action not in COHOST_EVENT_ACTIONS:
+            return org_role(user, event.organization_id) in allowed
+        # The host's officers by role, any officer of a co-host: one query for both (the
+        # event page asks for every signed-in reader whether to offer "Manage this event").
+        cohost = Exists(
+            EventPost.cohosts.through.objects.filter(
+                eventpost_id=event.pk, organization_id=OuterRef("organization_id")
+            )
+        )
+        officer_rows = (
+            Officer.objects.filter(user=user)
+            .annotate(is_cohost=cohost)
+            .filter(Q(organization_id=event.organization_id) | Q(is_cohost=True))
+            .values_list("organization_id", "role", "is_cohost")
+        )
+        return any(
+            is_cohost or (organization_id == event.organization_id and role in allowed)
+            for organization_id, role, is_cohost in officer_rows
         )
     return bool(user.is_organizer and event.organizer_id == user.pk)
 
 
 def user_can(user, action: Action, event: EventPost) -> bool:
-    try:
-        event_check_access(user=user, event=event, action=action)
-    except (ActionForbidden, EventNotFound, NotAuthenticated):
-        return False
-    return True
+    """Whether event_check_access would let the user take the action (without working out
+    the refusal's words, which cost a query of their own)."""
+    if action == Action.VIEW and event.status != EventPost.Status.DRAFT:
+        try:
+            event_check_visibility(user=user, event=event)
+        except (ActionForbidden, EventNotFound, NotAuthenticated):
+            return False
+        return True
+    if action in STAFF_ACTIONS:
+        return user_is_staff(user)
+    return user_can_manage_event(user, event, action)
 
 
 def event_check_access(*, user, event: EventPost, action: Action) -> None:
@@ -235,14 +262,34 @@ def event_check_create(*, user, organization: Organization | None = None) -> Non
         )
 
 
-def event_get_authorized(*, event_id: int, user, action: Action) -> EventPost:
-    """The event, when it exists and the user may take the action on it; raises otherwise."""
-    event = (
-        EventPost.objects.select_related("category", "organizer", "cancelled_by", "organization")
-        .defer("search_vector")  # the search's own column, the biggest of the row
-        .filter(pk=event_id)
-        .first()
-    )
+def event_get_authorized(
+    *, event_id: int, user, action: Action, for_page: bool = False
+) -> EventPost:
+    """The event, when it exists and the user may take the action on it; raises otherwise.
+
+    `for_page`: the row also says whether the event asks registration questions
+    (`has_questions`) and has co-hosts (`has_cohosts`), so the event's page reads either
+    only when there is something to read, and whether the signed-in reader's address is
+    confirmed (users.selectors.verified_email_exists), asked with the row.
+    """
+    events = EventPost.objects.select_related(
+        "category", "organizer", "cancelled_by", "organization"
+    ).defer("search_vector")  # the search's own column, the biggest of the row
+    if for_page:
+        events = events.annotate(
+            has_questions=Exists(EventQuestion.objects.filter(event_id=OuterRef("pk"))),
+            has_cohosts=Exists(
+                EventPost.cohosts.through.objects.filter(eventpost_id=OuterRef("pk"))
+            ),
+        )
+        if user.is_authenticated:
+            # The reader's confirmed address with the row, not in a statement of its own:
+            # the page asks it (school-only events, the offer to register) on every view.
+            events = events.annotate(reader_email_verified=verified_email_exists(user=user))
+    event = events.filter(pk=event_id).first()
+    verified = getattr(event, "reader_email_verified", None)
+    if verified is not None:
+        verified_school_email_remember(user=user, verified=verified)
     if event is None:
         raise EventNotFound()
     event_check_access(user=user, event=event, action=action)

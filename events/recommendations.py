@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Min, Q, Value
@@ -511,12 +512,20 @@ def picks_compute(*, user, limit: int = PICKS) -> list[Pick]:
     return rank(history=history, candidates=candidates, now=timezone.now(), limit=limit)
 
 
-def recommendations_for(*, user, limit: int = PICKS) -> list[Recommendation]:
-    """The student's picks with their events: cached picks cost one query."""
+def recommendations_for(
+    *, user, limit: int = PICKS, prefetched: dict[str, Any] | None = None
+) -> list[Recommendation]:
+    """The student's picks with their events: cached picks cost one query.
+
+    `prefetched`: what the page already read from the cache (core.fragments.fetch_together);
+    when it holds the picks' key, its value (None: not cached) saves a Redis round trip.
+    """
     if not user.is_authenticated:
         return []
     key = cache_key(user.pk)
-    picks: list[Pick] | None = cache.get(key)
+    picks: list[Pick] | None = (
+        prefetched[key] if prefetched is not None and key in prefetched else cache.get(key)
+    )
     if picks is None:
         picks = picks_compute(user=user, limit=PICKS)
         cache.set(key, picks, CACHE_SECONDS)

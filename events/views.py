@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
+from core.fragments import PREFETCHED, fetch_together, fragment_key
 from orgs import selectors as org_selectors
 from users.models import User
 from users.requests import AuthenticatedRequest
@@ -74,6 +75,18 @@ class EventListView(ListView):
         pagination = SimpleLazyObject(
             lambda: self.paginate_queryset(self.object_list, self.paginate_by)
         )
+        list_cache_key = selectors.home_list_cache_key(
+            visibilities=self.visibilities, query=self.request.GET.urlencode()
+        )
+        # The page's two shared fragments and the student's cached picks: one Redis round
+        # trip (core.fragments); the template's {% shared_cache %} names the same fragments.
+        prefetched = fetch_together(
+            [
+                fragment_key("home_list_filters", list_cache_key),
+                fragment_key("home_list_events", list_cache_key),
+                *self._for_you_cache_keys(),
+            ]
+        )
         return {
             "view": self,
             "paginator": SimpleLazyObject(lambda: pagination[0]),
@@ -81,33 +94,38 @@ class EventListView(ListView):
             "events": SimpleLazyObject(lambda: pagination[2]),
             "is_paginated": SimpleLazyObject(lambda: pagination[3]),
             "list_cache_seconds": selectors.home_list_cache_seconds(),
-            "list_cache_key": selectors.home_list_cache_key(
-                visibilities=self.visibilities, query=self.request.GET.urlencode()
-            ),
+            "list_cache_key": list_cache_key,
+            PREFETCHED: prefetched,
             "categories": selectors.category_list_with_upcoming_counts,
             "when": self.when,
             "category_slug": self.category_slug,
             "windows": [("today", "Today"), ("week", "This week"), ("weekend", "This weekend")],
             "followed_events": org_selectors.followed_events(user=self.request.user),
-            **self._for_you(),
+            **self._for_you(prefetched),
             **kwargs,
         }
 
-    def _for_you(self) -> dict:
-        """The signed-in student's picks, on the unfiltered first page only."""
-        request = self.request
-        if (
-            not request.user.is_authenticated
-            or self.when
-            or self.category_slug
-            or request.GET.get("page") not in (None, "", "1")
-        ):
+    def _shows_for_you(self) -> bool:
+        """The signed-in student's picks show on the unfiltered first page only."""
+        return bool(
+            self.request.user.is_authenticated
+            and not self.when
+            and not self.category_slug
+            and self.request.GET.get("page") in (None, "", "1")
+        )
+
+    def _for_you_cache_keys(self) -> list[str]:
+        user_id = self.request.user.pk
+        return [recommendations.cache_key(user_id)] if user_id and self._shows_for_you() else []
+
+    def _for_you(self, prefetched: dict) -> dict:
+        if not self._shows_for_you():
             return {}
         return {
             "recommendations": recommendations.recommendations_for(
-                user=request.user, limit=HOME_PICKS
+                user=self.request.user, limit=HOME_PICKS, prefetched=prefetched
             ),
-            "recommendation_hidden": request.session.pop(HIDDEN_SESSION_KEY, None),
+            "recommendation_hidden": self.request.session.pop(HIDDEN_SESSION_KEY, None),
         }
 
 
@@ -178,7 +196,10 @@ class EventDetailView(DetailView):
         # Published and cancelled events for everyone; drafts for their organizer and staff.
         try:
             return permissions.event_get_authorized(
-                event_id=self.kwargs["pk"], user=self.request.user, action=permissions.Action.VIEW
+                event_id=self.kwargs["pk"],
+                user=self.request.user,
+                action=permissions.Action.VIEW,
+                for_page=True,
             )
         except services.EventNotFound as exc:
             raise Http404("No such event.") from exc
@@ -197,8 +218,12 @@ class EventDetailView(DetailView):
         registration = selectors.registration_get_active(event_id=self.object.pk, user=user)
         if registration is not None:
             registration.event = self.object  # its deadlines and status, without a query
+        event = self.object
         return super().get_context_data(
             registration=registration,
+            cohosts=list(event.cohosts.all())
+            if event.organization_id and getattr(event, "has_cohosts", True)
+            else [],
             waitlist_position=registration
             and selectors.registration_waitlist_position(registration=registration),
             can_manage=permissions.user_can(user, permissions.Action.ROSTER, self.object),
@@ -206,7 +231,10 @@ class EventDetailView(DetailView):
             # Asked only when the page offers to register (the template's choice).
             register_form=SimpleLazyObject(
                 lambda: RegistrationForm(
-                    event=self.object, questions=selectors.question_list(event_id=self.object.pk)
+                    event=self.object,
+                    questions=selectors.question_list(event_id=self.object.pk)
+                    if getattr(self.object, "has_questions", True)
+                    else [],
                 )
             ),
             email_unverified=lambda: (

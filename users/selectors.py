@@ -4,6 +4,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.db.models import Exists
 
 from escore.models import ScoreEntry
 from events.models import EmailDelivery, EventPost, EventRegistration, OrganizerMessage
@@ -24,9 +25,22 @@ def user_has_verified_school_email(*, user: User) -> bool:
     verified = EmailAddress.objects.filter(
         user=user, email__iexact=user.email, verified=True
     ).exists()
-    if verified:
-        user.__dict__["_verified_school_email"] = (user.email, verified)
+    verified_school_email_remember(user=user, verified=verified)
     return verified
+
+
+def verified_email_exists(*, user: User) -> Exists:
+    """The address check of user_has_verified_school_email as an expression, for a query the
+    page runs anyway (an event page's own row): annotate it, then pass the answer to
+    verified_school_email_remember, and the page asks the database no more."""
+    return Exists(EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True))
+
+
+def verified_school_email_remember(*, user: User, verified: bool) -> None:
+    """Keep a confirmed answer on the instance (it lives for one request) for its address; a
+    "no" is asked again, so an address confirmed later in the request counts at once."""
+    if verified:
+        user.__dict__["_verified_school_email"] = (user.email, True)
 
 
 def organizer_request_latest(*, user: User) -> OrganizerRequest | None:

@@ -4,7 +4,9 @@ from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
+from django.template.defaulttags import CsrfTokenNode
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -12,7 +14,7 @@ from django.utils.safestring import SafeString
 from core import clock
 from events import selectors
 from events.access import features_labelled
-from events.models import EventPost, EventRegistration
+from events.models import EventPost, EventRegistration, pk_url
 from events.search import format_count, mark_highlights
 
 register = template.Library()
@@ -33,12 +35,18 @@ def event_time(value: datetime) -> SafeString:
     the cost: a page of search results shows 20, and the generic filter was 7% of its time.
     """
     local = clock.local(value)
-    text = (
-        f"{WEEKDAYS_ABBR[local.weekday()]}, {MONTHS_3[local.month].title()} {local.day} · "
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(), _day_and_time(local))
+
+
+def _day_and_time(local: datetime, *, year: bool = False) -> str:
+    """ "Thu, Nov 26 · 2:30 PM CST" (the date filter's "D, M j · g:i A T"), with ", 2026"
+    after the day when `year`."""
+    return (
+        f"{WEEKDAYS_ABBR[local.weekday()]}, {MONTHS_3[local.month].title()} {local.day}"
+        f"{f', {local.year}' if year else ''} · "
         f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'} "
         f"{local.tzname()}"
     )
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(), text)
 
 
 @register.filter
@@ -256,6 +264,107 @@ def event_card(context, event: EventPost) -> SafeString:
 
 # The search page's name for the same card.
 search_card = register.simple_tag(event_card, takes_context=True, name="search_card")
+
+
+def my_event_card_html(
+    registration: EventRegistration, *, csrf_input: str, return_url: str
+) -> SafeString:
+    """A card of My events: the event, the student's registration, its ticket and its
+    cancel button (a form with the page's CSRF token: `csrf_input`, the safe HTML that
+    `{% csrf_token %}` renders).
+
+    Built in Python like event_card_html: through the template engine, a student's
+    registrations (55 on average in the demo data) were most of the page's time, a card
+    reversing three URLs and rendering a CSRF token of its own (docs/BENCHMARKS.md).
+    """
+    event = registration.event
+    waitlisted = registration.status == EventRegistration.Status.WAITLISTED
+    if event.status == EventPost.Status.CANCELLED:
+        state = "Cancelled by the organizer"
+    elif registration.status == EventRegistration.Status.CONFIRMED:
+        state = "Registered"
+    else:
+        state = f"Waitlist: number {registration.waitlist_position}"  # type: ignore[attr-defined]
+    ticket = (
+        format_html(
+            '<p><a href="{}">Ticket (QR code)</a></p>', pk_url("events:ticket", registration.pk)
+        )
+        if registration.ticket_available
+        else ""
+    )
+    cancel = (
+        format_html(
+            '<form method="post" action="{}">{}<input type="hidden" name="next" value="{}">'
+            '<button type="submit" class="button secondary">{}</button></form>',
+            pk_url("events:cancel", event.pk),
+            csrf_input,
+            return_url,
+            "Leave the waitlist" if waitlisted else "Cancel",
+        )
+        if registration.may_cancel
+        else ""
+    )
+    return format_html(
+        '<li class="card"><h3><a href="{}">{}</a></h3><p>{} · {}</p>'
+        '<p class="status {}">{}</p>{}{}</li>',
+        event.get_absolute_url(),
+        event.title,
+        event_time(event.starts_at),
+        event.location_name,
+        "ok" if registration.status == EventRegistration.Status.CONFIRMED else "wait",
+        state,
+        ticket,
+        cancel,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def my_event_cards(context, registrations: list[EventRegistration]) -> SafeString:
+    """`{% my_event_cards upcoming %}`: every card of My events, the CSRF field rendered once."""
+    # {% csrf_token %}'s own rendering: escaped, or "" when the page has no token.
+    csrf_input = CsrfTokenNode().render(context)
+    return_url = reverse("events:mine")
+    return format_html_join(
+        "\n      ",
+        "{}",
+        (
+            (my_event_card_html(registration, csrf_input=csrf_input, return_url=return_url),)
+            for registration in registrations
+        ),
+    )
+
+
+def organizer_event_card_html(event: EventPost) -> SafeString:
+    """A card of the organizer dashboard: the event, its state and its counts (the queryset
+    of selectors.organizer_event_list, with `checked_in_count`). In Python, like the other
+    cards: a page of them through the template engine was most of the dashboard's time."""
+    local = clock.local(event.starts_at)
+    capacity = f" of {event.capacity}" if event.capacity else ""
+    return format_html(
+        '<li class="card"><p class="card-category">{} · {}</p>'
+        '<h3><a href="{}">{}</a></h3>'
+        '<p><time datetime="{}">{}</time> · {}</p>'
+        '<p class="counts">{} confirmed{} · {} waitlisted · {} checked in</p></li>',
+        event.category.name,
+        event.get_status_display(),
+        pk_url("events:manage", event.pk),
+        event.title,
+        local.isoformat(),
+        _day_and_time(local, year=True),
+        event.location_name,
+        event.seats_taken,
+        capacity,
+        event.waitlist_count,
+        event.checked_in_count,  # type: ignore[attr-defined]
+    )
+
+
+@register.simple_tag
+def organizer_event_cards(events) -> SafeString:
+    """`{% organizer_event_cards events %}`: the dashboard's page of event cards."""
+    return format_html_join(
+        "\n        ", "{}", ((organizer_event_card_html(event),) for event in events)
+    )
 
 
 @register.simple_tag
