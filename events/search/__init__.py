@@ -62,7 +62,7 @@ __all__ = [
     "prefix_index_rebuild",
     "prefix_index_refresh",
     "search_ways_out",
-    "searcher_needs",
     "search_words_refresh",
+    "searcher_needs",
     "spelling_suggestion",
 ]

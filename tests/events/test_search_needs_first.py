@@ -72,9 +72,7 @@ def step_free_student(client):
         ({"past": "1"}, "dcba", "dbca"),
     ],
 )
-def test_each_sort_lists_events_meeting_the_needs_first(
-    client, events, query, plain, needs_first
-):
+def test_each_sort_lists_events_meeting_the_needs_first(client, events, query, plain, needs_first):
     client.force_login(UserFactory(access_needs=["captions"]))
     response = client.get(API, query)
     assert _ids(response) == _pks(events, needs_first)
