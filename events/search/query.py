@@ -332,7 +332,7 @@ class _SearchStatement:
         ctes, facet_source, sql_params = self._candidate_ctes(now=now)
         page_cte, order, page_params = self._page_cte(limit=limit, offset=offset)
         display_sql, display_params = self._display_columns()
-        order_params = []
+        order_params: list = []
         if self.needs:
             order = f"event.{_NEEDS_FIRST}{order}"
             order_params = [self.needs]
