@@ -127,6 +127,11 @@ LIMITS_BY_VIEW: dict[str, tuple[Limit, ...]] = {
     "events:saved-search-feed": SEARCH,
     "events:saved-search-create": SAVED_SEARCH,
     "escore:dispute-create": DISPUTE,
+    # The API's list and create share a path and so a URL name; only their POSTs count.
+    "api-v1:saved_search_list": SAVED_SEARCH,
+    "api-v1:saved_search_create": SAVED_SEARCH,
+    "api-v1:my_disputes": DISPUTE,
+    "api-v1:dispute_create": DISPUTE,
 }
 API_NAMESPACE = "api-v1"
 JSON_VIEWS = {"events:suggest"}

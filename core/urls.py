@@ -8,6 +8,7 @@ from .api import api
 api.add_router("/", "events.api.router")
 api.add_router("/me", "users.api.router")
 api.add_router("/me", "events.api.me_router")
+api.add_router("/me", "events.saved_search_api.router")
 api.add_router("/", "escore.api.router")
 api.add_router("/", "orgs.api.router")
 

@@ -1,19 +1,26 @@
-"""JSON API for the E-score: the same selectors as the pages."""
+"""JSON API for the E-score: the same selectors and services as the pages.
+
+Score disputes as on the pages: a student lists and opens their own under /me/escore/disputes;
+organizers, officers and staff list the open ones they may decide and accept or reject them
+under /organize/disputes (the pages' paths), with the pages' refusals.
+"""
 
 from datetime import datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
 
-from core.api import ErrorOut
+from core.api import ERRORS, ErrorOut, InputSchema
 from users.requests import ApiRequest
 
-from . import selectors
-from .access import leaderboard_check_viewer
+from . import selectors, services
+from .access import disputes_check_decider, leaderboard_check_viewer
+from .models import ScoreDispute
+from .services.disputes import NOTE_MAX
 
 router = Router(tags=["escore"])
 MAX_LIMIT = 100
@@ -157,3 +164,128 @@ def my_escore(request: ApiRequest):
             for entry in summary.entries
         ],
     }
+
+
+# --- Score disputes ---------------------------------------------------------------------------
+
+
+class DisputeIn(InputSchema):
+    event_id: int = Field(ge=1, le=2**31 - 1, description="The event you attended.")
+    entry_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The entry disputed (a check-in undone), if any."
+    )
+    note: str = Field("", max_length=NOTE_MAX, description="For the organizer (optional).")
+
+
+class DecisionIn(InputSchema):
+    reason: str = Field(max_length=NOTE_MAX, description="Why; the student reads it.")
+
+
+class DisputeOut(Schema):
+    id: int
+    event: EventRefOut
+    entry_id: int | None
+    note: str
+    status: str = Field(description="pending | accepted | rejected")
+    decided_by: str | None = Field(description="The name of who decided.")
+    decided_at: datetime | None
+    decision_reason: str
+    created_at: datetime
+
+
+class StudentOut(Schema):
+    name: str
+    email: str
+
+
+class DisputeToDecideOut(DisputeOut):
+    student: StudentOut
+
+
+def _dispute_out(dispute: ScoreDispute) -> dict:
+    event = dispute.event
+    return {
+        "id": dispute.pk,
+        "event": {
+            "id": event.pk,
+            "title": event.title,
+            "url": urljoin(settings.SITE_URL, reverse("events:detail", args=[event.pk])),
+        },
+        "entry_id": dispute.entry_id,
+        "note": dispute.note,
+        "status": dispute.status,
+        "decided_by": dispute.decided_by.get_full_name() if dispute.decided_by else None,
+        "decided_at": dispute.decided_at,
+        "decision_reason": dispute.decision_reason,
+        "created_at": dispute.created_at,
+    }
+
+
+def _dispute_to_decide_out(dispute: ScoreDispute) -> dict:
+    student = dispute.user
+    return {
+        **_dispute_out(dispute),
+        "student": {"name": student.get_full_name(), "email": student.email},
+    }
+
+
+@router.get(
+    "/me/escore/disputes",
+    response={200: list[DisputeOut], 401: ErrorOut},
+    auth=django_auth,
+    summary="My score disputes, newest first, with their decisions",
+)
+def my_disputes(request: ApiRequest):
+    return [_dispute_out(dispute) for dispute in selectors.disputes_of(user=request.auth)]
+
+
+@router.post(
+    "/me/escore/disputes",
+    response={201: DisputeOut, **ERRORS},
+    auth=django_auth,
+    summary="Dispute a missing attendance entry: I was there but was not checked in",
+    description=f"Refused with 409 `dispute_refused` and the reason: events you never held a "
+    f"seat at, not started, cancelled or ended more than {ScoreDispute.WINDOW_DAYS} days ago, "
+    "already credited, or with a dispute of yours still open. 404 for an unknown event or "
+    "an entry that is not yours.",
+)
+def dispute_create(request: ApiRequest, payload: DisputeIn):
+    dispute = services.dispute_create(user=request.auth, **payload.dict())
+    return Status(201, _dispute_out(dispute))
+
+
+@router.get(
+    "/organize/disputes",
+    response={200: list[DisputeToDecideOut], **ERRORS},
+    auth=django_auth,
+    summary="Open disputes I may decide, oldest first (organizers, officers, staff)",
+)
+def disputes_to_decide(request: ApiRequest):
+    disputes_check_decider(user=request.auth)
+    disputes = selectors.disputes_pending_for(user=request.auth)
+    return [_dispute_to_decide_out(dispute) for dispute in disputes]
+
+
+@router.post(
+    "/organize/disputes/{dispute_id}/accept",
+    response={200: DisputeToDecideOut, **ERRORS},
+    auth=django_auth,
+    summary="Accept a dispute: the student is checked in and credited; they are told",
+    description="Only the event's organizer (or its hosts' officers) and staff (403 "
+    "otherwise). Accepting again changes nothing; a rejected dispute answers 409.",
+)
+def dispute_accept(request: ApiRequest, dispute_id: int):
+    dispute = services.dispute_accept(dispute_id=dispute_id, by=request.auth)
+    return _dispute_to_decide_out(dispute)
+
+
+@router.post(
+    "/organize/disputes/{dispute_id}/reject",
+    response={200: DisputeToDecideOut, **ERRORS},
+    auth=django_auth,
+    summary="Reject a dispute with a reason the student reads",
+    description="An empty reason answers 422; an accepted dispute 409.",
+)
+def dispute_reject(request: ApiRequest, dispute_id: int, payload: DecisionIn):
+    dispute = services.dispute_reject(dispute_id=dispute_id, by=request.auth, reason=payload.reason)
+    return _dispute_to_decide_out(dispute)

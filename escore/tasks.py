@@ -63,3 +63,11 @@ def dispute_decision_email_send(dispute_id: int) -> bool:
     from . import emails
 
     return emails.dispute_decision_email_send(dispute_id=dispute_id)
+
+
+@shared_task(base=OutboxTask, acks_late=True)
+def dispute_opened_email_send(dispute_id: int) -> int:
+    """Tell those who decide a new score dispute about it, once each; returns e-mails sent."""
+    from . import emails
+
+    return emails.dispute_opened_email_send(dispute_id=dispute_id)

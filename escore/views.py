@@ -16,13 +16,12 @@ from django.views.generic import TemplateView
 
 from core.charts import Point, horizontal_bar_chart, line_chart
 from core.errors import UserError
-from events import permissions
 from events.errors import ActionForbidden, EmailUnverified, NotAuthenticated
 from users.models import User
 from users.requests import AuthenticatedRequest
 
 from . import selectors, services
-from .access import leaderboard_check_viewer
+from .access import disputes_check_decider, leaderboard_check_viewer
 from .forms import DecisionForm, DisputeForm
 from .models import ScoreDispute
 
@@ -113,11 +112,10 @@ def dispute_create(request: AuthenticatedRequest) -> HttpResponse:
 def dispute_list(request: AuthenticatedRequest) -> HttpResponse:
     """Open disputes for the events the user runs (staff: every one), to accept or reject."""
     user = request.user
-    if not (permissions.user_is_staff(user) or permissions.organizations_hosting_for(user)):
-        try:
-            permissions.event_check_create(user=user)
-        except ActionForbidden as error:
-            raise PermissionDenied(error.message) from error
+    try:
+        disputes_check_decider(user=user)
+    except ActionForbidden as error:
+        raise PermissionDenied(error.message) from error
     context = {"disputes": selectors.disputes_pending_for(user=user), "form": DecisionForm()}
     return render(request, "escore/disputes.html", context)
 

@@ -39,6 +39,7 @@ from .search import (
     highlight_segments,
     parse_search_params,
     search_ways_out,
+    searcher_needs,
 )
 from .search.params import MAX_PAGE_NUMBER
 from .tickets import ticket_qr_svg
@@ -172,6 +173,10 @@ class EventPageOut(Schema):
     corrected_query: str | None
     # Only when nothing matches: the same search with one filter less, wider, or browsing.
     ways_out: list[WayOutOut]
+    needs_first: bool = Field(
+        description="True: events offering every access need the signed-in student saved come "
+        "first, each group in the usual order (`needs_first=0` turns this off)."
+    )
 
 
 class RegistrationIn(InputSchema):
@@ -288,7 +293,8 @@ def category_list(request: HttpRequest):
         "(online|in_person; hybrid events match both), `drop_in=1` for events that need no "
         "registration, `access` (repeatable: only events offering every feature given, of "
         + ", ".join(AccessFeature.values)
-        + "), `exact=1` for no typo correction, `page`, `page_size`. "
+        + "), `exact=1` for no typo correction, `needs_first=0` to not list events meeting "
+        "the signed-in student's saved access needs first, `page`, `page_size`. "
         "A page past the last one answers 404 with the last page's number."
     ),
 )
@@ -297,9 +303,12 @@ def event_list(
     page: int = Query(1, ge=1, le=MAX_PAGE_NUMBER),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
 ):
-    params = replace(
-        parse_search_params(request.GET),
-        visibilities=permissions.listable_visibilities(request.user),
+    params = searcher_needs(
+        replace(
+            parse_search_params(request.GET),
+            visibilities=permissions.listable_visibilities(request.user),
+        ),
+        request.user,
     )
     results = event_search(params, page=page, page_size=page_size)
     if results.is_past_end and page > 1:
@@ -325,6 +334,7 @@ def event_list(
         "did_you_mean": results.did_you_mean,
         "corrected_query": results.corrected_query,
         "ways_out": ways_out,
+        "needs_first": bool(params.needs),
     }
     # Built as plain data and encoded as ninja would (tests/events/test_search_help.py checks
     # it against EventPageOut): validating 20 hits through the schema was ~40% of the

@@ -756,6 +756,7 @@ class EmailDelivery(models.Model):
         DIGEST = "digest", "Weekly digest of new events"
         SAVED_SEARCH = "saved_search", "New events for a saved search"
         DISPUTE_DECIDED = "dispute_decided", "Score dispute decided"
+        DISPUTE_OPENED = "dispute_opened", "Score dispute to decide"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind)

@@ -29,6 +29,7 @@ from operator import or_
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Min, Q, Value
 from django.utils import timezone
 
@@ -556,6 +557,14 @@ def recommendations_for(
 def recommendations_forget(*, user_id: int) -> None:
     """Drop the cached picks: the next page computes them again."""
     cache.delete(cache_key(user_id))
+
+
+def recommendations_forget_on_commit(*, user_id: int) -> None:
+    """After a change the picks read (a follow, a registration, a hidden pick): drop them now,
+    for the page the request redirects to, and again once the change is committed, in case a
+    concurrent page cached picks computed before the change was visible."""
+    recommendations_forget(user_id=user_id)
+    transaction.on_commit(lambda: recommendations_forget(user_id=user_id), robust=True)
 
 
 def needs_met(event: EventPost, needs: Iterable[str]) -> bool:

@@ -33,6 +33,7 @@ from .search import (
     parse_page_number,
     parse_search_params,
     search_ways_out,
+    searcher_needs,
 )
 from .tickets import ticket_check_in_path, ticket_qr_svg
 
@@ -139,9 +140,12 @@ class SearchView(TemplateView):
         context["access_choices"] = AccessFeature.choices
         context.update(_my_needs_link(self.request))
         try:
-            params = replace(
-                parse_search_params(self.request.GET),
-                visibilities=permissions.listable_visibilities(self.request.user),
+            params = searcher_needs(
+                replace(
+                    parse_search_params(self.request.GET),
+                    visibilities=permissions.listable_visibilities(self.request.user),
+                ),
+                self.request.user,
             )
             page = parse_page_number(self.request.GET.get("page"))
         except SearchParamsError as error:

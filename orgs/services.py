@@ -22,6 +22,7 @@ from core import outbox
 from events import permissions
 from events.models import EventCategory
 from events.permissions import OrgAction
+from events.recommendations import recommendations_forget_on_commit
 from users.addresses import email_canonical
 from users.models import User
 
@@ -348,20 +349,25 @@ def organization_follow(*, organization_id: int, user: User) -> None:
         raise permissions.NotAuthenticated()
     organization = _approved(organization_id)
     OrganizationFollow.objects.get_or_create(organization=organization, user=user)
+    # Follows rank "For you": the picks show the change at once.
+    recommendations_forget_on_commit(user_id=user.pk)
 
 
 def organization_unfollow(*, organization_id: int, user: User) -> None:
     OrganizationFollow.objects.filter(organization_id=organization_id, user=user).delete()
+    recommendations_forget_on_commit(user_id=user.pk)
 
 
 def category_follow(*, category: EventCategory, user: User) -> None:
     if not user.is_authenticated:
         raise permissions.NotAuthenticated()
     CategoryFollow.objects.get_or_create(category=category, user=user)
+    recommendations_forget_on_commit(user_id=user.pk)
 
 
 def category_unfollow(*, category: EventCategory, user: User) -> None:
     CategoryFollow.objects.filter(category=category, user=user).delete()
+    recommendations_forget_on_commit(user_id=user.pk)
 
 
 def digest_settings_update(

@@ -10,8 +10,9 @@
   outbox sync running later, adds nothing.
 - `dispute_reject`: needs a reason.
 
-A decision is told to the student by e-mail (an outbox row of the decision's transaction)
-and shows on their E-score page.
+A new dispute is told by e-mail to those who decide it (the event's organizer, or its host's
+officers), and a decision to the student (each an outbox row of its action's transaction);
+the decision also shows on the student's E-score page.
 """
 
 from __future__ import annotations
@@ -109,11 +110,18 @@ def dispute_create(
         user=user, event=event, status=ScoreDispute.Status.PENDING
     ).exists():
         raise DisputeRefused(open_message)
+    from escore import tasks
+
     try:
         with transaction.atomic():
-            return ScoreDispute.objects.create(
+            dispute = ScoreDispute.objects.create(
                 user=user, event=event, entry=entry, note=" ".join(note.split())[:NOTE_MAX]
             )
+            # Those who decide are told in the same transaction, so no dispute waits unseen.
+            outbox.add(
+                tasks.dispute_opened_email_send, dispute.pk, key=f"dispute-opened:{dispute.pk}"
+            )
+            return dispute
     except IntegrityError as error:
         # Two at once: the constraint lets one through.
         raise DisputeRefused(open_message) from error

@@ -1,6 +1,7 @@
 """Event search on PostgreSQL full-text search, one module per step.
 
     params = parse_search_params(request.GET)      # params: raises SearchParamsError
+    params = searcher_needs(params, request.user)  # params: their access needs first
     results = event_search(params, page=page_number)  # plan + sql + query
     titles = event_suggest(prefix)                  # suggest
 
@@ -33,6 +34,7 @@ from .params import (
     SearchParamsError,
     parse_page_number,
     parse_search_params,
+    searcher_needs,
 )
 from .prefix_index import prefix_index_mark_changed, prefix_index_rebuild, prefix_index_refresh
 from .query import Facet, SearchResults, event_search
@@ -61,5 +63,6 @@ __all__ = [
     "prefix_index_refresh",
     "search_ways_out",
     "search_words_refresh",
+    "searcher_needs",
     "spelling_suggestion",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -73,6 +74,12 @@ class SearchParams:
     access: tuple[str, ...] = ()
     # Search the words as typed: no typo correction (the "search instead for" link).
     exact: bool = False
+    # List events meeting the searcher's saved access needs first (`needs_first=0`: do not).
+    needs_first: bool = True
+    # Not from the query string: the searcher's saved access needs (searcher_needs); events
+    # offering all of them come first, each group in the order the search uses otherwise.
+    # Part of the result cache's key, so one student's order is never served to another.
+    needs: tuple[str, ...] = ()
     # Words of `q` with campus synonyms (synonyms.query_synonyms), set by event_search.
     synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -233,11 +240,19 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
             if sort == "distance" and not (near_text or latitude_text or longitude_text):
                 errors["sort"] = ["Sorting by distance needs a place (near) or lat and lng."]
 
-    flag_errors: dict[str, list[str]] = {"past": [], "cancelled": [], "exact": [], "drop_in": []}
+    flag_errors: dict[str, list[str]] = {
+        "past": [],
+        "cancelled": [],
+        "exact": [],
+        "drop_in": [],
+        "needs_first": [],
+    }
     include_past = _parse_flag(_single(data, "past"), flag_errors["past"])
     include_cancelled = _parse_flag(_single(data, "cancelled"), flag_errors["cancelled"])
     drop_in = _parse_flag(_single(data, "drop_in"), flag_errors["drop_in"])
     exact = _parse_flag(_single(data, "exact"), flag_errors["exact"])
+    needs_first_text = _single(data, "needs_first")
+    needs_first = not needs_first_text or _parse_flag(needs_first_text, flag_errors["needs_first"])
     errors.update({name: msgs for name, msgs in flag_errors.items() if msgs})
     attendance = _single(data, "attendance").lower()
     if attendance not in ATTENDANCE_CHOICES:
@@ -268,7 +283,23 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
         drop_in=drop_in,
         access=tuple(features_ordered(access_values)),
         exact=exact,
+        needs_first=needs_first,
     )
+
+
+def searcher_needs(params: SearchParams, user) -> SearchParams:
+    """The search with the searcher's saved access needs, so events meeting them come first.
+
+    Unchanged for anonymous searchers, students with no needs saved and `needs_first=0`; a
+    search already filtered to every need (`access`) gets no needs, since every event it lists
+    meets them. Reads only the user row the request has loaded already.
+    """
+    needs: tuple[str, ...] = ()
+    if params.needs_first and getattr(user, "is_authenticated", False):
+        needs = tuple(features_ordered(getattr(user, "access_needs", None) or ()))
+        if set(needs) <= set(params.access):
+            needs = ()
+    return params if needs == params.needs else dataclasses.replace(params, needs=needs)
 
 
 def parse_page_number(value: str | None) -> int:

@@ -264,6 +264,8 @@ def _search_once(
     )
 
 
+# The leading sort term of SearchParams.needs: the event offers every need (array contains).
+_NEEDS_FIRST = "access_features @> %s::varchar[] DESC, "
 _EVENT_FIELDS = [f for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
 _CATEGORY_FIELDS = list(EventCategory._meta.concrete_fields)
 # Positions in a result row: total, facets, rank, distance_km, two headlines, then the columns.
@@ -323,14 +325,27 @@ class _SearchStatement:
             and self.facts.event_rows > plan.WALK_WINDOW
         )
         self.ranked_in_walk = self.sort == "relevance" and self.strategy == "walk" and self.has_text
+        # Events offering all the searcher's access needs first (SearchParams.needs): one
+        # leading sort term of the page, none when the filters already require every need.
+        self.needs = [] if set(params.needs) <= set(params.access) else list(params.needs)
         # Every value is appended in the order its placeholder appears in the text.
         ctes, facet_source, sql_params = self._candidate_ctes(now=now)
         page_cte, order, page_params = self._page_cte(limit=limit, offset=offset)
         display_sql, display_params = self._display_columns()
+        order_params: list = []
+        if self.needs:
+            order = f"event.{_NEEDS_FIRST}{order}"
+            order_params = [self.needs]
         self.sql = self._statement(
             ctes=[*ctes, page_cte], facet_source=facet_source, display_sql=display_sql, order=order
         )
-        self.params = (*sql_params, *page_params, *display_params, list(params.categories))
+        self.params = (
+            *sql_params,
+            *page_params,
+            *display_params,
+            list(params.categories),
+            *order_params,
+        )
 
     def _strategy(self, *, has_box: bool) -> plan.Strategy:
         facts = self.facts
@@ -359,6 +374,8 @@ class _SearchStatement:
             matched_columns.append("search_vector")
         elif self.sort == "distance" and params.near is not None:
             matched_columns.append("distance_m")
+        if self.needs:
+            matched_columns.append("access_features")
         facts, strategy = self.facts, self.strategy
         matched_sql, sql_params = candidates_sql(
             params, now=now, facts=facts, strategy=strategy, columns=matched_columns
@@ -385,12 +402,13 @@ class _SearchStatement:
             f"(SELECT * FROM matched ORDER BY starts_at{descending}, id{descending}"  # noqa: S608 - values are parameters # nosec B608
             " LIMIT %s) AS candidate"
         )
-        by_key = " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
+        needs_first, needs = (_NEEDS_FIRST, [self.needs]) if self.needs else ("", [])
+        by_key = f" ORDER BY {needs_first}sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
         if self.ranked_in_walk:
             return (
                 f"page AS (SELECT id, rank AS sort_key FROM {candidates}{by_key}",  # noqa: S608 - values are parameters # nosec B608
                 "page.sort_key DESC, event.starts_at, event.id",
-                [plan.CANDIDATE_LIMIT, limit, offset],
+                [plan.CANDIDATE_LIMIT, *needs, limit, offset],
             )
         if self.sort == "relevance":
             query_sql, query_params = tsquery_sql(self.search)
@@ -398,20 +416,22 @@ class _SearchStatement:
                 f"page AS (SELECT id, ts_rank(%s::real[], search_vector, {query_sql})"  # noqa: S608 - values are parameters # nosec B608
                 f" AS sort_key FROM {candidates}{by_key}",
                 "page.sort_key DESC, event.starts_at, event.id",
-                [RANK_WEIGHTS, *query_params, plan.CANDIDATE_LIMIT, limit, offset],
+                [RANK_WEIGHTS, *query_params, plan.CANDIDATE_LIMIT, *needs, limit, offset],
             )
         if self.sort == "distance" and self.search.near is not None:
             return (
                 f"page AS (SELECT id, distance_m AS sort_key FROM {candidates}"  # noqa: S608 - values are parameters # nosec B608
-                " ORDER BY sort_key, starts_at, id LIMIT %s OFFSET %s)",
+                f" ORDER BY {needs_first}sort_key, starts_at, id LIMIT %s OFFSET %s)",
                 "page.sort_key, event.starts_at, event.id",
-                [plan.CANDIDATE_LIMIT, limit, offset],
+                [plan.CANDIDATE_LIMIT, *needs, limit, offset],
             )
+        # Reordered, matched's extra row could move up into a page: read only the capped ones.
+        source, source_params = (candidates, [plan.CANDIDATE_LIMIT]) if needs else ("matched", [])
         return (
-            "page AS (SELECT id, NULL::float8 AS sort_key FROM matched"  # noqa: S608 - values are parameters # nosec B608
-            f" ORDER BY starts_at{descending}, id{descending} LIMIT %s OFFSET %s)",
+            f"page AS (SELECT id, NULL::float8 AS sort_key FROM {source}"  # noqa: S608 - values are parameters # nosec B608
+            f" ORDER BY {needs_first}starts_at{descending}, id{descending} LIMIT %s OFFSET %s)",
             f"event.starts_at{descending}, event.id{descending}",
-            [limit, offset],
+            [*source_params, *needs, limit, offset],
         )
 
     def _display_columns(self) -> tuple[str, list]:

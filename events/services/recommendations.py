@@ -7,12 +7,7 @@ from events.models import RecommendationDismissal
 
 
 def _picks_forget(*, user_id: int) -> None:
-    # Now, for the page this request redirects to, and after the commit, in case a concurrent
-    # page cached picks computed before this change was visible.
-    recommendations.recommendations_forget(user_id=user_id)
-    transaction.on_commit(
-        lambda: recommendations.recommendations_forget(user_id=user_id), robust=True
-    )
+    recommendations.recommendations_forget_on_commit(user_id=user_id)
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from events.models import (
     EventRegistration,
     RegistrationAnswer,
 )
+from events.recommendations import recommendations_forget_on_commit
 from users.models import User
 from users.selectors import user_has_verified_school_email
 
@@ -115,6 +116,8 @@ def registration_create(
             kind=EmailKind.CONFIRMED if confirmed else EmailKind.WAITLISTED,
         )
         metrics.increment_on_commit("registrations.created", tags={"status": status})
+        # "For you" leaves out events registered for and learns from them.
+        recommendations_forget_on_commit(user_id=user.pk)
     return registration
 
 
@@ -150,6 +153,7 @@ def registration_cancel(*, event_id: int, user: User) -> EventRegistration:
         else:
             counters_add(event=event, waitlist=-registration.seats)
         metrics.increment_on_commit("registrations.cancelled")
+        recommendations_forget_on_commit(user_id=user.pk)
 
         for seated in waitlist_fill(event=event):
             registration_email_queue(registration=seated, kind=EmailKind.PROMOTED)

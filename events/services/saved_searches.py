@@ -125,6 +125,19 @@ def saved_search_create(
     return saved, token
 
 
+def saved_search_list(*, user: User) -> list[SavedSearch]:
+    """The student's saved searches, newest first."""
+    return list(SavedSearch.objects.filter(user=user))
+
+
+def saved_search_get(*, saved_search_id: int, user: User) -> SavedSearch:
+    """One of the student's saved searches; SavedSearch.DoesNotExist for anyone else's."""
+    saved = SavedSearch.objects.filter(pk=saved_search_id, user=user).first()
+    if saved is None:
+        raise SavedSearch.DoesNotExist("No such saved search.")
+    return saved
+
+
 def _owned(*, saved_search_id: int, user: User) -> SavedSearch:
     saved = SavedSearch.objects.select_for_update().filter(pk=saved_search_id, user=user).first()
     if saved is None:
