@@ -104,15 +104,28 @@ def followed_events(*, user, limit: int = 6) -> list[EventPost]:
     visible = Q(visibility__in=permissions.listable_visibilities(user)) | Q(
         visibility=Visibility.MEMBERS, organization__in=member_of
     )
-    cohosted = EventPost.cohosts.through.objects.filter(organization_id__in=followed).values(
-        "eventpost_id"
+    # Then the ids of their upcoming events, unordered, from the organization index: asked
+    # for in start order with a limit, PostgreSQL walks the start-order index from the
+    # oldest published event and filters out every past one (1,800 rows, 2.8 ms on the
+    # demo; this and the rows below: 0.3 ms).
+    now = timezone.now()
+    hosted = (
+        EventPost.objects.published()
+        .filter(organization_id__in=followed, ends_at__gt=now)
+        .order_by()
+        .values_list("pk", flat=True)
     )
+    cohosted = EventPost.cohosts.through.objects.filter(organization_id__in=followed)
+    event_ids = list(hosted.union(cohosted.values_list("eventpost_id", flat=True), all=True))
+    if not event_ids:
+        return []
     return list(
-        EventPost.objects.upcoming()
-        .filter(Q(organization_id__in=followed) | Q(pk__in=cohosted))
+        EventPost.objects.upcoming(now=now)
+        .filter(pk__in=event_ids)
         .filter(visible)
         .select_related("category", "organization")
-        .defer("search_vector")[:limit]
+        .defer("search_vector")
+        .order_by("starts_at", "pk")[:limit]
     )
 
 

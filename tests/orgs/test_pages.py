@@ -2,17 +2,22 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from events.models import EventPost
 from orgs import digest
 from orgs.models import DigestSettings, Membership, Officer, Organization, OrganizationFollow
+from orgs.selectors import followed_events
 from tests.conftest import sign_in
 from tests.factories import (
     EventCategoryFactory,
     EventPostFactory,
+    MembershipFactory,
     OfficerFactory,
     OrganizationFactory,
     UserFactory,
@@ -182,3 +187,36 @@ def test_following_page_follows_categories_and_switches_the_digest(client):
     assert client.delete("/api/v1/categories/music/follow").status_code == 204
     assert client.post("/api/v1/categories/nope/follow").status_code == 404
     assert not student.category_follows.exists()
+
+
+def test_followed_section_has_hosted_and_cohosted_upcoming_events_in_start_order(club):
+
+    student = UserFactory()
+    OrganizationFollow.objects.create(user=student, organization=club)
+    now = timezone.now()
+
+    def event(title, days, **fields):
+        return EventPostFactory(
+            title=title,
+            starts_at=now + timedelta(days=days),
+            ends_at=now + timedelta(days=days, hours=2),
+            **fields,
+        )
+
+    later = event("Hosted later", 3, organization=club)
+    cohosted = event("Co-hosted soon", 1, organization=OrganizationFactory())
+    cohosted.cohosts.add(club)
+    event("Hosted, over", -2, organization=club)
+    event("Hosted draft", 2, organization=club, status=EventPost.Status.DRAFT)
+    event("Members only", 2, organization=club, visibility=EventPost.Visibility.MEMBERS)
+    event("Another club's", 2, organization=OrganizationFactory())
+
+    assert [e.title for e in followed_events(user=student)] == ["Co-hosted soon", "Hosted later"]
+    MembershipFactory(user=student, organization=club)
+    assert [e.title for e in followed_events(user=student)] == [
+        "Co-hosted soon",
+        "Members only",
+        "Hosted later",
+    ]
+    assert [e.pk for e in followed_events(user=student, limit=1)] == [cohosted.pk]
+    assert later.pk in {e.pk for e in followed_events(user=student)}
