@@ -23,8 +23,6 @@ from django.db.models import (
 if TYPE_CHECKING:
     from .params import SearchParams
 
-Strategy = Literal["index", "walk"]
-
 
 EARTH_RADIUS_KM = 6378.168
 # Ranking, totals and facets read at most this many matches; also the deepest reachable result.
@@ -36,15 +34,6 @@ CANDIDATE_LIMIT = 200
 # matches among this many upcoming events (in start order) instead of reading them all.
 WALK_WINDOW = 5_000
 SUGGEST_WINDOW = 2_000
-# None: each search chooses its plan from the facts, inside its own statement. Tests set
-# "index" or "walk" to run a search under one plan whatever the data size.
-FORCED_STRATEGY: Strategy | None = None
-# The longest duration of an event a search can show: one probe of event_visible_duration_idx
-# (migration 0006). Read inside each statement that needs it, so it is never stale.
-LONGEST_EVENT_SQL = (
-    "(SELECT coalesce(max(ends_at - starts_at), interval '0')"
-    " FROM events_eventpost WHERE status <> 'draft')"
-)
 
 
 @dataclass(frozen=True)
@@ -109,33 +98,7 @@ def prefers_index(
     return index_reads <= window and index_reads < walk_reads
 
 
-def prefers_index_sql(
-    estimated_sql: str,
-    *,
-    event_rows_sql: str,
-    wanted: int,
-    window: int,
-    index_rows_sql: str = "NULL::float8",
-) -> str:
-    """prefers_index() as a boolean SQL expression over columns of event_search_facts().
-
-    The search statement chooses its plan with it, so the facts and the search are one
-    round trip (tests/events/test_search.py holds it equal to prefers_index()). The
-    arguments are SQL of column references; the limits are integers of the code.
-    """
-    if FORCED_STRATEGY is not None:
-        return "true" if FORCED_STRATEGY == "index" else "false"
-    wanted, window = int(wanted), int(window)
-    estimated = f"({estimated_sql})::float8"
-    index_reads = f"greatest({estimated}, coalesce(({index_rows_sql})::float8, 0))"
-    walk_reads = (
-        f"least({window}::float8,"
-        f" {wanted} * greatest(({event_rows_sql})::float8, 1) / greatest({estimated}, 1))"
-    )
-    return (
-        f"coalesce({estimated} IS NOT NULL AND {index_reads} <= {window}"
-        f" AND {index_reads} < {walk_reads}, false)"
-    )
+Strategy = Literal["index", "walk"]
 
 
 def bounding_box(near: tuple[float, float], radius_km: float) -> dict[str, float]:

@@ -15,8 +15,8 @@ then turns the markers into <mark>) or split with `highlight_segments()` for JSO
 Bounded work, so a common word costs the same at 5k or 500k events:
 - Ranking, the total, the facets and the distance order use the soonest CANDIDATE_LIMIT
   (200) matches; `total_is_capped` / `facets_are_capped` say when there are more ("200+").
-- Each search asks event_search_facts() for the planner's estimate of its matches, inside
-  its own statement. Selective searches fetch every match through the GIN (or coordinates)
+- Each search first asks event_search_facts() (one round trip) for the planner's estimate
+  of its matches. Selective searches fetch every match through the GIN (or coordinates)
   index; the others walk upcoming events in start order and stop after WALK_WINDOW (5,000)
   events, so no search reads many more rows than that. docs/BENCHMARKS.md has the figures.
 - Past events are out unless asked for, so the walk starts at "now" in the starts_at index.
@@ -79,8 +79,6 @@ class SearchResults:
     params: SearchParams = field(repr=False)
     # The query whose results these are, when typos in the typed one were corrected.
     corrected_query: str | None = None
-    # The plan the search statement chose (plan.prefers_index_sql); for tests and profiles.
-    strategy: str = field(default="walk", compare=False)
 
     @property
     def object_list(self) -> list[EventPost]:
@@ -145,8 +143,8 @@ def event_search(
     the answer, with `corrected_query` saying so; `params.exact` turns this off. Otherwise a
     correction is offered as `did_you_mean` when nothing matched.
 
-    One SQL statement whatever the page size (the plan facts are read inside it); a query
-    with few matches adds one for the vocabulary and, with a correction, one for its search.
+    Two SQL statements whatever the page size (the plan facts, then the search); a query
+    with few matches adds one for the vocabulary and, with a correction, two for its search.
     A search asked again while nothing it reads has changed is answered from result_cache:
     one Redis round trip and one statement for the page's rows (none for an empty page).
     """
@@ -251,7 +249,6 @@ def _search_once(
         cursor.execute(statement.sql, statement.params)
         rows = cursor.fetchall()
     total_rows, facet_rows_json = rows[0][0], rows[0][1] or []
-    used_index, window_may_hide_matches = bool(rows[0][2]), bool(rows[0][3])
     facets = [Facet(slug, name, count) for slug, name, count in facet_rows_json]
     facet_rows = sum(facet.count for facet in facets)
     page_events = [statement.event_from_row(row) for row in rows if row[_EVENT_ID] is not None]
@@ -260,22 +257,20 @@ def _search_once(
     return SearchResults(
         events=page_events,
         total=min(total_rows, plan.CANDIDATE_LIMIT),
-        total_is_capped=total_rows > plan.CANDIDATE_LIMIT or window_may_hide_matches,
+        total_is_capped=total_rows > plan.CANDIDATE_LIMIT or statement.window_may_hide_matches,
         facets=facets,
-        facets_are_capped=facet_rows > plan.CANDIDATE_LIMIT or window_may_hide_matches,
+        facets_are_capped=facet_rows > plan.CANDIDATE_LIMIT or statement.window_may_hide_matches,
         did_you_mean=None,
         number=page,
         page_size=page_size,
         params=params,
-        strategy="index" if used_index else "walk",
     )
 
 
 _EVENT_FIELDS = [f for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
 _CATEGORY_FIELDS = list(EventCategory._meta.concrete_fields)
-# Positions in a result row: total, facets, the plan (index or not, window may hide matches),
-# rank, distance_km, two headlines, then the columns.
-_EVENT_ID = 8
+# Positions in a result row: total, facets, rank, distance_km, two headlines, then the columns.
+_EVENT_ID = 6
 _CATEGORY_START = _EVENT_ID + len(_EVENT_FIELDS)
 
 
@@ -308,7 +303,7 @@ def _instance_from_values(model: type[Model], names: list[str], values: tuple) -
     from_db maps every concrete field through a list lookup when a field is left out (the
     search_vector is) and then sets each value through __init__; an instance is the
     values in its __dict__ and a ModelState, which is what __init__ leaves (a deferred field
-    loads on access either way). About a third of turning a page's rows into events
+    loads on access either way). About half of turning a page's rows into events
     (docs/BENCHMARKS.md). With pre_init/post_init receivers for the model, from_db it is.
     """
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
@@ -335,11 +330,6 @@ class _SearchStatement:
 
     The SQL text is assembled from constants and from SQL Django compiled for the filters,
     which carries its own placeholders; `params` lists every value in textual order.
-
-    The plan is chosen inside the statement: a `choice` CTE reads event_search_facts() and
-    applies plan.prefers_index_sql(), and each plan's candidates are one arm of `matched`
-    under a condition on that choice. The condition is a constant of the execution (an
-    InitPlan), so PostgreSQL runs only the chosen arm: a one-time filter above the others.
     """
 
     def __init__(self, params: SearchParams, *, now: dt.datetime, limit: int, offset: int):
@@ -350,130 +340,69 @@ class _SearchStatement:
         ):
             self.sort = "start"
         self.descending = " DESC" if params.include_past else ""
-        self.box = None
+        box = None
         if params.near is not None and params.radius_km is not None:
-            self.box = bounding_box(params.near, params.radius_km)
+            box = bounding_box(params.near, params.radius_km)
+        self.facts = plan.search_facts(query=tsquery_sql(params) if params.q else None, box=box)
+        self.has_text = bool(params.q) and not self.facts.query_is_empty
+        self.strategy = self._strategy(has_box=box is not None)
+        # A walk that finds fewer matches than the cap may have stopped at its scan window.
+        self.window_may_hide_matches = (
+            self.strategy == "walk"
+            and (self.has_text or box is not None)
+            and self.facts.event_rows > plan.WALK_WINDOW
+        )
+        self.ranked_in_walk = self.sort == "relevance" and self.strategy == "walk" and self.has_text
         # Every value is appended in the order its placeholder appears in the text.
-        choice_ctes, choice_params = self._choice_cte()
         ctes, facet_source, sql_params = self._candidate_ctes(now=now)
         page_cte, order, page_params = self._page_cte(limit=limit, offset=offset)
         display_sql, display_params = self._display_columns()
         self.sql = self._statement(
-            ctes=[*choice_ctes, *ctes, page_cte],
-            facet_source=facet_source,
-            choice=self.has_choice,
-            display_sql=display_sql,
-            order=order,
+            ctes=[*ctes, page_cte], facet_source=facet_source, display_sql=display_sql, order=order
         )
-        self.params = (
-            *choice_params,
-            *sql_params,
-            *page_params,
-            *display_params,
-            list(params.categories),
-        )
+        self.params = (*sql_params, *page_params, *display_params, list(params.categories))
 
-    @property
-    def has_choice(self) -> bool:
-        """A text query or a radius: the facts choose the plan. Otherwise it is a walk."""
-        return bool(self.search.q) or self.box is not None
+    def _strategy(self, *, has_box: bool) -> plan.Strategy:
+        facts = self.facts
 
-    def _choice_cte(self) -> tuple[list[str], list]:
-        """`choice`: use_index and window_may_hide_matches, from event_search_facts()."""
-        if not self.has_choice:
-            return [], []
-        params = self.search
-        query_sql, query_params = tsquery_sql(params) if params.q else ("NULL::tsquery", [])
-        box_array = None
-        if self.box is not None:
-            box_array = [
-                self.box["latitude__gte"],
-                self.box["latitude__lte"],
-                self.box.get("longitude__gte", -180.0),
-                self.box.get("longitude__lte", 180.0),
-            ]
-
-        def prefers_index(estimated_sql: str, index_rows_sql: str = "NULL::float8") -> str:
-            return plan.prefers_index_sql(
-                estimated_sql,
-                index_rows_sql=index_rows_sql,
-                event_rows_sql="facts.event_rows",
+        def prefers_index(estimated_rows: float | None, index_rows: float | None = None) -> bool:
+            return plan.prefers_index(
+                estimated_rows,
+                event_rows=facts.event_rows,
                 wanted=plan.CANDIDATE_LIMIT,
                 window=plan.WALK_WINDOW,
+                index_rows=index_rows,
             )
 
-        # The same test as plan.prefers_index() in Python: a text query with lexemes that
-        # the index serves cheaply, or a box with few events.
-        use_index = (
-            f"(NOT facts.query_is_empty"
-            f" AND {prefers_index('facts.estimated_matches', 'facts.index_rows')})"
-            f" OR (facts.box_rows IS NOT NULL AND {prefers_index('facts.box_rows')})"
-        )
-        # A walk that finds fewer matches than the cap may have stopped at its scan window.
-        window = int(plan.WALK_WINDOW)
-        cte = (
-            "choice AS MATERIALIZED (SELECT chosen.use_index, chosen.query_is_empty,"  # noqa: S608 - values are parameters # nosec B608
-            " (NOT chosen.use_index"
-            "  AND (NOT chosen.query_is_empty OR chosen.box_rows IS NOT NULL)"
-            f" AND chosen.event_rows > {window}) AS window_may_hide_matches"
-            f" FROM (SELECT facts.*, coalesce({use_index}, false) AS use_index"
-            f" FROM event_search_facts({query_sql}, NULL::tsquery,"
-            f" %s::double precision[], {window}) AS facts) AS chosen)"
-        )
-        return [cte], [*query_params, box_array]
-
-    def _arms(self) -> list[tuple[plan.Strategy, bool, str]]:
-        """The plans `matched` may run: (strategy, with the text condition, when it runs)."""
-        if not self.has_choice:
-            return [("walk", False, "")]
-        arms: list[tuple[plan.Strategy, bool, str]] = []
-        if self.search.q:
-            arms.append(("index", True, "(SELECT use_index AND NOT query_is_empty FROM choice)"))
-            if self.box is not None:
-                # A query of stop words only, near a small area: the box alone is selective.
-                arms.append(("index", False, "(SELECT use_index AND query_is_empty FROM choice)"))
-        else:
-            arms.append(("index", False, "(SELECT use_index FROM choice)"))
-        arms.append(("walk", bool(self.search.q), "(SELECT NOT use_index FROM choice)"))
-        return arms
-
-    def _candidates(
-        self, *, now: dt.datetime, columns: list[str], with_categories: bool
-    ) -> tuple[str, list]:
-        """Every arm's capped candidates with `columns`, each arm under its condition."""
-        selects: list[str] = []
-        values: list = []
-        for strategy, with_text, condition in self._arms():
-            arm_sql, arm_params = candidates_sql(
-                self.search,
-                now=now,
-                strategy=strategy,
-                columns=columns,
-                with_text=with_text,
-                with_categories=with_categories,
-            )
-            names = ", ".join(f"arm.{column}" for column in columns)
-            where = f" WHERE {condition}" if condition else ""
-            selects.append(f"SELECT {names} FROM ({arm_sql}) AS arm{where}")  # noqa: S608 - values are parameters # nosec B608
-            values += arm_params
-        return " UNION ALL ".join(selects), values
+        selective = (
+            self.has_text and prefers_index(facts.estimated_matches, index_rows=facts.index_rows)
+        ) or (has_box and prefers_index(facts.box_rows))
+        return "index" if selective else "walk"
 
     def _candidate_ctes(self, *, now: dt.datetime) -> tuple[list[str], str, list]:
         """`matched` (the capped candidates) and, with a category filter, the facets' own."""
         params = self.search
         matched_columns = ["id", "category_id", "starts_at"]
-        if self.sort == "relevance":
+        if self.ranked_in_walk:
             matched_columns.append("rank")
+        elif self.sort == "relevance":
+            matched_columns.append("search_vector")
         elif self.sort == "distance" and params.near is not None:
             matched_columns.append("distance_m")
-        matched_sql, sql_params = self._candidates(
-            now=now, columns=matched_columns, with_categories=True
+        facts, strategy = self.facts, self.strategy
+        matched_sql, sql_params = candidates_sql(
+            params, now=now, facts=facts, strategy=strategy, columns=matched_columns
         )
         ctes = [f"matched AS MATERIALIZED ({matched_sql})"]
         if not params.categories:
             return ctes, "matched", list(sql_params)
-        facet_sql, facet_params = self._candidates(
-            now=now, columns=["id", "category_id", "starts_at"], with_categories=False
+        facet_sql, facet_params = candidates_sql(
+            params,
+            now=now,
+            facts=facts,
+            strategy=strategy,
+            columns=["id", "category_id", "starts_at"],
+            with_categories=False,
         )
         ctes.append(f"facet_source AS MATERIALIZED ({facet_sql})")
         return ctes, "facet_source", [*sql_params, *facet_params]
@@ -487,11 +416,19 @@ class _SearchStatement:
             " LIMIT %s) AS candidate"
         )
         by_key = " ORDER BY sort_key DESC, starts_at, id LIMIT %s OFFSET %s)"
-        if self.sort == "relevance":
+        if self.ranked_in_walk:
             return (
                 f"page AS (SELECT id, rank AS sort_key FROM {candidates}{by_key}",  # noqa: S608 - values are parameters # nosec B608
                 "page.sort_key DESC, event.starts_at, event.id",
                 [plan.CANDIDATE_LIMIT, limit, offset],
+            )
+        if self.sort == "relevance":
+            query_sql, query_params = tsquery_sql(self.search)
+            return (
+                f"page AS (SELECT id, ts_rank(%s::real[], search_vector, {query_sql})"  # noqa: S608 - values are parameters # nosec B608
+                f" AS sort_key FROM {candidates}{by_key}",
+                "page.sort_key DESC, event.starts_at, event.id",
+                [RANK_WEIGHTS, *query_params, plan.CANDIDATE_LIMIT, limit, offset],
             )
         if self.sort == "distance" and self.search.near is not None:
             return (
@@ -539,22 +476,14 @@ class _SearchStatement:
         return ", ".join(sql for sql, _ in display), [v for _, values in display for v in values]
 
     @staticmethod
-    def _statement(
-        *, ctes: list[str], facet_source: str, choice: bool, display_sql: str, order: str
-    ) -> str:
-        """The whole statement: the total, facets and plan on one row, joined to the page's rows."""
-        plan_sql = (
-            "(SELECT use_index FROM choice), (SELECT window_may_hide_matches FROM choice)"
-            if choice
-            else "false, false"
-        )
+    def _statement(*, ctes: list[str], facet_source: str, display_sql: str, order: str) -> str:
+        """The whole statement: the total and facets on one row, joined to the page's rows."""
         event_columns = ", ".join(f'event."{f.column}"' for f in _EVENT_FIELDS)
         category_columns = ", ".join(f'category."{f.column}"' for f in _CATEGORY_FIELDS)
         # Only constants and Django-compiled SQL are formatted in; values are parameters.
         return f"""
             WITH {", ".join(ctes)}
-            SELECT summary.total, summary.facets, {plan_sql}, {display_sql},
-                {event_columns}, {category_columns}
+            SELECT summary.total, summary.facets, {display_sql}, {event_columns}, {category_columns}
             FROM (
                 SELECT
                     (SELECT count(*) FROM matched) AS total,
@@ -578,9 +507,9 @@ class _SearchStatement:
     def event_from_row(self, row: tuple) -> EventPost:
         event = _event_from_values(row[_EVENT_ID:_CATEGORY_START], row[_CATEGORY_START:])
         if self.search.q:
-            event.rank = row[4]  # type: ignore[attr-defined]
-            event.headline_title = row[6]  # type: ignore[attr-defined]
-            event.headline_description = row[7]  # type: ignore[attr-defined]
+            event.rank = row[2]  # type: ignore[attr-defined]
+            event.headline_title = row[4]  # type: ignore[attr-defined]
+            event.headline_description = row[5]  # type: ignore[attr-defined]
         if self.search.near is not None:
-            event.distance_km = row[5]  # type: ignore[attr-defined]
+            event.distance_km = row[3]  # type: ignore[attr-defined]
         return event

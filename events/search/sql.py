@@ -10,7 +10,6 @@ import datetime as dt
 
 from django.db.models import (
     BooleanField,
-    DateTimeField,
     F,
     Field,
     FloatField,
@@ -28,7 +27,7 @@ from events.models import EventCategory, EventPost
 from . import plan
 from .highlight import HIGHLIGHT_START, HIGHLIGHT_STOP
 from .params import SearchParams
-from .plan import Strategy, bounding_box, candidate_order
+from .plan import SearchFacts, Strategy, bounding_box, candidate_order
 from .synonyms import tsquery_sql
 
 # outrank several description hits. ts_rank, not ts_rank_cd: half the cost per row, and the
@@ -86,8 +85,8 @@ def filtered_events(
     params: SearchParams,
     *,
     now: dt.datetime,
+    facts: SearchFacts,
     strategy: Strategy,
-    with_text: bool,
     with_categories: bool = True,
     with_text_and_place: bool = True,
 ) -> QuerySet[EventPost]:
@@ -98,7 +97,7 @@ def filtered_events(
     fetches every match through the GIN or coordinates index and gets no such bound, nor
     an indexable category test: given both, the planner ANDs a selective bitmap with a
     bitmap of every upcoming event (180,000 entries at 500k), which costs more than
-    either plan alone. `with_text`: the text query has lexemes and is a condition.
+    either plan alone.
     """
     statuses = [EventPost.Status.PUBLISHED]
     if params.include_cancelled:
@@ -112,13 +111,7 @@ def filtered_events(
     if floor is not None:
         events = events.filter(ends_at__gt=floor)
         if strategy == "walk":
-            events = events.filter(
-                starts_at__gt=RawSQL(  # noqa: S611 # nosec B611 - constants; the floor is a parameter
-                    f"%s::timestamptz - {plan.LONGEST_EVENT_SQL}",
-                    [floor],
-                    output_field=DateTimeField(),
-                )
-            )
+            events = events.filter(starts_at__gt=floor - facts.longest_event)
     if params.date_to is not None:
         events = events.filter(starts_at__lt=clock.midnight(params.date_to + dt.timedelta(1)))
 
@@ -148,7 +141,7 @@ def filtered_events(
     if not with_text_and_place:
         return events
 
-    if params.q and with_text:
+    if params.q and not facts.query_is_empty:
         events = events.filter(_matches(params))
     if params.near is not None and params.radius_km is not None:
         events = events.filter(**bounding_box(params.near, params.radius_km))
@@ -168,100 +161,66 @@ def candidates_sql(
     params: SearchParams,
     *,
     now: dt.datetime,
+    facts: SearchFacts,
     strategy: Strategy,
     columns: list[str],
-    with_text: bool,
     with_categories: bool = True,
 ) -> tuple[str, tuple]:
     """SQL for the first plan.CANDIDATE_LIMIT + 1 matches in candidate order.
 
-    The rows have exactly `columns`, in that order: event columns, plus "distance_m" for
-    the straight-line distance to the place searched near and "rank" for ts_rank of the
-    text query, computed on the capped rows only (a walk ranks them as they leave it, so
-    the candidate set need not carry the wide search_vector).
-
-    `with_text`: the text query is a condition. The index plan is only chosen for a query
-    that has lexemes; a walk is also run for a query that turns out to have none (only stop
-    words or operators), so its text test passes every event when the query is empty.
+    `columns` are event columns, plus "distance_m" for the straight-line distance to the
+    place searched near and, for a walk only, "rank" for ts_rank of the text query: computed
+    on the capped rows as they leave the walk, so the candidate set need not carry the wide
+    search_vector. (The index plan sorts all its matches first, so it ranks later.)
 
     A walk with a text or radius filter only looks at the next plan.WALK_WINDOW events: the walk
     is chosen when matches are common, so the window nearly always fills the cap; when the
     planner overestimated (a phrase of two common words), the window bounds the cost.
     """
     order = candidate_order(params, strategy)
-    has_text = bool(params.q) and with_text
+    has_text = bool(params.q) and not facts.query_is_empty
     has_radius = params.near is not None and params.radius_km is not None
-    query_sql, query_params = tsquery_sql(params)
-    direct = strategy == "index" or not (has_text or has_radius)
     events = filtered_events(
         params,
         now=now,
+        facts=facts,
         strategy=strategy,
-        with_text=has_text,
         with_categories=with_categories,
-        with_text_and_place=direct,
+        with_text_and_place=strategy == "index" or not (has_text or has_radius),
     )
-    if direct:
-        event_columns = [column for column in columns if column not in ("distance_m", "rank")]
+    if strategy == "index" or not (has_text or has_radius):
         if "distance_m" in columns and params.near is not None:
             events = events.annotate(distance_m=_straight_distance_m(params.near))
-            event_columns.append("distance_m")
-        if "rank" in columns:
-            event_columns.append("search_vector")
-        capped_sql, capped_params = compiled(
-            events.order_by(*order).values(*event_columns)[: plan.CANDIDATE_LIMIT + 1]
-        )
-        select: list[str] = []
-        select_params: list = []
-        for column in columns:
-            if column == "rank":
-                # Ranked after the cap, as the walk ranks: 201 rows, not every match.
-                select.append(f"ts_rank(%s::real[], capped.search_vector, {query_sql}) AS rank")
-                select_params += [RANK_WEIGHTS, *query_params]
-            elif column == "distance_m" and params.near is None:
-                select.append("NULL::float8 AS distance_m")
-            else:
-                select.append(f"capped.{column}")
-        sql = f"SELECT {', '.join(select)} FROM ({capped_sql}) AS capped"  # noqa: S608 - values are parameters # nosec B608
-        return sql, (*select_params, *capped_params)
+        return compiled(events.order_by(*order).values(*columns)[: plan.CANDIDATE_LIMIT + 1])
 
     event_columns = [column for column in columns if column not in ("distance_m", "rank")]
     window_columns = list(event_columns)
-    if params.q:
+    if has_text:
         window_columns.append("search_vector")
     if params.near is not None:
         window_columns += ["latitude", "longitude"]
     window_sql, window_params = compiled(
         events.order_by(*order).values(*dict.fromkeys(window_columns))[: plan.WALK_WINDOW]
     )
-    select = []
-    select_params = []
+    select = [f"window_events.{column}" for column in event_columns]
+    select_params: list = []
     distance_sql = (
         "cube_distance(event_geo_point(window_events.latitude, window_events.longitude),"
         " event_geo_point(%s, %s))"
     )
-    for column in columns:
-        if column == "distance_m" and params.near is not None:
-            select.append(f"{distance_sql} AS distance_m")
-            select_params += list(params.near)
-        elif column == "distance_m":
-            select.append("NULL::float8 AS distance_m")
-        elif column == "rank" and params.q:
-            select.append(f"ts_rank(%s::real[], window_events.search_vector, {query_sql}) AS rank")
-            select_params += [RANK_WEIGHTS, *query_params]
-        elif column == "rank":
-            select.append("0::real AS rank")
-        else:
-            select.append(f"window_events.{column}")
+    if "distance_m" in columns and params.near is not None:
+        select.append(f"{distance_sql} AS distance_m")
+        select_params += list(params.near)
+    query_sql, query_params = tsquery_sql(params)
+    if "rank" in columns and has_text:
+        select.append(f"ts_rank(%s::real[], window_events.search_vector, {query_sql}) AS rank")
+        select_params += [RANK_WEIGHTS, *query_params]
     # Conditions on the window's rows, which no index can serve: that is the point.
     conditions: list[str] = []
     condition_params: list = []
     if has_text:
-        # numnode() of the query's constant is folded when the statement is planned.
-        conditions.append(
-            f"(numnode({query_sql}) = 0 OR ts_match_vq(window_events.search_vector, {query_sql}))"
-        )
-        condition_params += [*query_params, *query_params]
+        conditions.append(f"ts_match_vq(window_events.search_vector, {query_sql})")
+        condition_params += query_params
     if has_radius and params.near is not None and params.radius_km is not None:
         for lookup, bound in bounding_box(params.near, params.radius_km).items():
             column, comparison = lookup.split("__")

@@ -2,10 +2,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from events.models import SEARCH_CONFIG, EventPost
+from events.models import EventPost
 from events.search import (
     CAMPUS_PLACES,
     HIGHLIGHT_START,
@@ -20,7 +19,6 @@ from events.search import (
     parse_search_params,
     search_words_refresh,
 )
-from events.search import plan as plan_module
 from events.search.params import MAX_QUERY_LENGTH
 from events.search.synonyms import synonym_map
 from tests.factories import EventCategoryFactory, EventPostFactory
@@ -34,8 +32,7 @@ OLIN = CAMPUS_PLACES["olin-library"]
 @pytest.fixture(params=["index", "walk"])
 def plan(request, monkeypatch):
     """Run the test under both plans event_search chooses between, whatever the data size."""
-    monkeypatch.setattr("events.search.plan.FORCED_STRATEGY", request.param)
-    monkeypatch.setattr(  # suggestions choose in Python
+    monkeypatch.setattr(
         "events.search.plan.prefers_index", lambda *_, **__: request.param == "index"
     )
     return request.param
@@ -526,121 +523,25 @@ def test_query_count_is_fixed_whatever_the_page_size(
         )
 
     synonym_map()  # read once per process and cached, like the plan of a prepared statement
-    # The search, and for `zzyzx` (no matches) the vocabulary: the plan is chosen inside it.
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         results = event_search(params, page_size=page_size)
         for event in results.events:
             assert event.category.name
 
 
-def _analyze_events() -> None:
-    """Table statistics as autovacuum keeps them, so the plan facts see this test's data."""
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE events_eventpost")
+def test_search_results_are_events_as_the_orm_loads_them():
+    event = EventPostFactory(title="Chess club")
 
+    (found,) = event_search(SearchParams(q="chess")).events
 
-@pytest.mark.parametrize(
-    ("estimated", "index_rows", "event_rows", "wanted", "window"),
-    [
-        (None, None, 500_000, 200, 5_000),
-        (50, None, 500_000, 200, 5_000),
-        (7_000, None, 500_000, 200, 5_000),
-        (2_400, None, 5_000, 500, 5_000),
-        (80, None, 5_000, 500, 5_000),
-        (800, None, 5_000, 200, 5_000),
-        (800, 2_400, 5_000, 200, 5_000),
-        (2_600, 5_000, 5_000, 200, 5_000),
-        (1_000, None, 5_000, 200, 5_000),  # the tie: index reads == walk reads -> walk
-        (999, None, 5_000, 200, 5_000),
-        (0, None, -1, 200, 5_000),  # a table never analyzed
-        (5_000, None, 10_000_000, 200, 5_000),  # exactly the window
-    ],
-)
-def test_plan_choice_in_sql_is_the_plan_choice_in_python(
-    estimated, index_rows, event_rows, wanted, window
-):
-    expression = plan_module.prefers_index_sql(
-        "facts.estimated_matches",
-        index_rows_sql="facts.index_rows",
-        event_rows_sql="facts.event_rows",
-        wanted=wanted,
-        window=window,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {expression} FROM (SELECT %s::float8 AS estimated_matches,"  # noqa: S608 # nosec B608
-            " %s::float8 AS index_rows, %s::float8 AS event_rows) AS facts",
-            (estimated, index_rows, event_rows),
-        )
-        (chosen_in_sql,) = cursor.fetchone()
-
-    assert chosen_in_sql is plan_module.prefers_index(
-        estimated, event_rows=event_rows, wanted=wanted, window=window, index_rows=index_rows
-    )
-
-
-def test_the_search_statement_runs_the_plan_its_facts_prefer(monkeypatch):
-    monkeypatch.setattr("events.search.plan.CANDIDATE_LIMIT", 3)
-    start = timezone.now() + dt.timedelta(days=1)
-    for number in range(30):
-        EventPostFactory(title=f"Jazz {number}", starts_at=start + dt.timedelta(hours=number))
-    EventPostFactory(title="Zither recital", starts_at=start + dt.timedelta(days=3))
-    _analyze_events()
-
-    chosen = {}
-    for word in ("jazz", "zither"):
-        results = event_search(SearchParams(q=word))
-        facts = plan_module.search_facts(
-            query=("websearch_to_tsquery(%s::regconfig, %s)", [SEARCH_CONFIG, word])
-        )
-        prefers_index = plan_module.prefers_index(
-            facts.estimated_matches,
-            event_rows=facts.event_rows,
-            wanted=3,
-            window=plan_module.WALK_WINDOW,
-            index_rows=facts.index_rows,
-        )
-        assert results.strategy == ("index" if prefers_index else "walk")
-        chosen[word] = results.strategy
-
-    assert chosen == {"jazz": "walk", "zither": "index"}
-    assert titles(event_search(SearchParams(q="zither"))) == ["Zither recital"]
-    assert titles(event_search(SearchParams(q="jazz"))) == ["Jazz 0", "Jazz 1", "Jazz 2"]
-
-
-@pytest.mark.parametrize(("forced", "capped"), [("walk", True), ("index", False)])
-def test_a_walk_that_stops_at_its_window_says_there_may_be_more(monkeypatch, forced, capped):
-    monkeypatch.setattr("events.search.plan.WALK_WINDOW", 3)
-    monkeypatch.setattr("events.search.plan.FORCED_STRATEGY", forced)
-    start = timezone.now() + dt.timedelta(days=1)
-    EventPostFactory(title="Chess club", starts_at=start)
-    for number in range(5):
-        EventPostFactory(title=f"Jazz {number}", starts_at=start + dt.timedelta(hours=number + 1))
-    _analyze_events()  # the window can hide matches only in a table larger than it
-
-    results = event_search(SearchParams(q="jazz"))
-
-    assert results.strategy == forced
-    assert results.total_is_capped is capped
-    expected = ["Jazz 0", "Jazz 1"] if forced == "walk" else [f"Jazz {n}" for n in range(5)]
-    assert titles(results) == expected
-
-
-def test_the_forced_plan_is_the_plan_that_runs(plan):
-    EventPostFactory(title="Chess club")
-
-    results = event_search(SearchParams(q="chess"))
-
-    assert (titles(results), results.strategy) == (["Chess club"], plan)
-
-
-@pytest.mark.usefixtures("plan")
-def test_a_query_of_stop_words_near_a_place_lists_the_events_there():
-    EventPostFactory(title="Near", latitude=OLIN.latitude + 0.001, longitude=OLIN.longitude)
-    EventPostFactory(title="Far", latitude=OLIN.latitude + 0.2, longitude=OLIN.longitude)
-    near = (OLIN.latitude, OLIN.longitude)
-
-    results = event_search(SearchParams(q="the", near=near, radius_km=1.0))
-
-    assert titles(results) == ["Near"]
-    assert [round(event.distance_km, 2) for event in results.events] == [0.11]
+    loaded = EventPost.objects.defer("search_vector").select_related("category").get(pk=event.pk)
+    names = [f.attname for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
+    assert {name: getattr(found, name) for name in names} == {
+        name: getattr(loaded, name) for name in names
+    }
+    assert found.get_deferred_fields() == {"search_vector"}
+    assert (found._state.adding, found._state.db) == (False, "default")
+    assert (found.category, found.category.name) == (loaded.category, loaded.category.name)
+    found.title = "Chess club, moved"
+    found.save(update_fields=["title"])  # an UPDATE of the row, not a second event
+    assert EventPost.objects.get(pk=event.pk).title == "Chess club, moved"

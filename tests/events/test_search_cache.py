@@ -34,7 +34,7 @@ def _titles(params: SearchParams) -> list[str]:
 
 
 def test_a_repeated_search_reads_only_the_page_rows(jazz, django_assert_num_queries):
-    with django_assert_num_queries(1):  # the search statement, which reads the plan facts
+    with django_assert_num_queries(2):  # the plan facts, then the one search statement
         first = event_search(SearchParams(q="jazz"))
     with django_assert_num_queries(1):  # the page's rows by id
         again = event_search(SearchParams(q="jazz"))
@@ -54,14 +54,14 @@ def test_an_empty_result_from_the_cache_needs_no_sql(jazz, django_assert_num_que
 
 def test_search_page_statement_count(jazz, client, settings, django_assert_num_queries):
     settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0  # every request renders the page
-    with django_assert_num_queries(2):  # the category list (then cached), the search
+    with django_assert_num_queries(3):  # the category list (then cached), plan facts, search
         assert "night 0" in client.get("/search/", {"q": "jazz"}).content.decode()
     with django_assert_num_queries(1):  # the page's rows
         assert "night 0" in client.get("/search/", {"q": "jazz"}).content.decode()
 
 
 def test_api_search_statement_count(jazz, client, django_assert_num_queries):
-    with django_assert_num_queries(1):  # the search
+    with django_assert_num_queries(2):  # the plan facts, the search
         first = client.get(f"{API}/events", {"q": "jazz"}).json()
     with django_assert_num_queries(1):  # the page's rows
         again = client.get(f"{API}/events", {"q": "jazz"}).json()
