@@ -7,7 +7,7 @@ In process (Django's test client, bench.settings, page cache off), over the same
 requests as bench.search_ratio_benchmark. For each kind of request it prints the mean wall
 time per request and its phases:
 - SQL: from sending each statement to having its rows (execute_wrapper), with the count;
-- rows → objects: EventPost/EventCategory.from_db and the search's own row handling;
+- rows → objects: Model.from_db and the search's own row → event (_event_from_values);
 - serialization: django-ninja's response validation and JSON rendering (API only);
 - template: Template.render (page only);
 - the rest: middleware, URL routing, parsing, Python between the phases.
@@ -66,7 +66,8 @@ class HitCounter:
 
 
 PHASES = {
-    "rows → objects": ("from_db", "event_from_row"),
+    # Model.from_db, or the search's own row → event (which no longer calls it); once each.
+    "rows → objects": ("from_db", "_event_from_values"),
     "result cache (Redis)": ("lookup", "store"),
     "serialization": ("_result_to_response", "render"),  # ninja: validate + JSONRenderer
     "template": ("Template.render",),

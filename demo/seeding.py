@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from core import clock
 from events.models import EventCategory, EventPost, EventRegistration
+from events.selectors import category_choices_forget
 from users.models import User
 from users.pseudonyms import pseudonym_generate
 
@@ -100,6 +101,8 @@ def _categories_create_missing() -> int:
         for content in demo_data.CATEGORIES
         if content.slug not in existing
     )
+    if created:  # bulk_create sends no post_save: forget the cached list here
+        category_choices_forget()
     return len(created)
 
 

@@ -1,9 +1,11 @@
 """Reads: every query the event pages run lives here."""
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import (
     Case,
     Count,
@@ -17,6 +19,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from core import clock
@@ -215,8 +219,42 @@ CATEGORY_COUNTS_CACHE_SECONDS = 60
 
 
 def category_list() -> list[EventCategory]:
-    """Every category by name (the search page's filters need no counts)."""
+    """Every category by name, as model instances (the home page adds counts to them)."""
     return list(EventCategory.objects.order_by("name"))
+
+
+class CategoryChoice(NamedTuple):
+    slug: str
+    name: str
+
+
+# The search page's category filter and every category-filtered search's validation read
+# the category list, which staff change a few times a term: it is kept in the cache (plain
+# tuples, not pickled models) and forgotten when a category is saved or deleted, at once and
+# again at commit. The expiry bounds a reader that read the old list just before the commit.
+CATEGORY_CHOICES_CACHE_KEY = "events:category-choices:v1"
+CATEGORY_CHOICES_CACHE_SECONDS = 10 * 60
+
+
+def category_choices() -> list[CategoryChoice]:
+    """Every category as (slug, name), by name; from the cache while no category changed."""
+    cached = cache.get(CATEGORY_CHOICES_CACHE_KEY)
+    if cached is None:
+        cached = list(EventCategory.objects.order_by("name").values_list("slug", "name"))
+        cache.set(CATEGORY_CHOICES_CACHE_KEY, cached, CATEGORY_CHOICES_CACHE_SECONDS)
+    return [CategoryChoice(*choice) for choice in cached]
+
+
+def category_choices_forget() -> None:
+    """The cached category list is stale (a category was saved or deleted)."""
+    cache.delete(CATEGORY_CHOICES_CACHE_KEY)
+
+
+@receiver(post_save, sender=EventCategory)
+@receiver(post_delete, sender=EventCategory)
+def _category_changed(**kwargs) -> None:
+    category_choices_forget()
+    transaction.on_commit(category_choices_forget)
 
 
 def category_upcoming_counts() -> dict[int, int]:

@@ -135,7 +135,7 @@ class SearchView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["categories"] = selectors.category_list()
+        context["categories"] = selectors.category_choices()
         context["places"] = selectors.place_choices()
         context["access_choices"] = AccessFeature.choices
         context.update(_my_needs_link(self.request))

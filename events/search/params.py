@@ -12,8 +12,8 @@ from typing import Literal
 
 from core.errors import UserError
 from events.access import AccessFeature, features_ordered
-from events.models import EventCategory
 from events.places import place_find
+from events.selectors import category_choices
 
 from . import plan
 
@@ -172,7 +172,8 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     """Validate raw GET input (a QueryDict or a plain mapping) into SearchParams.
 
     Raises SearchParamsError naming every bad parameter. Queries longer than
-    MAX_QUERY_LENGTH are shortened, not refused. Runs one query when categories are given.
+    MAX_QUERY_LENGTH are shortened, not refused. Categories are checked against the cached
+    list (events.selectors.category_choices: one query when it is not cached).
     """
     errors: dict[str, list[str]] = {}
 
@@ -182,9 +183,7 @@ def parse_search_params(data: Mapping[str, str | list[str]]) -> SearchParams:
     if len(categories) > MAX_CATEGORIES:
         errors["category"] = [f"Choose at most {MAX_CATEGORIES} categories."]
     elif categories:
-        known = set(
-            EventCategory.objects.filter(slug__in=categories).values_list("slug", flat=True)
-        )
+        known = {choice.slug for choice in category_choices()}
         unknown = [slug for slug in categories if slug not in known]
         if unknown:
             errors["category"] = [f"Unknown category “{slug[:80]}”." for slug in unknown]

@@ -28,9 +28,12 @@ import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.db import connection
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from core import metrics
@@ -285,16 +288,43 @@ def _events_by_id(ids: list[int]) -> dict[int, EventPost]:
             (ids,),
         )
         rows = cursor.fetchall()
-    event_names = [f.attname for f in _EVENT_FIELDS]
-    category_names = [f.attname for f in _CATEGORY_FIELDS]
     found = {}
     for row in rows:
-        event = EventPost.from_db(connection.alias, event_names, row[: len(_EVENT_FIELDS)])
-        event.category = EventCategory.from_db(
-            connection.alias, category_names, row[len(_EVENT_FIELDS) :]
-        )
+        event = _event_from_values(row[: len(_EVENT_FIELDS)], row[len(_EVENT_FIELDS) :])
         found[event.pk] = event
     return found
+
+
+_EVENT_NAMES = [f.attname for f in _EVENT_FIELDS]
+_CATEGORY_NAMES = [f.attname for f in _CATEGORY_FIELDS]
+
+
+def _instance_from_values(model: type[Model], names: list[str], values: tuple) -> Model:
+    """model.from_db(names, values), without the cost of Model.__init__ per field.
+
+    from_db maps every concrete field through a list lookup when a field is left out (the
+    search_vector is) and then sets each value through __init__; an instance is the
+    values in its __dict__ and a ModelState, which is what __init__ leaves (a deferred field
+    loads on access either way). About half of turning a page's rows into events
+    (docs/BENCHMARKS.md). With pre_init/post_init receivers for the model, from_db it is.
+    """
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(connection.alias, names, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(names, values, strict=True))
+    state = ModelState()
+    state.adding = False
+    state.db = connection.alias
+    instance._state = state
+    return instance
+
+
+def _event_from_values(event_values: tuple, category_values: tuple) -> EventPost:
+    event = cast(EventPost, _instance_from_values(EventPost, _EVENT_NAMES, event_values))
+    event.category = cast(
+        EventCategory, _instance_from_values(EventCategory, _CATEGORY_NAMES, category_values)
+    )
+    return event
 
 
 class _SearchStatement:
@@ -495,12 +525,7 @@ class _SearchStatement:
         """  # noqa: S608 - values are parameters # nosec B608
 
     def event_from_row(self, row: tuple) -> EventPost:
-        event = EventPost.from_db(
-            connection.alias, [f.attname for f in _EVENT_FIELDS], row[_EVENT_ID:_CATEGORY_START]
-        )
-        event.category = EventCategory.from_db(
-            connection.alias, [f.attname for f in _CATEGORY_FIELDS], row[_CATEGORY_START:]
-        )
+        event = _event_from_values(row[_EVENT_ID:_CATEGORY_START], row[_CATEGORY_START:])
         if self.search.q:
             event.rank = row[2]  # type: ignore[attr-defined]
             event.headline_title = row[4]  # type: ignore[attr-defined]

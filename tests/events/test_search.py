@@ -527,3 +527,21 @@ def test_query_count_is_fixed_whatever_the_page_size(
         results = event_search(params, page_size=page_size)
         for event in results.events:
             assert event.category.name
+
+
+def test_search_results_are_events_as_the_orm_loads_them():
+    event = EventPostFactory(title="Chess club")
+
+    (found,) = event_search(SearchParams(q="chess")).events
+
+    loaded = EventPost.objects.defer("search_vector").select_related("category").get(pk=event.pk)
+    names = [f.attname for f in EventPost._meta.concrete_fields if f.name != "search_vector"]
+    assert {name: getattr(found, name) for name in names} == {
+        name: getattr(loaded, name) for name in names
+    }
+    assert found.get_deferred_fields() == {"search_vector"}
+    assert (found._state.adding, found._state.db) == (False, "default")
+    assert (found.category, found.category.name) == (loaded.category, loaded.category.name)
+    found.title = "Chess club, moved"
+    found.save(update_fields=["title"])  # an UPDATE of the row, not a second event
+    assert EventPost.objects.get(pk=event.pk).title == "Chess club, moved"

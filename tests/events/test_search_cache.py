@@ -54,9 +54,9 @@ def test_an_empty_result_from_the_cache_needs_no_sql(jazz, django_assert_num_que
 
 def test_search_page_statement_count(jazz, client, settings, django_assert_num_queries):
     settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0  # every request renders the page
-    with django_assert_num_queries(3):  # categories, the plan facts, the search
+    with django_assert_num_queries(3):  # the category list (then cached), plan facts, search
         assert "night 0" in client.get("/search/", {"q": "jazz"}).content.decode()
-    with django_assert_num_queries(2):  # categories, the page's rows
+    with django_assert_num_queries(1):  # the page's rows
         assert "night 0" in client.get("/search/", {"q": "jazz"}).content.decode()
 
 
@@ -156,3 +156,27 @@ def test_detail_url_is_what_reverse_gives_under_any_script_prefix(jazz):
         assert event.get_absolute_url().startswith("/eren/")
     finally:
         set_script_prefix("/")
+
+
+def test_the_category_list_is_cached_until_a_category_changes(
+    client, settings, django_assert_num_queries
+):
+    from events import selectors
+
+    settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0
+    music = EventCategoryFactory(slug="music", name="Music")
+    assert [choice.slug for choice in selectors.category_choices()] == ["music"]
+    with django_assert_num_queries(0):
+        assert selectors.category_choices() == [("music", "Music")]
+
+    EventCategoryFactory(slug="art", name="Art")
+    assert selectors.category_choices() == [("art", "Art"), ("music", "Music")]
+    music.name = "Music and dance"
+    music.save()
+    assert selectors.category_choices()[1] == ("music", "Music and dance")
+    page = client.get("/search/", {"category": "art"})
+    assert page.status_code == 200
+    assert 'value="art"' in page.content.decode()
+    music.delete()
+    assert selectors.category_choices() == [("art", "Art")]
+    assert client.get("/search/", {"category": "music"}).status_code == 400
